@@ -1,0 +1,148 @@
+// fstx/fstx.h — atomic multi-file changes: the public API.
+//
+//   auto journal = fstx::Journal::Open({.dir = "/var/lib/myd/fstx",
+//                                       .roots = {"/etc/myd", "/var/lib/myd"}});
+//   if (!journal.ok()) die(journal.status().ToString());
+//   fstx::Transaction tx = journal->Begin("rename vm1 to vm2");
+//   tx.Rename("/etc/myd/vm1.xml", "/etc/myd/vm2.xml");
+//   tx.WriteFile("/etc/myd/vm2.xml", xml, 0600);
+//   tx.Symlink("/etc/myd/vm2.xml", "/etc/myd/autostart/vm2.xml");
+//   tx.Remove("/etc/myd/autostart/vm1.xml");
+//   fstx::Status s = tx.Commit();   // all or nothing
+//
+// Commit() validates every op against the tree as the earlier ops of the
+// same transaction will leave it, writes the intents durably to the journal
+// (one synced LMDB commit), applies them, and makes them durable (fsync of
+// each touched directory once: the commit point). It returns ok only after
+// the commit point. If any op fails, the ops already applied are undone and
+// the tree is exactly as before; the status says which op failed and why.
+// If the process dies, Journal::Open (or Recover) in the next process rolls
+// the transaction forward or back; see README "On-disk guarantees".
+//
+// Thread safety: a Journal may be used from many threads; two transactions
+// whose paths overlap (same path, or one beneath the other) do not run at
+// once: the second Commit() fails with kBusy naming the path. A Transaction
+// object belongs to one thread. One process writes a journal at a time
+// (Open fails with kBusy while another process has it open for writing).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fstx/fs.h"
+#include "fstx/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace fstx {
+
+enum class TxPolicy : uint8_t { kRollback = 1, kRollforward = 2 };
+
+struct Options {
+  std::string dir;                 // journal directory (created 0700)
+  std::vector<std::string> roots;  // every path must lie beneath one
+  // Recover unfinished transactions of dead owners during Open (default).
+  bool recover_on_open = true;
+  uint64_t history_max_count = 1000;
+  int64_t history_max_age_s = 30 * 86400;
+  // Filesystem seam. nullptr: a PosixFs over `roots`, owned by the journal.
+  // Otherwise not owned and must outlive the journal (fault injection,
+  // tracing).
+  Fs* fs = nullptr;
+  // Where fstx logs. nullptr: spdlog's default logger.
+  std::shared_ptr<spdlog::logger> logger;
+  // Called before/after each journal commit ("journal.commit.before" /
+  // "journal.commit.after"); a non-ok status fails that point. For fault
+  // injection; leave empty in production.
+  std::function<Status(std::string_view point)> journal_hook;
+};
+
+struct RecoveredTx {
+  uint64_t id = 0;
+  std::string label;
+  std::string decision;  // "rolled-forward", "rolled-back", "needs-attention",
+                         // "skipped-live-owner", "corrupt"
+  int ops_redone = 0;
+  int ops_undone = 0;
+  std::string message;  // why, for needs-attention / corrupt / errors
+};
+
+struct RecoveryReport {
+  std::vector<RecoveredTx> txs;
+  bool needs_attention() const;
+  bool clean() const { return txs.empty(); }
+};
+
+class Journal;
+
+class Transaction {
+ public:
+  Transaction(Transaction&&) noexcept;
+  Transaction& operator=(Transaction&&) noexcept;
+  ~Transaction();
+
+  // Operations are recorded here and validated at Commit(). Paths are
+  // absolute and must lie beneath a root of the journal.
+
+  // Moves a file, directory, symlink, socket or image. With replace, an
+  // existing object at `to` is kept under a staging name until the
+  // transaction is finished, then deleted.
+  Transaction& Rename(const std::string& from, const std::string& to, bool replace = false);
+  // Creates or atomically replaces a regular file with `data`. mode:
+  // the replaced file's mode if omitted (0644 for a new file). A replaced
+  // file's owner is kept.
+  Transaction& WriteFile(const std::string& path, std::string_view data,
+                         std::optional<uint32_t> mode = std::nullopt);
+  // Creates a symlink at `path` pointing to `target`, or with replace
+  // atomically retargets an existing non-directory.
+  Transaction& Symlink(const std::string& target, const std::string& path, bool replace = false);
+  // Removes any object; directories with everything beneath them.
+  Transaction& Remove(const std::string& path);
+  Transaction& Mkdir(const std::string& path, uint32_t mode = 0755);
+
+  Transaction& SetPolicy(TxPolicy policy);
+  size_t size() const;
+
+  // All or nothing; see the header comment. A transaction commits once.
+  Status Commit();
+
+ private:
+  friend class Journal;
+  struct Impl;
+  explicit Transaction(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Journal {
+ public:
+  static Result<std::unique_ptr<Journal>> Open(const Options& options);
+  ~Journal();  // Flush()es; never leaves a committed transaction unrecorded
+               // for longer than the process lives.
+
+  Transaction Begin(std::string label, TxPolicy policy = TxPolicy::kRollback);
+
+  // Rolls unfinished transactions of dead owners forward or back (Open does
+  // this unless recover_on_open is false). dry_run: decide, change nothing.
+  Status Recover(RecoveryReport* report, bool dry_run = false);
+
+  // Makes the completion of committed transactions durable now (they are
+  // otherwise recorded with the next journal write).
+  Status Flush();
+
+  const Options& options() const;
+
+ private:
+  struct Impl;
+  explicit Journal(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  friend class Transaction;
+};
+
+}  // namespace fstx

@@ -1,0 +1,28 @@
+// codec.h — the byte encoding of a TxRecord (see journal/FORMAT.md).
+//
+// A stored value is an envelope: magic "FXTR", format version, payload
+// length, CRC-32C of the payload, then the payload (cereal portable binary
+// of TxRecord). DecodeRecord verifies all of it on every read and never
+// returns a half-decoded record: a foreign magic, an unknown version, a
+// length or checksum mismatch, or a payload cereal cannot read all yield
+// kCorruption with a message that says which check failed.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "fstx/status.h"
+#include "journal/record.h"
+
+namespace fstx {
+
+inline constexpr uint32_t kRecordMagic = 0x52545846;  // "FXTR" little-endian
+inline constexpr uint16_t kFormatVersion = 1;
+
+std::string EncodeRecord(const TxRecord& rec);
+Status DecodeRecord(std::string_view bytes, TxRecord* rec);
+
+// CRC-32C (Castagnoli), software.
+uint32_t Crc32c(std::string_view data);
+
+}  // namespace fstx

@@ -1,0 +1,101 @@
+// store.h — the LMDB environment that holds the journal.
+//
+// One directory (created with mode 0700; a directory that group or others
+// can write is refused) holding LMDB's data.mdb/lock.mdb and writer.lock.
+// Named databases: "meta" (magic, format version, next transaction id),
+// "active" (unfinished transactions) and "history" (finished ones, bounded
+// by count and age). Keys of active/history are the 8-byte big-endian id.
+//
+// Write() is the only mutator: one LMDB write transaction, committed with
+// a full sync (never MDB_NOSYNC / MDB_WRITEMAP). MDB_MAP_FULL grows the map
+// (doubling) and retries. mdb_reader_check runs at open.
+//
+// Writer exclusivity: a store opened for writing holds flock(LOCK_EX) on
+// writer.lock for its lifetime (one writer process per journal); a second
+// writer gets kBusy naming the holder's pid. Read-only opens take no lock.
+//
+// Thread safety: all methods may be called concurrently; writes serialise.
+// LMDB rule: do not use a store across fork(); the child opens its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fstx/status.h"
+#include "journal/record.h"
+
+namespace fstx {
+
+struct StoreOptions {
+  std::string dir;
+  bool read_only = false;
+  uint64_t initial_map_size = 8ull << 20;
+  uint64_t history_max_count = 1000;     // 0 = keep none
+  int64_t history_max_age_s = 30 * 86400;
+  // Called with "journal.commit.before" before the LMDB commit and
+  // "journal.commit.after" after it. A non-ok status from "before" aborts
+  // the write (nothing changes) and is returned; from "after" it is
+  // returned (the write is durable). Used by fault injection.
+  std::function<Status(std::string_view point)> commit_hook;
+};
+
+// One atomic, durable change to the journal.
+struct WriteBatch {
+  // Inserted or overwritten in "active". A record with id 0 gets the next
+  // id from meta; Write() stores it back into the record.
+  std::vector<TxRecord> put_active;
+  // Deleted from "active" (if there) and stored in "history". The caller
+  // sets state (kDone / kAborted) and finished_us.
+  std::vector<TxRecord> to_history;
+  // Deleted from "active" without a history entry (operator 'forget').
+  std::vector<uint64_t> drop_active;
+  bool empty() const { return put_active.empty() && to_history.empty() && drop_active.empty(); }
+};
+
+// A stored value that failed to decode.
+struct BadRecord {
+  std::string table;  // "active" / "history" / "meta"
+  uint64_t id = 0;
+  Status status;
+};
+
+struct StoreStats {
+  uint64_t map_size = 0;
+  uint64_t used_bytes = 0;  // last page used * page size
+  uint64_t active = 0;
+  uint64_t history = 0;
+  uint64_t next_id = 0;
+  uint32_t format_version = 0;
+  int readers_cleared = 0;  // stale reader slots cleared at open
+};
+
+class JournalStore {
+ public:
+  static Result<std::unique_ptr<JournalStore>> Open(const StoreOptions& opts);
+  ~JournalStore();
+  JournalStore(const JournalStore&) = delete;
+  JournalStore& operator=(const JournalStore&) = delete;
+
+  const std::string& dir() const;
+
+  Status Write(WriteBatch* batch);
+
+  // Every record in "active" (or "history"), ordered by id. Records that
+  // fail to decode are not returned as records but listed in *bad.
+  Status ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const;
+  Status ListHistory(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const;
+  // Looks in active, then history. kNotFound if neither has it.
+  Status Get(uint64_t id, TxRecord* out, bool* in_history) const;
+  Status Stats(StoreStats* out) const;
+
+ private:
+  struct Impl;
+  explicit JournalStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fstx
