@@ -110,6 +110,12 @@ class Transaction {
   Transaction& SetPolicy(TxPolicy policy);
   size_t size() const;
 
+  // Checks every op against the tree as the earlier ops will leave it,
+  // without journaling or changing anything: the errors Commit() would
+  // give before touching the disk (kInvalidArgument, kOutsideRoot,
+  // kNotFound, kExists), with the op's index and path in the message.
+  Status Validate();
+
   // All or nothing; see the header comment. A transaction commits once.
   Status Commit();
 
