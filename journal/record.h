@@ -48,6 +48,7 @@ struct Fingerprint {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint64_t size = 0;
+  uint64_t btime_ns = 0;  // birth time (statx); 0 if unknown
   bool present() const { return type != 0; }
 };
 
@@ -58,7 +59,8 @@ struct Intent {
   bool replace = false;  // rename/symlink: may replace an existing object
   uint32_t mode = 0;     // write_file / mkdir: exact permission bits
   std::string data;      // write_file: new content; symlink: new target
-  Fingerprint moved;     // rename: object at src; remove: object at path
+  Fingerprint moved;     // rename: object at src; remove: object at path;
+                         // mkdir: object an earlier op moves away from path
   Fingerprint before;    // the object at `path` before this op (or absent)
 };
 

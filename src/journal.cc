@@ -1,1 +1,404 @@
-// placeholder
+// The transaction engine: Journal and Transaction (include/fstx/fstx.h).
+//
+// Commit protocol (README "On-disk guarantees"):
+//   1. lock the paths, validate, capture fingerprints (plan.h);
+//   2. one synced journal commit of the `prepared` record;
+//   3. apply the ops in order, with a barrier only where an op depends on
+//      an earlier one (barrier.h);
+//   4. final barrier: fsync each touched directory once — the commit point;
+//   5. delete staging objects; record completion lazily.
+// Lazy completion: the `committed` state rides along with the next journal
+// write; `done` is recorded once the staging deletions are durable, i.e.
+// after some later barrier synced those directories (or Flush()). Until
+// then the record stays in `active` and recovery would finish it forward.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "fstx/fstx.h"
+#include "journal/store.h"
+#include "recovery/recover.h"
+#include "src/barrier.h"
+#include "src/locks.h"
+#include "src/ops.h"
+#include "src/owner.h"
+#include "src/paths.h"
+#include "src/plan.h"
+
+namespace fstx {
+
+bool RecoveryReport::needs_attention() const {
+  for (const auto& t : txs)
+    if (t.decision == "needs-attention" || t.decision == "corrupt") return true;
+  return false;
+}
+
+struct Journal::Impl {
+  // A committed transaction whose completion is not yet recorded.
+  struct Pending {
+    TxRecord rec;
+    std::set<std::string> dirty;  // dirs with staging deletions not yet synced
+    uint64_t since_seq = 0;       // syncs started after this count
+    bool recorded_committed = false;
+    bool cleanup_failed = false;  // leave it to recovery
+  };
+
+  Options opts;
+  std::vector<std::string> roots;
+  std::unique_ptr<PosixFs> own_fs;
+  Fs* fs = nullptr;
+  std::unique_ptr<JournalStore> store;
+  std::shared_ptr<spdlog::logger> log;
+  LockTable locks;
+  RecoveryReport open_report;
+  std::atomic<uint64_t> next_lock_key{1};
+  std::atomic<uint64_t> sync_seq{0};
+  std::mutex mu;  // guards pending; serialises journal writes
+  std::vector<Pending> pending;
+  std::mutex recover_mu;
+
+  Status SyncDir(const std::string& dir) {
+    uint64_t start = ++sync_seq;
+    Status s = fs->SyncDir(dir);
+    if (!s.ok()) return s;
+    std::lock_guard<std::mutex> l(mu);
+    for (auto& p : pending)
+      if (p.since_seq < start) p.dirty.erase(dir);
+    return s;
+  }
+
+  // One durable journal commit of `b`, carrying along the completion of
+  // committed transactions.
+  Status Write(WriteBatch* b) {
+    std::lock_guard<std::mutex> l(mu);
+    size_t own_put = b->put_active.size();
+    std::vector<size_t> finished, marked;
+    for (size_t i = 0; i < pending.size(); ++i) {
+      Pending& p = pending[i];
+      if (p.cleanup_failed) continue;
+      if (p.dirty.empty()) {
+        TxRecord r = p.rec;
+        r.state = TxState::kDone;
+        r.finished_us = NowMicros();
+        b->to_history.push_back(std::move(r));
+        finished.push_back(i);
+      } else if (!p.recorded_committed) {
+        b->put_active.push_back(p.rec);
+        marked.push_back(i);
+      }
+    }
+    if (b->empty()) return Status();
+    Status s = store->Write(b);
+    b->put_active.resize(own_put);
+    if (!s.ok()) return s;
+    for (size_t i : marked) pending[i].recorded_committed = true;
+    for (size_t i = finished.size(); i-- > 0;) pending.erase(pending.begin() + static_cast<long>(finished[i]));
+    return s;
+  }
+
+  RecoveryEnv Env() {
+    RecoveryEnv env;
+    env.fs = fs;
+    env.store = store.get();
+    env.log = log.get();
+    env.sync_dir = [this](const std::string& d) { return SyncDir(d); };
+    return env;
+  }
+};
+
+struct Transaction::Impl {
+  Journal::Impl* j = nullptr;
+  std::string label;
+  TxPolicy policy = TxPolicy::kRollback;
+  std::vector<OpSpec> ops;
+  bool finished = false;
+
+  Status Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents, uint64_t* lock_key);
+  Status RollBack(TxRecord* rec, size_t count, const Status& cause, BarrierTracker* bt, uint64_t lock_key);
+  Status Commit();
+};
+
+Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Transaction::Transaction(Transaction&&) noexcept = default;
+Transaction& Transaction::operator=(Transaction&&) noexcept = default;
+Transaction::~Transaction() = default;
+
+Transaction& Transaction::Rename(const std::string& from, const std::string& to, bool replace) {
+  OpSpec op;
+  op.kind = OpKind::kRename;
+  op.src = from;
+  op.path = to;
+  op.replace = replace;
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
+Transaction& Transaction::WriteFile(const std::string& path, std::string_view data,
+                                    std::optional<uint32_t> mode) {
+  OpSpec op;
+  op.kind = OpKind::kWriteFile;
+  op.path = path;
+  op.data = std::string(data);
+  op.mode = mode;
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
+Transaction& Transaction::Symlink(const std::string& target, const std::string& path, bool replace) {
+  OpSpec op;
+  op.kind = OpKind::kSymlink;
+  op.path = path;
+  op.data = target;
+  op.replace = replace;
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
+Transaction& Transaction::Remove(const std::string& path) {
+  OpSpec op;
+  op.kind = OpKind::kRemove;
+  op.path = path;
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
+Transaction& Transaction::Mkdir(const std::string& path, uint32_t mode) {
+  OpSpec op;
+  op.kind = OpKind::kMkdir;
+  op.path = path;
+  op.mode = mode;
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
+Transaction& Transaction::SetPolicy(TxPolicy policy) {
+  impl_->policy = policy;
+  return *this;
+}
+
+size_t Transaction::size() const { return impl_->ops.size(); }
+
+Status Transaction::Validate() {
+  std::vector<OpSpec> specs = impl_->ops;
+  Status s = CheckLexical(impl_->j->roots, &specs);
+  if (!s.ok()) return s;
+  std::vector<Intent> intents;
+  return Plan(impl_->j->fs, specs, &intents);
+}
+
+Status Transaction::Commit() { return impl_->Commit(); }
+
+Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents,
+                                  uint64_t* lock_key) {
+  Status s = CheckLexical(j->roots, specs);
+  if (!s.ok()) return s;
+  std::set<std::string> paths;
+  for (const auto& op : *specs) {
+    paths.insert(op.path);
+    if (op.kind == OpKind::kRename) paths.insert(op.src);
+  }
+  *lock_key = j->next_lock_key++;
+  s = j->locks.TryLock(paths, *lock_key, "transaction '" + label + "'");
+  if (!s.ok()) return s;
+  s = Plan(j->fs, *specs, intents);
+  if (!s.ok()) j->locks.Unlock(*lock_key);
+  return s;
+}
+
+Status Transaction::Impl::Commit() {
+  if (finished) return Status(Code::kInvalidArgument, "transaction '" + label + "' was already committed");
+  finished = true;
+  std::vector<OpSpec> specs = ops;
+  std::vector<Intent> intents;
+  uint64_t lock_key = 0;
+  Status s = Prepare(&specs, &intents, &lock_key);
+  if (!s.ok()) return s;
+
+  TxRecord rec;
+  rec.label = label;
+  rec.owner = CurrentOwner();
+  rec.policy = policy == TxPolicy::kRollforward ? Policy::kRollforward : Policy::kRollback;
+  rec.state = TxState::kPrepared;
+  rec.created_us = NowMicros();
+  rec.intents = std::move(intents);
+  {
+    WriteBatch b;
+    b.put_active.push_back(rec);
+    s = j->Write(&b);
+    if (!s.ok()) {
+      j->locks.Unlock(lock_key);
+      return s.Annotate("journal " + j->store->dir() + ": writing the prepared record (nothing changed)");
+    }
+    rec.id = b.put_active[0].id;
+  }
+
+  BarrierTracker bt([this](const std::string& d) { return j->SyncDir(d); });
+  const size_t n = rec.intents.size();
+  for (size_t k = 0; k < n; ++k) {
+    s = bt.Before(rec.intents[k]);
+    if (s.ok()) s = ops::Apply(j->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
+    bt.After(rec.intents[k]);
+    if (!s.ok()) {
+      s = s.Annotate("op " + std::to_string(k + 1) + " of " + std::to_string(n) + " (" +
+                     ops::Describe(rec.intents[k]) + ")");
+      return RollBack(&rec, k + 1, s, &bt, lock_key);
+    }
+  }
+  s = bt.Final();
+  if (!s.ok()) return RollBack(&rec, n, s.Annotate("commit barrier"), &bt, lock_key);
+  // Commit point passed.
+
+  Journal::Impl::Pending p;
+  for (size_t k = 0; k < n; ++k) {
+    Status c = ops::Cleanup(j->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
+    if (!c.ok()) {
+      j->log->warn("fstx: tx {} ({}) committed, but deleting its staging objects failed: {}; "
+                   "recovery will finish it",
+                   rec.id, label, c.ToString());
+      p.cleanup_failed = true;
+    }
+    if (rec.intents[k].before.present() || rec.intents[k].kind == OpKind::kRemove)
+      p.dirty.insert(paths::Parent(rec.intents[k].path));
+  }
+  rec.state = TxState::kCommitted;
+  p.rec = std::move(rec);
+  {
+    std::lock_guard<std::mutex> l(j->mu);
+    p.since_seq = j->sync_seq.load();
+    j->pending.push_back(std::move(p));
+  }
+  j->locks.Unlock(lock_key);
+  return Status();
+}
+
+Status Transaction::Impl::RollBack(TxRecord* rec, size_t count, const Status& cause, BarrierTracker* bt,
+                                   uint64_t lock_key) {
+  Status s = ops::UndoReverse(j->fs, rec->id, rec->intents, count, bt);
+  if (s.ok()) s = bt->Final();
+  if (s.ok()) {
+    rec->state = TxState::kAborted;
+    rec->note = cause.ToString();
+    rec->finished_us = NowMicros();
+    WriteBatch b;
+    b.to_history.push_back(*rec);
+    Status w = j->Write(&b);
+    if (!w.ok())  // the record stays prepared; recovery will find nothing applied
+      j->log->warn("fstx: tx {} rolled back, but recording that failed: {}", rec->id, w.ToString());
+    j->locks.Unlock(lock_key);
+    return Status(cause.code(), cause.message() + "; transaction rolled back, nothing changed", cause.err());
+  }
+  // Could not undo: leave it to an operator, paths stay locked.
+  rec->state = TxState::kNeedsAttention;
+  rec->note = cause.ToString() + "; rollback failed: " + s.ToString();
+  WriteBatch b;
+  b.put_active.push_back(*rec);
+  (void)j->Write(&b);
+  j->log->error("fstx: tx {} ({}) needs attention: {}", rec->id, label, rec->note);
+  return Status(Code::kNeedsAttention, rec->note, cause.err());
+}
+
+Journal::Journal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Journal::~Journal() {
+  Status s = Flush();
+  if (!s.ok()) impl_->log->warn("fstx: flushing journal {} at close: {}", impl_->opts.dir, s.ToString());
+}
+
+Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opts = options;
+  impl->log = options.logger ? options.logger : spdlog::default_logger();
+  if (options.roots.empty()) return Status(Code::kInvalidArgument, "no roots configured");
+  for (const auto& r : options.roots) {
+    auto n = paths::Normalize(r);
+    if (!n.ok()) return n.status().Annotate("root");
+    impl->roots.push_back(n.value());
+  }
+  if (options.fs) {
+    impl->fs = options.fs;
+  } else {
+    auto fs = PosixFs::Open(impl->roots);
+    if (!fs.ok()) return fs.status();
+    impl->own_fs = std::move(fs.value());
+    impl->fs = impl->own_fs.get();
+  }
+  StoreOptions so;
+  so.dir = options.dir;
+  so.history_max_count = options.history_max_count;
+  so.history_max_age_s = options.history_max_age_s;
+  so.commit_hook = options.journal_hook;
+  auto store = JournalStore::Open(so);
+  if (!store.ok()) return store.status();
+  impl->store = std::move(store.value());
+  std::unique_ptr<Journal> journal(new Journal(std::move(impl)));
+  if (options.recover_on_open) {
+    Status s = journal->Recover(&journal->impl_->open_report);
+    if (!s.ok()) return s;
+  }
+  return journal;
+}
+
+Transaction Journal::Begin(std::string label, TxPolicy policy) {
+  auto t = std::make_unique<Transaction::Impl>();
+  t->j = impl_.get();
+  t->label = std::move(label);
+  t->policy = policy;
+  return Transaction(std::move(t));
+}
+
+Status Journal::Recover(RecoveryReport* report, bool dry_run) {
+  std::lock_guard<std::mutex> l(impl_->recover_mu);
+  report->txs.clear();
+  std::vector<TxRecord> recs;
+  std::vector<BadRecord> bad;
+  Status s = impl_->store->ListActive(&recs, &bad);
+  if (!s.ok()) return s;
+  for (const auto& b : bad) {
+    RecoveredTx t;
+    t.id = b.id;
+    t.decision = "corrupt";
+    t.message = b.status.ToString() + " (record left untouched)";
+    impl_->log->error("fstx: journal record {} in {} is unreadable: {}", b.id, b.table, b.status.ToString());
+    report->txs.push_back(t);
+  }
+  const Owner self = CurrentOwner();
+  RecoveryEnv env = impl_->Env();
+  for (auto& rec : recs) {
+    if (SameOwner(rec.owner, self)) continue;  // ours: in flight or awaiting completion
+    if (OwnerAlive(rec.owner)) {
+      report->txs.push_back({rec.id, rec.label, "skipped-live-owner", 0, 0,
+                             "owner pid " + std::to_string(rec.owner.pid) + " is alive"});
+      continue;
+    }
+    std::set<std::string> paths;
+    for (const auto& in : rec.intents)
+      for (const auto& p : ops::Paths(in)) paths.insert(p);
+    // Hold the paths while recovering; keep holding them if it needs attention.
+    uint64_t key = impl_->next_lock_key++;
+    Status ls = impl_->locks.TryLock(paths, key, "recovery of tx " + std::to_string(rec.id));
+    RecoveredTx t = RecoverTransaction(env, rec, dry_run);
+    if (ls.ok() && (dry_run || t.decision != "needs-attention")) impl_->locks.Unlock(key);
+    report->txs.push_back(std::move(t));
+  }
+  return Status();
+}
+
+Status Journal::Flush() {
+  std::set<std::string> dirs;
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    for (const auto& p : impl_->pending) dirs.insert(p.dirty.begin(), p.dirty.end());
+  }
+  for (const auto& d : dirs) {
+    Status s = impl_->SyncDir(d);
+    if (!s.ok()) return s;
+  }
+  WriteBatch b;
+  return impl_->Write(&b);
+}
+
+const Options& Journal::options() const { return impl_->opts; }
+const RecoveryReport& Journal::open_report() const { return impl_->open_report; }
+
+}  // namespace fstx

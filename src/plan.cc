@@ -1,1 +1,208 @@
-// placeholder
+#include "src/plan.h"
+
+#include <map>
+
+#include "journal/names.h"
+#include "src/ops.h"
+#include "src/paths.h"
+
+namespace fstx {
+namespace {
+
+// What a path holds just before op k, according to the virtual namespace.
+struct VNode {
+  enum Origin { kReal, kCreated, kGone } origin = kReal;
+  std::string real;        // kReal: where the object is on disk now
+  size_t created_by = 0;   // kCreated: the op that creates it
+  FileType created_type = FileType::kAbsent;
+};
+
+class Planner {
+ public:
+  Planner(Fs* fs, const std::vector<OpSpec>& ops) : fs_(fs), ops_(ops) {}
+
+  Status Run(std::vector<Intent>* out) {
+    out->clear();
+    for (size_t k = 0; k < ops_.size(); ++k) {
+      Intent in;
+      Status s = PlanOne(k, &in);
+      if (!s.ok()) return s.Annotate("op " + std::to_string(k + 1) + " (" + DescribeSpec(ops_[k]) + ")");
+      out->push_back(std::move(in));
+    }
+    return Status();
+  }
+
+ private:
+  VNode Lookup(const std::string& path, size_t k) const {
+    std::string q = path;
+    for (size_t j = k; j-- > 0;) {
+      const OpSpec& op = ops_[j];
+      switch (op.kind) {
+        case OpKind::kRename:
+          if (paths::IsSameOrAncestor(op.path, q)) {
+            q = paths::Rebase(q, op.path, op.src);
+            continue;
+          }
+          if (paths::IsSameOrAncestor(op.src, q)) return {VNode::kGone, "", 0, FileType::kAbsent};
+          break;
+        case OpKind::kWriteFile:
+        case OpKind::kSymlink:
+        case OpKind::kMkdir:
+          if (q == op.path) {
+            FileType t = op.kind == OpKind::kMkdir     ? FileType::kDirectory
+                         : op.kind == OpKind::kSymlink ? FileType::kSymlink
+                                                       : FileType::kRegular;
+            return {VNode::kCreated, "", j, t};
+          }
+          if (paths::IsAncestor(op.path, q)) return {VNode::kGone, "", 0, FileType::kAbsent};
+          break;
+        case OpKind::kRemove:
+          if (paths::IsSameOrAncestor(op.path, q)) return {VNode::kGone, "", 0, FileType::kAbsent};
+          break;
+      }
+    }
+    return {VNode::kReal, q, 0, FileType::kAbsent};
+  }
+
+  Status StatReal(const std::string& path, FileInfo* fi) {
+    auto it = cache_.find(path);
+    if (it != cache_.end()) {
+      *fi = it->second;
+      return Status();
+    }
+    Status s = fs_->Stat(path, fi);
+    if (s.ok()) cache_[path] = *fi;
+    return s;
+  }
+
+  // The object at `path` before op k: *fi (absent if none). Fails for an
+  // object created by an earlier op of this transaction.
+  Status Before(const std::string& path, size_t k, FileInfo* fi) {
+    VNode v = Lookup(path, k);
+    *fi = FileInfo();
+    if (v.origin == VNode::kGone) return Status();
+    if (v.origin == VNode::kCreated)
+      return Status(Code::kInvalidArgument, path + " is created by op " + std::to_string(v.created_by + 1) +
+                                                " of this transaction; a transaction may not touch an "
+                                                "object it creates (create it at its final path instead)");
+    return StatReal(v.real, fi);
+  }
+
+  Status CheckParent(const std::string& path, size_t k) {
+    std::string parent = paths::Parent(path);
+    VNode v = Lookup(parent, k);
+    if (v.origin == VNode::kCreated && v.created_type == FileType::kDirectory) return Status();
+    FileInfo fi;
+    if (v.origin == VNode::kReal) {
+      Status s = StatReal(v.real, &fi);
+      if (!s.ok()) return s;
+    }
+    if (fi.type != FileType::kDirectory)
+      return Status(Code::kNotFound, "parent directory " + parent + " does not exist" +
+                                         (v.origin == VNode::kGone ? " at that point of the transaction" : ""));
+    return Status();
+  }
+
+  Status PlanOne(size_t k, Intent* in) {
+    const OpSpec& op = ops_[k];
+    in->kind = op.kind;
+    in->path = op.path;
+    in->src = op.src;
+    in->replace = op.replace;
+    in->data = op.data;
+    Status s = CheckParent(op.path, k);
+    if (!s.ok()) return s;
+    FileInfo target;
+    s = Before(op.path, k, &target);
+    if (!s.ok()) return s;
+
+    switch (op.kind) {
+      case OpKind::kRename: {
+        if (paths::IsSameOrAncestor(op.src, op.path) || paths::IsAncestor(op.path, op.src))
+          return Status(Code::kInvalidArgument, "cannot move " + op.src + " into itself or onto its ancestor");
+        FileInfo src;
+        s = Before(op.src, k, &src);
+        if (!s.ok()) return s;
+        if (!src.exists()) return Status(Code::kNotFound, "source " + op.src + " does not exist", ENOENT);
+        if (target.exists()) {
+          if (!op.replace)
+            return Status(Code::kExists, "target " + op.path + " exists (set replace to replace it)", EEXIST);
+          if (target.dev == src.dev && target.ino == src.ino)
+            return Status(Code::kInvalidArgument, op.src + " and " + op.path + " are the same file");
+        }
+        in->moved = ops::FingerprintOf(src);
+        in->before = ops::FingerprintOf(target);
+        return Status();
+      }
+      case OpKind::kWriteFile:
+        if (target.exists() && target.type != FileType::kRegular)
+          return Status(Code::kInvalidArgument, op.path + " is a " + file_type_name(target.type) +
+                                                    ", not a regular file");
+        in->before = ops::FingerprintOf(target);
+        in->mode = op.mode ? *op.mode : (target.exists() ? target.mode : 0644);
+        return Status();
+      case OpKind::kSymlink:
+        if (target.exists() && !op.replace)
+          return Status(Code::kExists, op.path + " exists (set replace to retarget it)", EEXIST);
+        if (target.type == FileType::kDirectory)
+          return Status(Code::kInvalidArgument, op.path + " is a directory; a symlink cannot replace it");
+        if (op.data.empty()) return Status(Code::kInvalidArgument, "empty symlink target");
+        in->before = ops::FingerprintOf(target);
+        return Status();
+      case OpKind::kRemove:
+        if (!target.exists()) return Status(Code::kNotFound, op.path + " does not exist", ENOENT);
+        in->moved = ops::FingerprintOf(target);
+        return Status();
+      case OpKind::kMkdir:
+        if (target.exists()) return Status(Code::kExists, op.path + " exists", EEXIST);
+        in->mode = op.mode ? *op.mode : 0755;
+        // An object an earlier op moves away from this path: the probe
+        // must not take it for the new directory.
+        s = StatReal(op.path, &target);
+        if (!s.ok()) return s;
+        in->moved = ops::FingerprintOf(target);
+        return Status();
+    }
+    return Status(Code::kInvalidArgument, "unknown op");
+  }
+
+  Fs* fs_;
+  const std::vector<OpSpec>& ops_;
+  std::map<std::string, FileInfo> cache_;
+};
+
+}  // namespace
+
+std::string DescribeSpec(const OpSpec& op) {
+  std::string s = op_kind_name(op.kind);
+  if (op.kind == OpKind::kRename) return s + " " + op.src + " -> " + op.path;
+  return s + " " + op.path;
+}
+
+Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops) {
+  if (ops->empty()) return Status(Code::kInvalidArgument, "transaction has no operations");
+  for (size_t k = 0; k < ops->size(); ++k) {
+    OpSpec& op = (*ops)[k];
+    auto fail = [&](const Status& s) {
+      return s.Annotate("op " + std::to_string(k + 1) + " (" + DescribeSpec(op) + ")");
+    };
+    std::vector<std::string*> ps{&op.path};
+    if (op.kind == OpKind::kRename) ps.push_back(&op.src);
+    for (std::string* p : ps) {
+      auto r = paths::CheckBeneathRoots(roots, *p);
+      if (!r.ok()) return fail(r.status());
+      *p = r.value();
+      if (ParseStagingLeaf(paths::Leaf(*p), nullptr))
+        return fail(Status(Code::kInvalidArgument, *p + " is an fstx staging name"));
+    }
+    if (op.mode && (*op.mode & ~07777u))
+      return fail(Status(Code::kInvalidArgument, "mode " + std::to_string(*op.mode) + " has bits beyond 07777"));
+  }
+  return Status();
+}
+
+Status Plan(Fs* fs, const std::vector<OpSpec>& ops, std::vector<Intent>* out) {
+  return Planner(fs, ops).Run(out);
+}
+
+}  // namespace fstx

@@ -1,1 +1,448 @@
-// placeholder
+// posix_fs.cc — the real filesystem, confined to a set of roots.
+//
+// Every path is resolved the same way (Impl::Resolve): normalise it, find the
+// root it lies beneath, open its parent directory with openat2() from that
+// root's fd with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+// then act on the last component with an *at() call that never follows it.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "fstx/fs.h"
+#include "src/paths.h"
+
+namespace fstx {
+
+const char* file_type_name(FileType t) {
+  switch (t) {
+    case FileType::kAbsent: return "absent";
+    case FileType::kRegular: return "file";
+    case FileType::kDirectory: return "directory";
+    case FileType::kSymlink: return "symlink";
+    case FileType::kSocket: return "socket";
+    case FileType::kFifo: return "fifo";
+    case FileType::kOther: return "other";
+  }
+  return "other";
+}
+
+namespace {
+
+// Owns a file descriptor; closes it on destruction.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Closes now and reports close(2)'s result (0, or -1 with errno set).
+  int Close() { return ::close(std::exchange(fd_, -1)); }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+constexpr uint64_t kResolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+
+// openat2(dirfd, rel) confined beneath dirfd. Returns the fd or -1 with errno.
+int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags) {
+  struct open_how how;
+  std::memset(&how, 0, sizeof how);
+  how.flags = flags;
+  how.resolve = kResolve;
+  long r;
+  int attempts = 0;
+  do {
+    r = ::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof how);
+    // EAGAIN: the kernel saw a concurrent rename/mount and could not prove
+    // the walk stayed beneath the root; retrying is the documented answer.
+  } while (r < 0 && (errno == EINTR || (errno == EAGAIN && ++attempts < 16)));
+  return static_cast<int>(r);
+}
+
+FileType TypeOf(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return FileType::kRegular;
+    case S_IFDIR: return FileType::kDirectory;
+    case S_IFLNK: return FileType::kSymlink;
+    case S_IFSOCK: return FileType::kSocket;
+    case S_IFIFO: return FileType::kFifo;
+    default: return FileType::kOther;
+  }
+}
+
+// A path resolved to (directory fd, last component). For a root itself the
+// directory is the root and the leaf is ".".
+struct Target {
+  Fd owned;        // the opened parent, if any
+  int dirfd = -1;  // owned.get() or a root fd
+  std::string leaf;
+  std::string path;  // normalised
+};
+
+bool IsMissing(const Status& s) {
+  return s.code() == Code::kNotFound && (s.err() == ENOENT || s.err() == ENOTDIR);
+}
+
+}  // namespace
+
+struct PosixFs::Impl {
+  std::vector<std::string> roots;
+  std::vector<int> fds;  // parallel to roots; immutable after Open
+
+  ~Impl() {
+    for (int fd : fds) ::close(fd);
+  }
+
+  // Maps an openat2() failure for `path` (beneath `root`) to a Status.
+  static Status OpenError(int err, const std::string& op, const std::string& path,
+                          const std::string& root, bool whole_path) {
+    const std::string p = op + " " + path;
+    switch (err) {
+      case ELOOP:
+        return Status(
+            Code::kOutsideRoot,
+            p + (whole_path ? ": a component is a symlink" : ": a parent component is a symlink") +
+                "; fstx does not follow symlinks beneath a root",
+            err);
+      case EXDEV: return Status(Code::kOutsideRoot, p + " escapes root " + root, err);
+      case ENOSYS:
+        return Status(Code::kNotSupported, p + ": openat2 is not available (Linux >= 5.6 needed)",
+                      err);
+      case ENOENT:
+      case ENOTDIR:
+        return Status(Code::kNotFound,
+                      p +
+                          (whole_path ? ": a directory on the path does not exist ("
+                                      : ": parent directory does not exist (") +
+                          errno_name(err) + ")",
+                      err);
+      default: return Status::FromErrno(err, op + (whole_path ? "" : ": open parent of"), path);
+    }
+  }
+
+  // Normalises `path` and finds its root: the root it is (rel "") or the
+  // longest root it lies beneath (rel is the rest, without a leading '/').
+  struct Located {
+    std::string path;
+    size_t root = 0;
+    std::string rel;
+  };
+  Result<Located> Locate(const std::string& op, const std::string& path) const {
+    Result<std::string> norm = paths::Normalize(path);
+    if (!norm.ok()) return norm.status().Annotate(op);
+    Located l;
+    l.path = *norm;
+    for (size_t i = 0; i < roots.size(); ++i) {
+      if (roots[i] == l.path) {
+        l.root = i;
+        return l;
+      }
+    }
+    int idx = paths::FindRoot(roots, l.path);
+    if (idx < 0) return paths::CheckBeneathRoots(roots, l.path).status().Annotate(op);
+    l.root = static_cast<size_t>(idx);
+    const std::string& root = roots[l.root];
+    l.rel = root == "/" ? l.path.substr(1) : l.path.substr(root.size() + 1);
+    return l;
+  }
+
+  // Resolves `path` to its parent directory fd and leaf. A root itself is
+  // accepted only when `allow_root` (read-only calls); mutating calls on a
+  // root fail with kInvalidArgument.
+  Result<Target> Resolve(const std::string& op, const std::string& path, bool allow_root) const {
+    Result<Located> l = Locate(op, path);
+    if (!l.ok()) return l.status();
+    Target t;
+    t.path = l->path;
+    if (l->rel.empty()) {
+      if (!allow_root) {
+        return Status(Code::kInvalidArgument, op + ": cannot modify root " + t.path + " itself");
+      }
+      t.dirfd = fds[l->root];
+      t.leaf = ".";
+      return t;
+    }
+    size_t slash = l->rel.rfind('/');
+    std::string parent_rel = slash == std::string::npos ? "." : l->rel.substr(0, slash);
+    t.leaf = slash == std::string::npos ? l->rel : l->rel.substr(slash + 1);
+    int fd = OpenBeneath(fds[l->root], parent_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/false);
+    t.owned = Fd(fd);
+    t.dirfd = fd;
+    return t;
+  }
+
+  // Opens the directory at `path` itself (which may be a root), confined.
+  Result<Target> OpenDir(const std::string& op, const std::string& path, uint64_t flags) const {
+    Result<Located> l = Locate(op, path);
+    if (!l.ok()) return l.status();
+    Target t;
+    t.path = l->path;
+    int fd = OpenBeneath(fds[l->root], l->rel.empty() ? "." : l->rel, flags);
+    if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/true);
+    t.owned = Fd(fd);
+    t.dirfd = fd;
+    return t;
+  }
+};
+
+PosixFs::PosixFs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PosixFs::~PosixFs() = default;
+
+const std::vector<std::string>& PosixFs::roots() const { return impl_->roots; }
+
+Result<std::unique_ptr<PosixFs>> PosixFs::Open(const std::vector<std::string>& roots) {
+  auto impl = std::make_unique<Impl>();
+  for (const std::string& r : roots) {
+    Result<std::string> norm = paths::Normalize(r);
+    if (!norm.ok()) return norm.status().Annotate("root");
+    int fd = ::open(norm->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(errno, "open root", *norm);
+    impl->roots.push_back(*norm);
+    impl->fds.push_back(fd);
+  }
+  return std::unique_ptr<PosixFs>(new PosixFs(std::move(impl)));
+}
+
+Status PosixFs::Stat(const std::string& path, FileInfo* out) {
+  *out = FileInfo();
+  Result<Target> t = impl_->Resolve("stat", path, /*allow_root=*/true);
+  if (!t.ok()) return IsMissing(t.status()) ? Status::Ok() : t.status();
+  // statx for the birth time: (dev, inode, birth time) identifies an
+  // object even when a freed inode number is reused.
+  struct statx sx;
+  if (::statx(t->dirfd, t->leaf.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+    return Status::FromErrno(errno, "stat", t->path);
+  }
+  out->type = TypeOf(sx.stx_mode);
+  out->mode = sx.stx_mode & 07777;
+  out->uid = sx.stx_uid;
+  out->gid = sx.stx_gid;
+  out->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  out->ino = sx.stx_ino;
+  out->size = sx.stx_size;
+  if (sx.stx_mask & STATX_BTIME)
+    out->btime_ns = static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + sx.stx_btime.tv_nsec;
+  return Status::Ok();
+}
+
+Status PosixFs::ReadFile(const std::string& path, uint64_t limit, std::string* out) {
+  out->clear();
+  Result<Target> t = impl_->Resolve("read", path, /*allow_root=*/true);
+  if (!t.ok()) return t.status();
+  // O_NONBLOCK so that a FIFO in place of the file cannot hang us.
+  Fd fd(::openat(t->dirfd, t->leaf.c_str(),
+                 O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd.valid()) {
+    if (errno == ELOOP) {
+      return Status(Code::kInvalidArgument, "read " + t->path + ": is a symlink", ELOOP);
+    }
+    return Status::FromErrno(errno, "read", t->path);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "read (fstat)", t->path);
+  if (!S_ISREG(st.st_mode)) {
+    return Status(Code::kInvalidArgument, "read " + t->path + ": not a regular file (" +
+                                              file_type_name(TypeOf(st.st_mode)) + ")");
+  }
+  const std::string too_big =
+      "read " + t->path + ": larger than the limit of " + std::to_string(limit) + " bytes";
+  if (static_cast<uint64_t>(st.st_size) > limit) {
+    return Status(Code::kInvalidArgument, too_big + " (" + std::to_string(st.st_size) + ")");
+  }
+  // Read until EOF; the file may have grown since fstat, so keep checking.
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read", t->path);
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > limit) return Status(Code::kInvalidArgument, too_big);
+  }
+  *out = std::move(data);
+  return Status::Ok();
+}
+
+Status PosixFs::ReadLink(const std::string& path, std::string* out) {
+  out->clear();
+  Result<Target> t = impl_->Resolve("readlink", path, /*allow_root=*/true);
+  if (!t.ok()) return t.status();
+  std::string buf(256, '\0');
+  for (;;) {
+    ssize_t n = ::readlinkat(t->dirfd, t->leaf.c_str(), buf.data(), buf.size());
+    if (n < 0) return Status::FromErrno(errno, "readlink", t->path);
+    if (static_cast<size_t>(n) < buf.size()) {
+      buf.resize(static_cast<size_t>(n));
+      *out = std::move(buf);
+      return Status::Ok();
+    }
+    buf.resize(buf.size() * 2);  // possibly truncated: grow and retry
+  }
+}
+
+Status PosixFs::ListDir(const std::string& path, std::vector<std::string>* names) {
+  names->clear();
+  Result<Target> t = impl_->Resolve("listdir", path, /*allow_root=*/true);
+  if (!t.ok()) return t.status();
+  int fd = ::openat(t->dirfd, t->leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "listdir", t->path);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, "listdir", t->path);
+  }
+  std::vector<std::string> result;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(dir);
+    if (e == nullptr) break;
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    result.emplace_back(e->d_name);
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) return Status::FromErrno(err, "listdir", t->path);
+  *names = std::move(result);
+  return Status::Ok();
+}
+
+Status PosixFs::CreateFile(const std::string& path, std::string_view data, uint32_t mode,
+                           int64_t uid, int64_t gid) {
+  Result<Target> t = impl_->Resolve("create", path, /*allow_root=*/false);
+  if (!t.ok()) return t.status();
+  const std::string& p = t->path;
+  Fd fd(::openat(t->dirfd, t->leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 0600));
+  if (!fd.valid()) return Status::FromErrno(errno, "create", p);
+  if (::fchmod(fd.get(), mode & 07777) != 0) return Status::FromErrno(errno, "create (fchmod)", p);
+  if (uid != -1 || gid != -1) {
+    uid_t u = uid == -1 ? static_cast<uid_t>(-1) : static_cast<uid_t>(uid);
+    gid_t g = gid == -1 ? static_cast<gid_t>(-1) : static_cast<gid_t>(gid);
+    // Without privilege, keeping a foreign owner is best effort.
+    if (::fchown(fd.get(), u, g) != 0 && !(errno == EPERM && ::geteuid() != 0)) {
+      return Status::FromErrno(errno, "create (fchown)", p);
+    }
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "create (write)", p);
+    }
+    if (n == 0) return Status::FromErrno(EIO, "create (write)", p);
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "create (fsync)", p);
+  if (fd.Close() != 0) return Status::FromErrno(errno, "create (close)", p);
+  return Status::Ok();
+}
+
+Status PosixFs::Symlink(const std::string& target, const std::string& path) {
+  Result<Target> t = impl_->Resolve("symlink", path, /*allow_root=*/false);
+  if (!t.ok()) return t.status();
+  if (::symlinkat(target.c_str(), t->dirfd, t->leaf.c_str()) != 0) {
+    return Status::FromErrno(errno, "symlink", t->path, target);
+  }
+  return Status::Ok();
+}
+
+Status PosixFs::Mkdir(const std::string& path, uint32_t mode) {
+  Result<Target> t = impl_->Resolve("mkdir", path, /*allow_root=*/false);
+  if (!t.ok()) return t.status();
+  if (::mkdirat(t->dirfd, t->leaf.c_str(), 0700) != 0) {
+    return Status::FromErrno(errno, "mkdir", t->path);
+  }
+  // Set the exact mode on what we just created, whatever the umask.
+  Fd fd(::openat(t->dirfd, t->leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Status::FromErrno(errno, "mkdir (open)", t->path);
+  if (::fchmod(fd.get(), mode & 07777) != 0) {
+    return Status::FromErrno(errno, "mkdir (fchmod)", t->path);
+  }
+  return Status::Ok();
+}
+
+Status PosixFs::Rename(const std::string& from, const std::string& to, RenameMode mode) {
+  Result<Target> a = impl_->Resolve("rename", from, /*allow_root=*/false);
+  if (!a.ok()) return a.status();
+  Result<Target> b = impl_->Resolve("rename", to, /*allow_root=*/false);
+  if (!b.ok()) return b.status();
+  unsigned flags = mode == RenameMode::kNoReplace ? RENAME_NOREPLACE : 0;
+  if (::renameat2(a->dirfd, a->leaf.c_str(), b->dirfd, b->leaf.c_str(), flags) != 0) {
+    return Status::FromErrno(errno, "rename", a->path, b->path);
+  }
+  return Status::Ok();
+}
+
+Status PosixFs::Link(const std::string& from, const std::string& to) {
+  Result<Target> a = impl_->Resolve("link", from, /*allow_root=*/false);
+  if (!a.ok()) return a.status();
+  Result<Target> b = impl_->Resolve("link", to, /*allow_root=*/false);
+  if (!b.ok()) return b.status();
+  // flags 0: a symlink at `from` is linked itself, not its target.
+  if (::linkat(a->dirfd, a->leaf.c_str(), b->dirfd, b->leaf.c_str(), 0) != 0) {
+    return Status::FromErrno(errno, "link", a->path, b->path);
+  }
+  return Status::Ok();
+}
+
+Status PosixFs::Unlink(const std::string& path) {
+  Result<Target> t = impl_->Resolve("unlink", path, /*allow_root=*/false);
+  if (!t.ok()) return t.status();
+  if (::unlinkat(t->dirfd, t->leaf.c_str(), 0) != 0) {
+    return Status::FromErrno(errno, "unlink", t->path);
+  }
+  return Status::Ok();
+}
+
+Status PosixFs::Rmdir(const std::string& path) {
+  Result<Target> t = impl_->Resolve("rmdir", path, /*allow_root=*/false);
+  if (!t.ok()) return t.status();
+  if (::unlinkat(t->dirfd, t->leaf.c_str(), AT_REMOVEDIR) != 0) {
+    return Status::FromErrno(errno, "rmdir", t->path);
+  }
+  return Status::Ok();
+}
+
+Status PosixFs::SyncDir(const std::string& path) {
+  Result<Target> t = impl_->OpenDir("syncdir", path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!t.ok()) return t.status();
+  if (::fsync(t->dirfd) != 0) return Status::FromErrno(errno, "syncdir (fsync)", t->path);
+  if (t->owned.Close() != 0) return Status::FromErrno(errno, "syncdir (close)", t->path);
+  return Status::Ok();
+}
+
+}  // namespace fstx

@@ -9,7 +9,9 @@
 
 #include <boost/filesystem.hpp>
 #include <cstdlib>
+#include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -82,6 +84,45 @@ inline std::string ReadLinkRaw(const std::string& path) {
 
 inline void MkdirRaw(const std::string& path, mode_t mode = 0755) {
   if (::mkdir(path.c_str(), mode) != 0) throw std::runtime_error("mkdir " + path);
+}
+
+// A tree's observable state: relative path -> "type mode content-or-target".
+// Sockets and fifos compare by type and mode. Staging names are included,
+// so a leftover shows up as a difference.
+using TreeImage = std::map<std::string, std::string>;
+
+inline TreeImage Snapshot(const std::string& root) {
+  namespace bfs = boost::filesystem;
+  TreeImage img;
+  for (bfs::recursive_directory_iterator it(root), end; it != end; ++it) {
+    const std::string p = it->path().string();
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    std::string rel = p.substr(root.size());
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    std::string v;
+    if (S_ISREG(st.st_mode)) v = std::string("file ") + mode + " " + ReadFileRaw(p);
+    else if (S_ISDIR(st.st_mode)) v = std::string("dir ") + mode;
+    else if (S_ISLNK(st.st_mode)) v = "symlink " + ReadLinkRaw(p);
+    else if (S_ISSOCK(st.st_mode)) v = std::string("socket ") + mode;
+    else v = std::string("other ") + mode;
+    img[rel] = v;
+  }
+  return img;
+}
+
+// Human-readable difference of two images, for assertion messages.
+inline std::string Diff(const TreeImage& a, const TreeImage& b) {
+  std::string out;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end()) out += "- " + k + "\n";
+    else if (it->second != v) out += "~ " + k + ": " + v.substr(0, 60) + " | " + it->second.substr(0, 60) + "\n";
+  }
+  for (const auto& [k, v] : b)
+    if (!a.count(k)) out += "+ " + k + " (" + v.substr(0, 60) + ")\n";
+  return out;
 }
 
 }  // namespace fstx::testing

@@ -49,6 +49,7 @@ struct FileInfo {
   uint64_t dev = 0;
   uint64_t ino = 0;
   uint64_t size = 0;
+  uint64_t btime_ns = 0;  // birth time; 0 if the filesystem does not say
   bool exists() const { return type != FileType::kAbsent; }
 };
 
@@ -103,8 +104,8 @@ class FsWrapper : public Fs {
   Status ListDir(const std::string& path, std::vector<std::string>* names) override {
     return target_->ListDir(path, names);
   }
-  Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid,
-                    int64_t gid) override {
+  Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid = -1,
+                    int64_t gid = -1) override {
     return target_->CreateFile(path, data, mode, uid, gid);
   }
   Status Symlink(const std::string& target, const std::string& path) override {
@@ -140,8 +141,8 @@ class PosixFs : public Fs {
   Status ReadFile(const std::string& path, uint64_t limit, std::string* out) override;
   Status ReadLink(const std::string& path, std::string* out) override;
   Status ListDir(const std::string& path, std::vector<std::string>* names) override;
-  Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid,
-                    int64_t gid) override;
+  Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid = -1,
+                    int64_t gid = -1) override;
   Status Symlink(const std::string& target, const std::string& path) override;
   Status Mkdir(const std::string& path, uint32_t mode) override;
   Status Rename(const std::string& from, const std::string& to, RenameMode mode) override;

@@ -143,6 +143,8 @@ class Journal {
   Status Flush();
 
   const Options& options() const;
+  // What the recovery run by Open (recover_on_open) did.
+  const RecoveryReport& open_report() const;
 
  private:
   struct Impl;

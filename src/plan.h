@@ -1,0 +1,47 @@
+// plan.h — validate a transaction's ops and capture what recovery needs.
+//
+// Each op is checked against the tree as the earlier ops of the same
+// transaction will leave it (a virtual namespace: a path is translated back
+// through earlier renames to where its object is now, or known to be
+// created, or absent). For each op it records the fingerprints of the
+// objects it moves or replaces, so that recovery can tell applied from not.
+//
+// Refused, with kInvalidArgument / kOutsideRoot / kNotFound / kExists and a
+// message "op N (rename /a -> /b): why": paths that are not absolute and
+// normal or not beneath a root, a root itself, staging names, a missing
+// source or parent, an existing target without replace, replacing a
+// directory with a symlink, moving a directory into itself, and any op on
+// an object created by an earlier op of the same transaction (write it at
+// its final path instead: each op's before-state must be a real object or
+// nothing, which is what makes every probe decidable).
+// Reads through `fs` only (Stat). Thread-compatible.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fstx/fs.h"
+#include "journal/record.h"
+
+namespace fstx {
+
+struct OpSpec {
+  OpKind kind = OpKind::kRename;
+  std::string path;  // target
+  std::string src;   // rename source
+  bool replace = false;
+  std::optional<uint32_t> mode;
+  std::string data;  // content / symlink target
+};
+
+std::string DescribeSpec(const OpSpec& op);
+
+// Lexical checks only (no filesystem access): normalises the paths in
+// place and checks them against the roots.
+Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops);
+
+// Full validation; fills *out with one intent per op.
+Status Plan(Fs* fs, const std::vector<OpSpec>& ops, std::vector<Intent>* out);
+
+}  // namespace fstx

@@ -1,0 +1,116 @@
+// Validation against the virtual namespace: what each op sees is the tree
+// as the earlier ops of the same transaction leave it.
+#include <gtest/gtest.h>
+
+#include "src/plan.h"
+#include "tests/testutil.h"
+
+namespace fstx {
+namespace {
+
+using testing::TempDir;
+
+class PlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::MkdirRaw(dir_ / "d");
+    testing::WriteFileRaw(dir_ / "d/a", "A", 0640);
+    testing::WriteFileRaw(dir_ / "d/b", "B");
+    testing::MkdirRaw(dir_ / "d/sub");
+    testing::WriteFileRaw(dir_ / "d/sub/c", "C");
+    auto fs = PosixFs::Open({dir_.path()});
+    ASSERT_TRUE(fs.ok());
+    fs_ = std::move(fs.value());
+  }
+  OpSpec Op(OpKind k, const std::string& path, const std::string& src = "", bool replace = false) {
+    OpSpec s;
+    s.kind = k;
+    s.path = dir_ / path;
+    if (!src.empty()) s.src = dir_ / src;
+    s.replace = replace;
+    s.data = k == OpKind::kSymlink ? "target" : "data";
+    return s;
+  }
+  Status Run(std::vector<OpSpec> ops, std::vector<Intent>* out = nullptr) {
+    std::vector<Intent> tmp;
+    Status s = CheckLexical({dir_.path()}, &ops);
+    if (!s.ok()) return s;
+    return Plan(fs_.get(), ops, out ? out : &tmp);
+  }
+  TempDir dir_;
+  std::unique_ptr<PosixFs> fs_;
+};
+
+TEST_F(PlanTest, WriteAfterRenameSeesTheMovedObject) {
+  std::vector<Intent> in;
+  ASSERT_TRUE(Run({Op(OpKind::kRename, "d/z", "d/a"), Op(OpKind::kWriteFile, "d/z")}, &in).ok());
+  EXPECT_EQ(in[1].before.ino, testing::Inode(dir_ / "d/a"));
+  EXPECT_EQ(in[1].mode, 0640u) << "mode of the replaced file is kept";
+  EXPECT_EQ(in[0].moved.ino, testing::Inode(dir_ / "d/a"));
+  EXPECT_FALSE(in[0].before.present());
+}
+
+TEST_F(PlanTest, WriteInsideRenamedDirectory) {
+  std::vector<Intent> in;
+  ASSERT_TRUE(Run({Op(OpKind::kRename, "e", "d"), Op(OpKind::kWriteFile, "e/sub/c")}, &in).ok());
+  EXPECT_EQ(in[1].before.ino, testing::Inode(dir_ / "d/sub/c"));
+  EXPECT_EQ(Run({Op(OpKind::kRename, "e", "d"), Op(OpKind::kWriteFile, "d/a")}).code(), Code::kNotFound)
+      << "d is gone after op 1";
+}
+
+TEST_F(PlanTest, MkdirThenCreateInside) {
+  EXPECT_TRUE(Run({Op(OpKind::kMkdir, "n"), Op(OpKind::kWriteFile, "n/f"), Op(OpKind::kMkdir, "n/m")}).ok());
+  EXPECT_EQ(Run({Op(OpKind::kWriteFile, "n/f")}).code(), Code::kNotFound);
+}
+
+TEST_F(PlanTest, RefusesTouchingWhatItCreates) {
+  Status s = Run({Op(OpKind::kWriteFile, "d/x"), Op(OpKind::kRename, "d/y", "d/x")});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("op 2"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("created by op 1"), std::string::npos) << s.message();
+  EXPECT_FALSE(Run({Op(OpKind::kWriteFile, "d/a"), Op(OpKind::kWriteFile, "d/a")}).ok()) << "duplicate write";
+  EXPECT_FALSE(Run({Op(OpKind::kMkdir, "n"), Op(OpKind::kRemove, "n")}).ok());
+  EXPECT_EQ(Run({Op(OpKind::kRemove, "d/a"), Op(OpKind::kRemove, "d/a")}).code(), Code::kNotFound);
+}
+
+TEST_F(PlanTest, RenameRules) {
+  EXPECT_EQ(Run({Op(OpKind::kRename, "d/b", "d/a")}).code(), Code::kExists);
+  EXPECT_TRUE(Run({Op(OpKind::kRename, "d/b", "d/a", true)}).ok());
+  EXPECT_EQ(Run({Op(OpKind::kRename, "d/q", "d/missing")}).code(), Code::kNotFound);
+  EXPECT_EQ(Run({Op(OpKind::kRename, "nodir/a", "d/a")}).code(), Code::kNotFound);
+  EXPECT_EQ(Run({Op(OpKind::kRename, "d/sub/inner", "d")}).code(), Code::kInvalidArgument);
+  ASSERT_EQ(::link((dir_ / "d/a").c_str(), (dir_ / "d/a2").c_str()), 0);
+  EXPECT_EQ(Run({Op(OpKind::kRename, "d/a2", "d/a", true)}).code(), Code::kInvalidArgument)
+      << "hard links to one file";
+}
+
+TEST_F(PlanTest, TypeRules) {
+  EXPECT_EQ(Run({Op(OpKind::kWriteFile, "d/sub")}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Run({Op(OpKind::kSymlink, "d/sub", "", true)}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Run({Op(OpKind::kSymlink, "d/a")}).code(), Code::kExists);
+  EXPECT_EQ(Run({Op(OpKind::kMkdir, "d/a")}).code(), Code::kExists);
+  EXPECT_EQ(Run({Op(OpKind::kRemove, "d/none")}).code(), Code::kNotFound);
+}
+
+TEST_F(PlanTest, LexicalRules) {
+  OpSpec outside;
+  outside.kind = OpKind::kRemove;
+  outside.path = "/etc/passwd";
+  EXPECT_EQ(Run({outside}).code(), Code::kOutsideRoot);
+  OpSpec dotdot = Op(OpKind::kRemove, "d/../d/a");
+  EXPECT_EQ(Run({dotdot}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Run({Op(OpKind::kRemove, ".fstx-1-0-old")}).code(), Code::kInvalidArgument);
+  OpSpec root = Op(OpKind::kRemove, "");
+  root.path = dir_.path();
+  EXPECT_EQ(Run({root}).code(), Code::kOutsideRoot) << "a root itself is not beneath a root";
+  OpSpec mode = Op(OpKind::kMkdir, "m");
+  mode.mode = 0100000;
+  EXPECT_EQ(Run({mode}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(Run({}).code(), Code::kInvalidArgument);
+  OpSpec rel = Op(OpKind::kRemove, "");
+  rel.path = "relative/path";
+  EXPECT_EQ(Run({rel}).code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fstx
