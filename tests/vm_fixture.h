@@ -50,14 +50,17 @@ inline void BuildVmTree(const std::string& root) {
   MakeSocketFile(root + "/run/vm1.sock");
 }
 
-inline void AddVmRename(Transaction& tx, const std::string& root) {
-  tx.Rename(root + "/etc/qemu/vm1.xml", root + "/etc/qemu/vm2.xml")
-      .WriteFile(root + "/etc/qemu/vm2.xml", DomainXml("vm2"), 0600)
-      .Symlink("../vm2.xml", root + "/etc/qemu/autostart/vm2.xml", /*replace=*/true)
-      .Remove(root + "/etc/qemu/autostart/vm1.xml")
-      .Rename(root + "/lib/snapshot/vm1", root + "/lib/snapshot/vm2")
-      .Rename(root + "/lib/images/vm1.qcow2", root + "/lib/images/vm2.qcow2")
-      .Rename(root + "/run/vm1.sock", root + "/run/vm2.sock");
+// The 7 ops of renaming VM `from` to `to` (rewrite config, rename config,
+// retarget autostart, remove old link, rename snapshot dir, image, socket).
+inline void AddVmRename(Transaction& tx, const std::string& root, const std::string& from = "vm1",
+                        const std::string& to = "vm2") {
+  tx.Rename(root + "/etc/qemu/" + from + ".xml", root + "/etc/qemu/" + to + ".xml")
+      .WriteFile(root + "/etc/qemu/" + to + ".xml", DomainXml(to), 0600)
+      .Symlink("../" + to + ".xml", root + "/etc/qemu/autostart/" + to + ".xml", /*replace=*/true)
+      .Remove(root + "/etc/qemu/autostart/" + from + ".xml")
+      .Rename(root + "/lib/snapshot/" + from, root + "/lib/snapshot/" + to)
+      .Rename(root + "/lib/images/" + from + ".qcow2", root + "/lib/images/" + to + ".qcow2")
+      .Rename(root + "/run/" + from + ".sock", root + "/run/" + to + ".sock");
 }
 
 }  // namespace fstx::testing
