@@ -80,6 +80,7 @@ bool ValidPointChar(char c) {
 // Empty string if `point` is an acceptable point name, else what is wrong.
 std::string CheckPoint(std::string_view point) {
   if (point.empty()) return "empty point name";
+  if (point == "*") return "";  // any point: HIT counts every hit of every point
   for (char c : point) {
     if (!ValidPointChar(c)) return "point name '" + std::string(point) + "' has a bad character";
   }
@@ -223,6 +224,7 @@ void Failpoints::Clear() {
   rules_.clear();
   hits_.clear();
   total_ = 0;
+  trace_.clear();
 }
 
 Status Failpoints::Hit(std::string_view point, const std::string& path, bool* short_write) {
@@ -234,9 +236,15 @@ Status Failpoints::Hit(std::string_view point, const std::string& path, bool* sh
     if (it == hits_.end()) it = hits_.emplace(std::string(point), 0).first;
     count = ++it->second;
     ++total_;
+    if (trace_on_) trace_.push_back(std::string(point) + " " + path);
     for (const Rule& r : rules_) {
       if (r.point == point && (r.hit == 0 || r.hit == count)) {
         rule = r;
+        break;
+      }
+      if (r.point == "*" && (r.hit == 0 || r.hit == total_)) {
+        rule = r;
+        count = total_;
         break;
       }
     }
@@ -246,7 +254,7 @@ Status Failpoints::Hit(std::string_view point, const std::string& path, bool* sh
     case Action::kNone:
       return Status::Ok();
     case Action::kCrash:
-      WriteCrashNote(point, count);
+      if (!quiet_) WriteCrashNote(point, count);
       ::kill(::getpid(), SIGKILL);
       ::_exit(137);
     case Action::kError:
@@ -263,6 +271,21 @@ Status Failpoints::Hit(std::string_view point, const std::string& path, bool* sh
       return Injected(EIO, "injected short write", point, path);
   }
   return Status::Ok();
+}
+
+void Failpoints::SetQuiet(bool quiet) {
+  std::lock_guard<std::mutex> lock(mu_);
+  quiet_ = quiet;
+}
+
+void Failpoints::EnableTrace(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  trace_on_ = on;
+}
+
+std::vector<std::string> Failpoints::trace() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return trace_;
 }
 
 uint64_t Failpoints::hits(std::string_view point) const {

@@ -39,7 +39,7 @@ class Recovery {
         FinishForward();
         break;
       case TxState::kRollingBack:
-        RollBack(rec_.intents.size());
+        RollBack();
         break;
       default:
         Decide();
@@ -51,45 +51,58 @@ class Recovery {
  private:
   size_t n() const { return rec_.intents.size(); }
 
-  // Finds how far apply got: the index of the first op not fully applied
-  // (n if all are), probing from the last op back. Only the op just past
-  // the last applied one can be checked against its recorded before-state:
-  // ops further on may name paths that earlier, unapplied ops would have
-  // created, so their probes say nothing. Returns -1 (needs attention) if
-  // that op is in neither state.
-  long FirstUnapplied(bool* partial) {
-    *partial = false;
-    std::vector<ops::ProbeResult> probes(n());
-    long first = 0;
+  // Which ops reached the disk. Apply runs the ops in order, but after a
+  // power loss independent ops (no shared path, none beneath another's) may
+  // have persisted in any combination; ops that overlap are ordered (same
+  // directory, or a barrier between them), so the persisted set is closed
+  // under overlap: if an op persisted, every earlier op it overlaps did.
+  // Going from the last op back, an op overlapped by a later persisted op
+  // is applied without asking; otherwise its probe is valid, because no
+  // later op has touched its paths. An op whose probe finds neither state
+  // is only explained if an earlier op it overlaps did not persist (its
+  // before-state was never made); if all of those persisted, someone else
+  // changed the tree: needs attention. Returns false in that case.
+  bool Classify() {
+    state_.assign(n(), ops::State::kNotApplied);
+    std::vector<std::string> unknown(n());
     for (size_t j = n(); j-- > 0;) {
-      probes[j] = ops::Probe(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
-      if (probes[j].state == ops::State::kApplied) {
-        first = static_cast<long>(j) + 1;
-        break;
+      bool implied = false;
+      for (size_t k = j + 1; k < n() && !implied; ++k)
+        implied = Started(k) && ops::Overlap(rec_.intents[j], rec_.intents[k]);
+      if (implied) {
+        state_[j] = ops::State::kApplied;
+        continue;
       }
-      if (probes[j].state == ops::State::kPartial) {
-        *partial = true;
-        return static_cast<long>(j);
+      ops::ProbeResult p = ops::Probe(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
+      state_[j] = p.state;
+      if (p.state == ops::State::kUnknown) unknown[j] = p.why;
+    }
+    for (size_t j = 0; j < n(); ++j) {
+      if (state_[j] != ops::State::kUnknown) continue;
+      bool explained = false;
+      for (size_t i = 0; i < j && !explained; ++i)
+        explained = ops::Overlap(rec_.intents[i], rec_.intents[j]) && state_[i] != ops::State::kApplied;
+      if (!explained) {
+        Attention(Status(Code::kNeedsAttention, "op " + std::to_string(j + 1) + " (" +
+                                                     ops::Describe(rec_.intents[j]) + "): " + unknown[j]));
+        return false;
       }
+      state_[j] = ops::State::kNotApplied;
     }
-    if (first < static_cast<long>(n()) && probes[static_cast<size_t>(first)].state == ops::State::kUnknown) {
-      size_t f = static_cast<size_t>(first);
-      Attention(Status(Code::kNeedsAttention, "op " + std::to_string(f + 1) + " (" +
-                                                   ops::Describe(rec_.intents[f]) + "): " + probes[f].why));
-      return -1;
-    }
-    return first;
+    return true;
+  }
+
+  bool Started(size_t k) const {
+    return state_[k] == ops::State::kApplied || state_[k] == ops::State::kPartial;
   }
 
   void Decide() {
-    bool partial = false;
-    long f = FirstUnapplied(&partial);
-    if (f < 0) return;
-    size_t first = static_cast<size_t>(f);
-    if (first == n()) return FinishForward();
-    if (rec_.policy == Policy::kRollforward) return RollForward(first);
-    // Undo the applied ops and clean up after the one that was under way.
-    RollBack(first + 1);
+    if (!Classify()) return;
+    bool all = true;
+    for (size_t j = 0; j < n(); ++j) all = all && state_[j] == ops::State::kApplied;
+    if (all) return FinishForward();
+    if (rec_.policy == Policy::kRollforward) return RollForward();
+    RollBack();
   }
 
   void FinishForward() {
@@ -103,21 +116,38 @@ class Recovery {
     Finish(TxState::kDone);
   }
 
-  // Undoes ops [0, count) in reverse.
-  void RollBack(size_t count) {
+  // Undoes the ops that reached the disk, last first, and discards what
+  // the others may have left. Without a classification (state
+  // rolling_back), every op is undone by its own probe.
+  void RollBack() {
     out_.decision = dry_run_ ? "would-roll-back" : "rolled-back";
-    out_.ops_undone = static_cast<int>(count);
+    for (size_t j = 0; j < state_.size(); ++j) out_.ops_undone += Started(j) ? 1 : 0;
     if (dry_run_) return;
-    Status s = ops::UndoReverse(env_.fs, rec_.id, rec_.intents, count, &barriers_);
-    if (!s.ok()) return Fail(s);
+    if (state_.empty()) {
+      out_.ops_undone = static_cast<int>(n());
+      Status s = ops::UndoReverse(env_.fs, rec_.id, rec_.intents, n(), &barriers_);
+      if (!s.ok()) return Fail(s);
+      return Finish(TxState::kAborted);
+    }
+    for (size_t j = n(); j-- > 0;) {
+      const Intent& in = rec_.intents[j];
+      Status s = barriers_.Before(in);
+      if (s.ok())
+        s = Started(j) ? ops::Undo(env_.fs, rec_.id, static_cast<uint32_t>(j), in)
+                       : ops::DiscardStaging(env_.fs, rec_.id, static_cast<uint32_t>(j), in);
+      barriers_.After(in);
+      if (!s.ok()) return Fail(s);
+    }
     Finish(TxState::kAborted);
   }
 
-  void RollForward(size_t first) {
+  // Redoes, in order, the ops that did not reach the disk.
+  void RollForward() {
     out_.decision = dry_run_ ? "would-roll-forward" : "rolled-forward";
-    out_.ops_redone = static_cast<int>(n() - first);
+    for (size_t j = 0; j < n(); ++j) out_.ops_redone += state_[j] == ops::State::kApplied ? 0 : 1;
     if (dry_run_) return;
-    for (size_t j = first; j < n(); ++j) {
+    for (size_t j = 0; j < n(); ++j) {
+      if (state_[j] == ops::State::kApplied) continue;
       Status s = barriers_.Before(rec_.intents[j]);
       if (s.ok()) s = ops::Redo(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
       barriers_.After(rec_.intents[j]);
@@ -133,7 +163,8 @@ class Recovery {
       if (w.ok()) w = Write(/*to_history=*/false);
       if (!w.ok()) return Fail(w);
       out_.ops_redone = 0;
-      return RollBack(n());
+      state_.clear();  // undo every op by its own probe
+      return RollBack();
     }
     for (size_t j = 0; j < n(); ++j) {
       Status s = ops::Cleanup(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
@@ -180,6 +211,7 @@ class Recovery {
   bool dry_run_;
   BarrierTracker barriers_;
   RecoveredTx out_;
+  std::vector<ops::State> state_;  // per op, from Classify()
 };
 
 }  // namespace

@@ -4,11 +4,12 @@
 //   committed     -> the commit point passed: delete staging leftovers,
 //                    sync, record done.
 //   rolling_back  -> undo every op in reverse, sync, record aborted.
-//   prepared / needs_attention -> probe the ops from the last to the first;
-//                    the first one found applied (or half-applied) marks how
-//                    far apply got. All applied: finish forward. Otherwise
-//                    policy rollback undoes in reverse; policy rollforward
-//                    redoes the rest, and if a redo fails for good records
+//   prepared / needs_attention -> find which ops reached the disk (after a
+//                    power loss, any set closed under overlap: see Classify
+//                    in recover.cc). All: finish forward. Otherwise policy
+//                    rollback undoes those in reverse and discards the
+//                    others' staging; policy rollforward redoes the rest in
+//                    order, and if a redo fails for good records
 //                    rolling_back durably and undoes.
 // A probe or step that finds neither the before- nor the after-state stops
 // that transaction: it is recorded needs_attention with the reason, and

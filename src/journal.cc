@@ -25,6 +25,7 @@
 #include "src/owner.h"
 #include "src/paths.h"
 #include "src/plan.h"
+#include "src/planted.h"
 
 namespace fstx {
 
@@ -41,7 +42,7 @@ struct Journal::Impl {
     std::set<std::string> dirty;  // dirs with staging deletions not yet synced
     uint64_t since_seq = 0;       // syncs started after this count
     bool recorded_committed = false;
-    bool cleanup_failed = false;  // leave it to recovery
+    bool cleanup_failed = false;  // Flush() retries; else recovery finishes it
   };
 
   Options opts;
@@ -54,8 +55,23 @@ struct Journal::Impl {
   RecoveryReport open_report;
   std::atomic<uint64_t> next_lock_key{1};
   std::atomic<uint64_t> sync_seq{0};
-  std::mutex mu;  // guards pending; serialises journal writes
+  std::mutex mu;  // guards pending and live; serialises journal writes
   std::vector<Pending> pending;
+  // Transactions of this Journal that are in flight or awaiting their
+  // completion record. Recovery leaves exactly these alone: a record owned
+  // by this process but not here was written by a journal instance that no
+  // longer exists (one instance per process may have a journal open).
+  std::set<uint64_t> live;
+
+  void SetLive(uint64_t id, bool on) {
+    std::lock_guard<std::mutex> l(mu);
+    if (on) live.insert(id);
+    else live.erase(id);
+  }
+  bool IsLive(uint64_t id) {
+    std::lock_guard<std::mutex> l(mu);
+    return live.count(id) > 0;
+  }
   std::mutex recover_mu;
 
   Status SyncDir(const std::string& dir) {
@@ -93,7 +109,10 @@ struct Journal::Impl {
     b->put_active.resize(own_put);
     if (!s.ok()) return s;
     for (size_t i : marked) pending[i].recorded_committed = true;
-    for (size_t i = finished.size(); i-- > 0;) pending.erase(pending.begin() + static_cast<long>(finished[i]));
+    for (size_t i = finished.size(); i-- > 0;) {
+      live.erase(pending[finished[i]].rec.id);
+      pending.erase(pending.begin() + static_cast<long>(finished[i]));
+    }
     return s;
   }
 
@@ -227,10 +246,31 @@ Status Transaction::Impl::Commit() {
     b.put_active.push_back(rec);
     s = j->Write(&b);
     if (!s.ok()) {
+      // The commit may still have reached the disk (an fsync error after
+      // the write): make sure no recovery will ever apply it.
+      if (b.put_active[0].id != 0) {
+        rec.id = b.put_active[0].id;
+        rec.state = TxState::kAborted;
+        rec.note = s.ToString();
+        rec.finished_us = NowMicros();
+        WriteBatch abort;
+        abort.to_history.push_back(rec);
+        Status a = j->Write(&abort);
+        if (!a.ok()) {
+          j->SetLive(rec.id, true);  // not recovered by this process either
+          j->locks.Unlock(lock_key);
+          return Status(Code::kNeedsAttention,
+                        "journal " + j->store->dir() + ": the prepared record of tx " + std::to_string(rec.id) +
+                            " may be durable and could not be withdrawn (" + a.ToString() +
+                            "); nothing was applied; recovery will decide by its policy",
+                        s.err());
+        }
+      }
       j->locks.Unlock(lock_key);
       return s.Annotate("journal " + j->store->dir() + ": writing the prepared record (nothing changed)");
     }
     rec.id = b.put_active[0].id;
+    j->SetLive(rec.id, true);
   }
 
   BarrierTracker bt([this](const std::string& d) { return j->SyncDir(d); });
@@ -239,13 +279,22 @@ Status Transaction::Impl::Commit() {
     s = bt.Before(rec.intents[k]);
     if (s.ok()) s = ops::Apply(j->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
     bt.After(rec.intents[k]);
+    if (s.ok() && planted::Is(planted::Bug::kEarlyStagingDelete))
+      s = ops::Cleanup(j->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
     if (!s.ok()) {
       s = s.Annotate("op " + std::to_string(k + 1) + " of " + std::to_string(n) + " (" +
                      ops::Describe(rec.intents[k]) + ")");
       return RollBack(&rec, k + 1, s, &bt, lock_key);
     }
   }
-  s = bt.Final();
+  if (planted::Is(planted::Bug::kCompletionBeforeBarrier)) {
+    TxRecord done = rec;
+    done.state = TxState::kDone;
+    WriteBatch b;
+    b.to_history.push_back(done);
+    (void)j->Write(&b);
+  }
+  s = planted::Is(planted::Bug::kNoFinalBarrier) ? Status() : bt.Final();
   if (!s.ok()) return RollBack(&rec, n, s.Annotate("commit barrier"), &bt, lock_key);
   // Commit point passed.
 
@@ -285,6 +334,7 @@ Status Transaction::Impl::RollBack(TxRecord* rec, size_t count, const Status& ca
     Status w = j->Write(&b);
     if (!w.ok())  // the record stays prepared; recovery will find nothing applied
       j->log->warn("fstx: tx {} rolled back, but recording that failed: {}", rec->id, w.ToString());
+    j->SetLive(rec->id, false);
     j->locks.Unlock(lock_key);
     return Status(cause.code(), cause.message() + "; transaction rolled back, nothing changed", cause.err());
   }
@@ -365,8 +415,8 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   const Owner self = CurrentOwner();
   RecoveryEnv env = impl_->Env();
   for (auto& rec : recs) {
-    if (SameOwner(rec.owner, self)) continue;  // ours: in flight or awaiting completion
-    if (OwnerAlive(rec.owner)) {
+    if (impl_->IsLive(rec.id)) continue;  // ours: in flight or awaiting completion
+    if (!SameOwner(rec.owner, self) && OwnerAlive(rec.owner)) {
       report->txs.push_back({rec.id, rec.label, "skipped-live-owner", 0, 0,
                              "owner pid " + std::to_string(rec.owner.pid) + " is alive"});
       continue;
@@ -385,6 +435,26 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
 }
 
 Status Journal::Flush() {
+  // Retry staging deletions that failed after a commit point.
+  std::vector<TxRecord> retry;
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    for (const auto& p : impl_->pending)
+      if (p.cleanup_failed) retry.push_back(p.rec);
+  }
+  for (const auto& rec : retry) {
+    Status c;
+    for (size_t k = 0; k < rec.intents.size() && c.ok(); ++k)
+      c = ops::Cleanup(impl_->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
+    if (!c.ok()) continue;  // still failing: recovery will finish it
+    std::lock_guard<std::mutex> l(impl_->mu);
+    for (auto& p : impl_->pending) {
+      if (p.rec.id != rec.id) continue;
+      p.cleanup_failed = false;
+      p.since_seq = impl_->sync_seq.load();
+      for (const auto& in : rec.intents) p.dirty.insert(paths::Parent(in.path));
+    }
+  }
   std::set<std::string> dirs;
   {
     std::lock_guard<std::mutex> l(impl_->mu);

@@ -3,6 +3,7 @@
 #include "journal/names.h"
 #include "src/barrier.h"
 #include "src/paths.h"
+#include "src/planted.h"
 
 namespace fstx::ops {
 namespace {
@@ -113,6 +114,9 @@ ProbeResult ProbeRemove(Fs* fs, const Intent& in, const std::string& del) {
   if (!s.ok()) return {State::kUnknown, s.ToString()};
   if (SameObject(fi, in.moved)) return {State::kNotApplied, ""};
   if (!fi.exists() && SameObject(d, in.moved)) return {State::kApplied, ""};
+  // Gone from both: the staging object is deleted only after the commit
+  // point, so the op was applied (undo would then need attention).
+  if (!fi.exists() && !d.exists()) return {State::kApplied, ""};
   return {State::kUnknown, "the removed object (inode " + std::to_string(in.moved.ino) +
                                ") is at neither " + in.path + " nor its staging name; found " +
                                DescribeFound(fi) + " at " + in.path};
@@ -231,6 +235,7 @@ Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
     case State::kApplied:
       switch (in.kind) {
         case OpKind::kRename:
+          if (planted::Is(planted::Bug::kSkipUndoRename)) return Status();
           s = fs->Rename(in.path, in.src, RenameMode::kNoReplace);
           if (s.ok() && in.before.present()) s = fs->Rename(old, in.path, RenameMode::kNoReplace);
           break;
@@ -273,6 +278,17 @@ Status Redo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
       break;
   }
   return s.ok() ? s : s.Annotate("redo " + Describe(in));
+}
+
+Status DiscardStaging(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
+  return CleanStale(fs, txid, index, in);
+}
+
+bool Overlap(const Intent& a, const Intent& b) {
+  for (const auto& p : Paths(a))
+    for (const auto& q : Paths(b))
+      if (paths::IsSameOrAncestor(p, q) || paths::IsAncestor(q, p)) return true;
+  return false;
 }
 
 Status Cleanup(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {

@@ -58,6 +58,16 @@ Fingerprint FingerprintOf(const FileInfo& info);
 // True if `info` is the very object `fp` was taken of (same dev and inode).
 bool SameObject(const FileInfo& info, const Fingerprint& fp);
 
+// For an op that was not applied: removes what an interrupted Apply may
+// have left (its new staging object; an extra link to the replaced object)
+// without probing. Deletes nothing but this op's own staging names.
+Status DiscardStaging(Fs* fs, uint64_t txid, uint32_t index, const Intent& in);
+
+// Do two ops name the same path, or one a path beneath the other's? Such
+// ops are ordered on disk (same directory, or a barrier between them);
+// independent ops may reach the disk in either order.
+bool Overlap(const Intent& a, const Intent& b);
+
 // Undoes ops [0, count) of a transaction in reverse order, with barriers
 // between dependent ops. Stops at the first failure.
 Status UndoReverse(Fs* fs, uint64_t txid, const std::vector<Intent>& intents, size_t count,

@@ -15,6 +15,8 @@
 // Spec syntax (FSTX_FAILPOINTS, or Failpoints::Parse), rules separated by
 // ',' or ';':
 //   POINT[:HIT]=ACTION
+//   POINT   a point name, or '*' for any point (HIT then counts the hits of
+//           all points together: '*:17=crash' crashes at the 17th failpoint)
 //   HIT     1-based hit number of that point (default 1), or '*' for every hit
 //   ACTION  crash | EIO | ENOSPC | EACCES | EXDEV | EROFS | ENAMETOOLONG | ...
 //           | short (fs.create only: writes half the data, then EIO)
@@ -66,6 +68,12 @@ class Failpoints {
   // (if given) and returns ok — the caller writes short.
   Status Hit(std::string_view point, const std::string& path = "", bool* short_write = nullptr);
 
+  // No note on stderr before a crash (the crash explorer kills thousands).
+  void SetQuiet(bool quiet);
+  // Records "point path" for every hit, in order.
+  void EnableTrace(bool on);
+  std::vector<std::string> trace() const;
+
   uint64_t hits(std::string_view point) const;
   std::map<std::string, uint64_t> all_hits() const;
   // Total hits over every point so far (a crash-point counter).
@@ -76,6 +84,9 @@ class Failpoints {
   std::vector<Rule> rules_;
   std::map<std::string, uint64_t, std::less<>> hits_;
   uint64_t total_ = 0;
+  bool quiet_ = false;
+  bool trace_on_ = false;
+  std::vector<std::string> trace_;
 };
 
 // Hits "fs.<call>" before and "fs.<call>.after" after every call.

@@ -1,0 +1,253 @@
+// explorer.cc — Explore(): split the crash states over worker processes,
+// gather their findings, and report (include/fstx/explorer.h).
+#include "fstx/explorer.h"
+
+#include <poll.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "fault-injection/models.h"
+#include "fault-injection/world.h"
+
+namespace fstx::explore {
+namespace {
+
+using json = nlohmann::json;
+constexpr long kTmpfsMagic = 0x01021994;
+
+std::string ScratchBase(const Options& opt) {
+  if (!opt.scratch.empty()) return opt.scratch;
+  struct statfs sf;
+  if (::statfs("/dev/shm", &sf) == 0 && sf.f_type == kTmpfsMagic && ::access("/dev/shm", W_OK) == 0)
+    return "/dev/shm";
+  const char* t = std::getenv("TMPDIR");
+  return t && *t ? t : "/tmp";
+}
+
+json ToJson(const ModelRun& r) {
+  json v = json::array();
+  for (const auto& x : r.violations)
+    v.push_back({{"model", static_cast<int>(x.model)}, {"state", x.state}, {"what", x.what},
+                 {"persisted", x.persisted}, {"diff", x.diff}});
+  return {{"type", "run"},
+          {"model", static_cast<int>(r.stats.model)},
+          {"points", r.stats.crash_points},
+          {"generated", r.stats.generated},
+          {"checked", r.stats.checked},
+          {"seconds", r.stats.seconds},
+          {"keys", r.keys},
+          {"violations", v}};
+}
+
+void WriteLine(int fd, const json& j) {
+  std::string line = j.dump() + "\n";
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// A worker process: its own world, its share of every model's states.
+[[noreturn]] void Worker(const Options& opt, const Image& pre, const std::string& base, int index, int fd) {
+  World w(opt, pre, base + "/w" + std::to_string(index));
+  Status s = w.Prepare();
+  if (!s.ok()) {
+    WriteLine(fd, {{"type", "error"}, {"message", s.ToString()}});
+    ::_exit(0);
+  }
+  Slice slice{index, opt.jobs};
+  for (Model m : opt.models) {
+    auto progress = [&](Model pm, uint64_t done, uint64_t total) {
+      WriteLine(fd, {{"type", "progress"}, {"model", static_cast<int>(pm)}, {"done", done}, {"total", total}});
+    };
+    auto r = RunModel(m, w, opt, slice, progress);
+    if (!r.ok()) {
+      WriteLine(fd, {{"type", "error"}, {"message", r.status().ToString()}});
+      ::_exit(0);
+    }
+    WriteLine(fd, ToJson(r.value()));
+  }
+  ::_exit(0);
+}
+
+void Merge(const json& j, std::map<int, ModelStats>* stats, std::map<int, std::set<uint64_t>>* keys,
+           std::vector<Violation>* violations) {
+  int m = j["model"];
+  ModelStats& st = (*stats)[m];
+  st.model = static_cast<Model>(m);
+  st.crash_points = std::max<uint64_t>(st.crash_points, j["points"].get<uint64_t>());
+  st.generated += j["generated"].get<uint64_t>();
+  st.checked += j["checked"].get<uint64_t>();
+  st.seconds = std::max(st.seconds, j["seconds"].get<double>());
+  for (uint64_t k : j["keys"]) (*keys)[m].insert(k);
+  for (const auto& v : j["violations"]) {
+    Violation x;
+    x.model = static_cast<Model>(v["model"].get<int>());
+    x.state = v["state"];
+    x.what = v["what"];
+    x.persisted = v["persisted"].get<std::vector<std::string>>();
+    x.diff = v["diff"];
+    violations->push_back(std::move(x));
+  }
+}
+
+}  // namespace
+
+const char* model_name(Model m) {
+  switch (m) {
+    case Model::kProcess: return "process";
+    case Model::kPowerOrdered: return "power-ordered";
+    case Model::kPowerWeak: return "power-weak";
+    case Model::kErrors: return "errors";
+    case Model::kRecovery: return "recovery";
+  }
+  return "?";
+}
+
+std::vector<Model> AllModels() {
+  return {Model::kProcess, Model::kPowerOrdered, Model::kPowerWeak, Model::kErrors, Model::kRecovery};
+}
+
+Result<std::vector<Model>> ParseModels(const std::string& csv) {
+  std::vector<Model> out;
+  size_t start = 0;
+  while (start <= csv.size()) {
+    size_t comma = csv.find(',', start);
+    std::string name = csv.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    bool found = false;
+    for (Model m : AllModels())
+      if (name == model_name(m)) {
+        if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+        found = true;
+      }
+    if (!found)
+      return Status(Code::kInvalidArgument, "unknown crash model '" + name +
+                                                "' (models: process, power-ordered, power-weak, errors, recovery)");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+uint64_t Report::checked() const {
+  uint64_t n = 0;
+  for (const auto& m : models) n += m.checked;
+  return n;
+}
+
+Result<Report> Explore(const Options& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (!opt.workload) return Status(Code::kInvalidArgument, "no workload given");
+  if (opt.jobs < 1 || opt.jobs > 256) return Status(Code::kInvalidArgument, "jobs must be 1..256");
+  if (!boost::filesystem::is_directory(opt.tree))
+    return Status(Code::kNotFound, "tree " + opt.tree + " is not a directory");
+  Image pre;
+  Status s = Capture(opt.tree, &pre);
+  if (!s.ok()) return s.Annotate("reading the tree");
+
+  std::string tmpl = ScratchBase(opt) + "/fstx-crashtest-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) return Status::FromErrno(errno, "mkdtemp", tmpl);
+  const std::string base = tmpl;
+  Report report;
+  auto cleanup = [&] {
+    boost::system::error_code ec;
+    if (!opt.keep) boost::filesystem::remove_all(base, ec);
+  };
+
+  if (!opt.replay.empty()) {
+    World w(opt, pre, base + "/w0");
+    s = w.Prepare();
+    auto r = s.ok() ? RunState(opt.replay, w, opt) : Result<ModelRun>(s);
+    if (!r.ok()) {
+      cleanup();
+      return r.status();
+    }
+    report.models.push_back(r.value().stats);
+    report.violations = r.value().violations;
+    if (opt.keep) report.kept_dir = w.root();
+    cleanup();
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return report;
+  }
+
+  std::vector<pid_t> pids;
+  std::vector<int> fds;
+  for (int k = 0; k < opt.jobs; ++k) {
+    int p[2];
+    if (::pipe(p) != 0) return Status::FromErrno(errno, "pipe", "");
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(p[0]);
+      for (int fd : fds) ::close(fd);
+      Worker(opt, pre, base, k, p[1]);
+    }
+    ::close(p[1]);
+    pids.push_back(pid);
+    fds.push_back(p[0]);
+  }
+  std::map<int, ModelStats> stats;
+  std::map<int, std::set<uint64_t>> keys;
+  std::map<std::pair<int, int>, std::pair<uint64_t, uint64_t>> progress;  // (worker, model) -> done/total
+  std::vector<std::string> buffers(fds.size());
+  std::string error;
+  size_t open = fds.size();
+  while (open > 0) {
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    if (::poll(pfds.data(), pfds.size(), -1) < 0 && errno != EINTR) break;
+    for (size_t k = 0; k < fds.size(); ++k) {
+      if (fds[k] < 0 || !(pfds[k].revents & (POLLIN | POLLHUP))) continue;
+      char buf[65536];
+      ssize_t n = ::read(fds[k], buf, sizeof buf);
+      if (n <= 0) {
+        ::close(fds[k]);
+        fds[k] = -1;
+        --open;
+        continue;
+      }
+      buffers[k].append(buf, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = buffers[k].find('\n')) != std::string::npos) {
+        json j = json::parse(buffers[k].substr(0, nl), nullptr, false);
+        buffers[k].erase(0, nl + 1);
+        if (j.is_discarded()) continue;
+        if (j["type"] == "error") error = j["message"];
+        else if (j["type"] == "run") Merge(j, &stats, &keys, &report.violations);
+        else if (j["type"] == "progress" && opt.progress) {
+          int m = j["model"];
+          progress[{static_cast<int>(k), m}] = {j["done"], j["total"]};
+          Progress pr;
+          pr.model = static_cast<Model>(m);
+          for (const auto& [wk, dt] : progress)
+            if (wk.second == m) pr.done += dt.first / static_cast<uint64_t>(opt.jobs);
+          pr.total = j["total"];
+          pr.violations = report.violations.size();
+          opt.progress(pr);
+        }
+      }
+    }
+  }
+  for (pid_t pid : pids) ::waitpid(pid, nullptr, 0);
+  cleanup();
+  if (!error.empty()) return Status(Code::kIoError, "crash explorer: " + error);
+  for (Model m : opt.models) {
+    ModelStats st = stats[static_cast<int>(m)];
+    st.model = m;
+    st.unique = keys[static_cast<int>(m)].size();
+    report.models.push_back(st);
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+}  // namespace fstx::explore

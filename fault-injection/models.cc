@@ -1,0 +1,357 @@
+#include "fault-injection/models.h"
+
+#include <chrono>
+#include <cstring>
+#include <set>
+
+#include "src/paths.h"
+
+namespace fstx::explore {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<int> RelevantErrnos(const std::string& point) {
+  if (point.size() > 6 && point.compare(point.size() - 6, 6, ".after") == 0) return {EIO};
+  if (point == "fs.create" || point == "fs.symlink" || point == "fs.mkdir")
+    return {EIO, ENOSPC, EACCES, EROFS, ENAMETOOLONG};
+  if (point == "fs.rename" || point == "fs.link") return {EIO, ENOSPC, EACCES, EXDEV, EROFS, ENAMETOOLONG};
+  if (point == "fs.unlink" || point == "fs.rmdir") return {EIO, EACCES, EROFS};
+  if (point == "fs.syncdir" || point.rfind("journal.", 0) == 0) return {EIO, ENOSPC};
+  return {EIO, EACCES};
+}
+
+std::string PointOf(const std::string& trace_line) { return trace_line.substr(0, trace_line.find(' ')); }
+
+std::set<std::string> EventDirs(const fault::Event& e) {
+  std::set<std::string> d{paths::Parent(e.path)};
+  if (!e.path2.empty()) d.insert(paths::Parent(e.path2));
+  return d;
+}
+
+std::vector<std::string> EventPaths(const fault::Event& e) {
+  std::vector<std::string> p{e.path};
+  if (!e.path2.empty()) p.push_back(e.path2);
+  return p;
+}
+
+bool IsBarrier(const fault::Event& e) {
+  return e.kind == fault::Event::kSyncDir || e.kind == fault::Event::kJournalSync;
+}
+
+std::string DescribeEvent(const fault::Event& e) {
+  std::string s = std::string(fault::event_kind_name(e.kind)) + " " + e.path;
+  if (!e.path2.empty()) s += " -> " + e.path2;
+  return s;
+}
+
+// Does event j depend on event i (i < j)? Operations on one directory
+// persist in order; an operation inside something an earlier one created
+// or moved needs that one.
+bool DependsOn(const fault::Event& ej, const fault::Event& ei) {
+  for (const auto& d : EventDirs(ej))
+    if (EventDirs(ei).count(d)) return true;
+  for (const auto& pj : EventPaths(ej))
+    for (const auto& pi : EventPaths(ei))
+      if (paths::IsAncestor(pi, pj)) return true;
+  return false;
+}
+
+class Runner {
+ public:
+  Runner(Model m, World& w, const Options& opt, const Slice& slice, const ProgressFn& progress)
+      : m_(m), w_(w), opt_(opt), slice_(slice), progress_(progress) {
+    run_.stats.model = m;
+  }
+
+  Result<ModelRun> Run() {
+    auto t0 = Clock::now();
+    Status s;
+    switch (m_) {
+      case Model::kProcess: s = Process(); break;
+      case Model::kPowerOrdered: s = PowerOrdered(); break;
+      case Model::kPowerWeak: s = PowerWeak(); break;
+      case Model::kErrors: s = Errors(); break;
+      case Model::kRecovery: s = Recovery(); break;
+    }
+    if (!s.ok()) return s;
+    run_.stats.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return run_;
+  }
+
+  // One state, by id.
+  Result<ModelRun> One(const std::vector<std::string>& parts) {
+    only_ = parts;
+    return Run();
+  }
+
+ private:
+  bool Wanted(uint64_t i, const std::string& id) {
+    if (!only_.empty()) return id == Join(only_);
+    return slice_.mine(i);
+  }
+  static std::string Join(const std::vector<std::string>& p) {
+    std::string s;
+    for (const auto& x : p) s += (s.empty() ? "" : ":") + x;
+    return s;
+  }
+  void Tick(uint64_t done, uint64_t total) {
+    if (progress_ && (done % 16 == 0 || done == total)) progress_(m_, done, total);
+  }
+
+  // Fingerprints the state in place; false if it was seen before.
+  bool Fresh() {
+    uint64_t key = w_.StateKey();
+    run_.keys.push_back(key);
+    ++run_.stats.generated;
+    if (!only_.empty()) return true;
+    return seen_.insert(key).second;
+  }
+
+  void Judge(const StateResult& r, const std::string& id, std::vector<std::string> persisted) {
+    ++run_.stats.checked;
+    if (!r.what) return;
+    Violation v;
+    v.model = m_;
+    v.state = id;
+    v.what = *r.what;
+    v.persisted = std::move(persisted);
+    v.diff = r.diff;
+    run_.violations.push_back(std::move(v));
+  }
+
+  std::string Killed(uint64_t i) const {
+    const auto& t = w_.trace();
+    return "killed at failpoint " + std::to_string(i) + " of " + std::to_string(t.size()) + ": " +
+           (i - 1 < t.size() ? t[i - 1] : std::string("?"));
+  }
+
+  Status Process() {
+    const auto points = CrashPoints(w_.trace());
+    run_.stats.crash_points = points.size();
+    for (size_t n = 0; n < points.size(); ++n) {
+      const uint64_t i = points[n];
+      const std::string id = "process:" + std::to_string(i);
+      if (!Wanted(n, id)) continue;
+      auto killed = w_.CrashWorkload(i);
+      if (!killed.ok()) return killed.status();
+      if (Fresh()) Judge(w_.Check(!killed.value() && w_.committed()), id, {Killed(i)});
+      Tick(n + 1, points.size());
+    }
+    return Status();
+  }
+
+  // For each distinct process crash state: recover it uninterrupted once
+  // (the reference), then kill recovery at each of its crash points, recover
+  // again, and compare.
+  Status Recovery() {
+    const auto points = CrashPoints(w_.trace());
+    for (size_t n = 0; n < points.size(); ++n) {
+      const uint64_t i = points[n];
+      if (!only_.empty() && only_[1] != std::to_string(i)) continue;
+      if (only_.empty() && !slice_.mine(n)) continue;
+      auto killed = w_.CrashWorkload(i);
+      if (!killed.ok()) return killed.status();
+      if (!seen_.insert(w_.StateKey()).second && only_.empty()) continue;
+      std::vector<std::string> trace;
+      Status s = w_.TraceRecovery(&trace);
+      if (!s.ok()) return s;
+      Image reference;
+      s = Capture(w_.root(), &reference);
+      if (!s.ok()) return s;
+      for (uint64_t m : CrashPoints(trace)) {
+        if (m > trace.size()) break;  // an uninterrupted recovery: the reference itself
+        const std::string id = "recovery:" + std::to_string(i) + ":" + std::to_string(m);
+        if (!only_.empty() && id != Join(only_)) continue;
+        auto again = w_.CrashWorkload(i);
+        if (!again.ok()) return again.status();
+        auto rk = w_.CrashRecovery(m);
+        if (!rk.ok()) return rk.status();
+        ++run_.stats.crash_points;
+        if (Fresh())
+          Judge(w_.Check(false, false, &reference), id,
+                {Killed(i), "recovery killed at its failpoint " + std::to_string(m) + ": " + trace[m - 1]});
+      }
+      Tick(n + 1, points.size());
+    }
+    return Status();
+  }
+
+  std::vector<std::string> Persisted(const std::vector<size_t>& persist, bool torn) {
+    std::vector<std::string> out;
+    for (size_t i : persist)
+      if (!IsBarrier(w_.events()[i])) out.push_back(DescribeEvent(w_.events()[i]));
+    if (torn && !out.empty()) out.back() += " (torn: half its data)";
+    return out;
+  }
+
+  Status PowerState(const std::vector<size_t>& persist, size_t p, bool torn, const std::string& id) {
+    Status s = w_.BuildPowerState(persist, w_.SnapshotBefore(p), torn);
+    if (!s.ok()) return s.Annotate(id);
+    const bool success = p == w_.events().size() && w_.committed();
+    if (Fresh()) Judge(w_.Check(success), id, Persisted(persist, torn));
+    return Status();
+  }
+
+  Status PowerOrdered() {
+    const size_t e = w_.events().size();
+    run_.stats.crash_points = e + 1;
+    for (size_t p = 0; p <= e; ++p) {
+      const std::string id = "power-ordered:" + std::to_string(p);
+      if (!Wanted(p, id)) continue;
+      std::vector<size_t> persist;
+      for (size_t i = 0; i < p; ++i) persist.push_back(i);
+      Status s = PowerState(persist, p, false, id);
+      if (!s.ok()) return s;
+      Tick(p, e);
+    }
+    return Status();
+  }
+
+  Status PowerWeak() {
+    const size_t e = w_.events().size();
+    run_.stats.crash_points = e + 1;
+    for (size_t p = 0; p <= e; ++p) {
+      if (only_.empty() && !slice_.mine(p)) continue;
+      if (!only_.empty() && only_[1] != std::to_string(p)) continue;
+      auto states = WeakStates(w_.events(), p, opt_.max_weak_subsets);
+      for (size_t k = 0; k < states.size(); ++k) {
+        const auto& persist = states[k];
+        std::string id = "power-weak:" + std::to_string(p) + ":" + std::to_string(k);
+        if (only_.empty() || Join(only_) == id) {
+          Status s = PowerState(persist, p, false, id);
+          if (!s.ok()) return s;
+        }
+        bool torn_possible = !persist.empty() && persist.back() == p - 1 &&
+                             w_.events()[p - 1].kind == fault::Event::kCreate;
+        if (torn_possible && (only_.empty() || Join(only_) == id + ":torn")) {
+          Status s = PowerState(persist, p, true, id + ":torn");
+          if (!s.ok()) return s;
+        }
+      }
+      Tick(p, e);
+    }
+    return Status();
+  }
+
+  Status Errors() {
+    const uint64_t h = w_.trace().size();
+    run_.stats.crash_points = h;
+    for (uint64_t i = 1; i <= h; ++i) {
+      const std::string point = PointOf(w_.trace()[i - 1]);
+      for (int err : RelevantErrnos(point)) {
+        const std::string id = "errors:" + std::to_string(i) + ":" + errno_name(err);
+        if (!Wanted(i, id)) continue;
+        Status st = w_.FailWorkload(i, err);
+        std::vector<std::string> what{"failpoint " + std::to_string(i) + " (" + w_.trace()[i - 1] + ") failed with " +
+                                      errno_name(err),
+                                      "the transaction reported: " + (st.ok() ? std::string("success") : st.ToString())};
+        Image now;
+        if (!st.ok() && Capture(w_.root(), &now).ok() && now != PreOf()) {
+          StateResult r;
+          r.what = "a transaction that reported an error did not leave the pre-image (before any recovery)";
+          r.diff = Diff(PreOf(), now);
+          ++run_.stats.generated;
+          Judge(r, id, what);
+          continue;
+        }
+        // Every injected error is checked (the outcome depends on what the
+        // transaction reported, not only on the state).
+        run_.keys.push_back(w_.StateKey() ^ (st.ok() ? 1 : 0));
+        ++run_.stats.generated;
+        Judge(w_.Check(st.ok(), !st.ok()), id, what);
+      }
+      Tick(i, h);
+    }
+    return Status();
+  }
+
+  const Image& PreOf() { return w_.pre(); }
+
+  Model m_;
+  World& w_;
+  const Options& opt_;
+  Slice slice_;
+  ProgressFn progress_;
+  ModelRun run_;
+  std::set<uint64_t> seen_;
+  std::vector<std::string> only_;
+};
+
+}  // namespace
+
+std::vector<std::vector<size_t>> WeakStates(const std::vector<fault::Event>& ev, size_t p, uint64_t cap) {
+  // Which events before p are forced durable: every directory they touch
+  // was synced by a later barrier before p; and whatever they depend on.
+  std::vector<bool> forced(p, false);
+  for (size_t i = 0; i < p; ++i) {
+    if (IsBarrier(ev[i])) continue;
+    bool all = true;
+    for (const auto& d : EventDirs(ev[i])) {
+      bool synced = false;
+      for (size_t s = i + 1; s < p && !synced; ++s)
+        synced = ev[s].kind == fault::Event::kSyncDir && ev[s].path == d;
+      all = all && synced;
+    }
+    forced[i] = all;
+  }
+  for (size_t j = p; j-- > 0;)
+    if (forced[j])
+      for (size_t i = 0; i < j; ++i)
+        if (!IsBarrier(ev[i]) && DependsOn(ev[j], ev[i])) forced[i] = true;
+  std::vector<size_t> pending, base;
+  for (size_t i = 0; i < p; ++i) {
+    if (IsBarrier(ev[i])) continue;
+    (forced[i] ? base : pending).push_back(i);
+  }
+  std::vector<std::vector<size_t>> out;
+  std::vector<bool> in(p, false);
+  for (size_t i : base) in[i] = true;
+  // Depth-first over the pending events, in order: each is persisted or
+  // lost; persisted only if everything it depends on persisted.
+  std::function<void(size_t)> dfs = [&](size_t k) {
+    if (out.size() >= cap) return;
+    if (k == pending.size()) {
+      std::vector<size_t> persist;
+      for (size_t i = 0; i < p; ++i)
+        if (in[i] || IsBarrier(ev[i])) persist.push_back(i);
+      out.push_back(std::move(persist));
+      return;
+    }
+    const size_t j = pending[k];
+    bool ok = true;
+    for (size_t i = 0; i < j && ok; ++i)
+      if (!IsBarrier(ev[i]) && !in[i] && DependsOn(ev[j], ev[i])) ok = false;
+    // Lost first: the states that differ from the ordered model come early.
+    dfs(k + 1);
+    if (ok) {
+      in[j] = true;
+      dfs(k + 1);
+      in[j] = false;
+    }
+  };
+  dfs(0);
+  return out;
+}
+
+Result<ModelRun> RunModel(Model m, World& w, const Options& opt, const Slice& slice, const ProgressFn& progress) {
+  return Runner(m, w, opt, slice, progress).Run();
+}
+
+Result<ModelRun> RunState(const std::string& id, World& w, const Options& opt) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= id.size(); ++i) {
+    if (i == id.size() || id[i] == ':') {
+      parts.push_back(id.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  auto models = ParseModels(parts[0]);
+  if (!models.ok() || parts.size() < 2)
+    return Status(Code::kInvalidArgument, "bad state id '" + id + "' (expected MODEL:POINT[:...])");
+  Runner r(models.value()[0], w, opt, Slice{}, nullptr);
+  return r.One(parts);
+}
+
+}  // namespace fstx::explore

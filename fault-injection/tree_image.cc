@@ -1,0 +1,261 @@
+#include "fault-injection/tree_image.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <vector>
+
+namespace fstx::explore {
+namespace {
+
+FileType TypeOf(mode_t m) {
+  if (S_ISREG(m)) return FileType::kRegular;
+  if (S_ISDIR(m)) return FileType::kDirectory;
+  if (S_ISLNK(m)) return FileType::kSymlink;
+  if (S_ISSOCK(m)) return FileType::kSocket;
+  if (S_ISFIFO(m)) return FileType::kFifo;
+  return FileType::kOther;
+}
+
+Status ReadAll(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open", path);
+  out->clear();
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::FromErrno(e, "read", path);
+    }
+    if (n == 0) break;
+    out->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return Status();
+}
+
+Status WriteAll(const std::string& path, const std::string& data, uint32_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "create", path);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::FromErrno(e, "write", path);
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::fchmod(fd, mode);
+  ::close(fd);
+  return Status();
+}
+
+Status MakeSocket(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path)
+    return Status(Code::kInvalidArgument, "socket path too long to re-create: " + path);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::FromErrno(errno, "socket", path);
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int e = errno;
+  ::close(fd);
+  return rc == 0 ? Status() : Status::FromErrno(e, "bind", path);
+}
+
+// Depth-first walk calling fn(relative path, lstat) for each entry.
+template <class Fn>
+Status Walk(const std::string& root, const std::string& rel, Fn fn) {
+  std::string dir = root + rel;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Status::FromErrno(errno, "opendir", dir);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  for (const auto& n : names) {
+    std::string r = rel + "/" + n;
+    struct statx sx;
+    if (::statx(AT_FDCWD, (root + r).c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+      return Status::FromErrno(errno, "stat", root + r);
+    Status s = fn(r, sx);
+    if (!s.ok()) return s;
+    if (S_ISDIR(sx.stx_mode)) {
+      s = Walk(root, r, fn);
+      if (!s.ok()) return s;
+    }
+  }
+  return Status();
+}
+
+Status RemoveContents(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Status::FromErrno(errno, "opendir", dir);
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  for (const auto& n : names) {
+    std::string p = dir + "/" + n;
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) return Status::FromErrno(errno, "lstat", p);
+    if (S_ISDIR(st.st_mode)) {
+      ::chmod(p.c_str(), 0700);
+      Status s = RemoveContents(p);
+      if (!s.ok()) return s;
+      if (::rmdir(p.c_str()) != 0) return Status::FromErrno(errno, "rmdir", p);
+    } else if (::unlink(p.c_str()) != 0) {
+      return Status::FromErrno(errno, "unlink", p);
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status Capture(const std::string& root, Image* out) {
+  out->clear();
+  return Walk(root, "", [&](const std::string& rel, const struct statx& sx) {
+    Node n;
+    n.type = TypeOf(sx.stx_mode);
+    n.mode = sx.stx_mode & 07777;
+    if (n.type == FileType::kRegular) {
+      Status s = ReadAll(root + rel, &n.data);
+      if (!s.ok()) return s;
+    } else if (n.type == FileType::kSymlink) {
+      n.data.resize(sx.stx_size + 1);
+      ssize_t len = ::readlink((root + rel).c_str(), n.data.data(), n.data.size());
+      if (len < 0) return Status::FromErrno(errno, "readlink", root + rel);
+      n.data.resize(static_cast<size_t>(len));
+    }
+    (*out)[rel] = std::move(n);
+    return Status();
+  });
+}
+
+Status Restore(const Image& img, const std::string& root) {
+  Status s = RemoveContents(root);
+  if (!s.ok()) return s;
+  for (const auto& [rel, n] : img) {  // sorted: a directory precedes its entries
+    const std::string p = root + rel;
+    switch (n.type) {
+      case FileType::kDirectory:
+        if (::mkdir(p.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir", p);
+        break;
+      case FileType::kRegular:
+        s = WriteAll(p, n.data, n.mode);
+        break;
+      case FileType::kSymlink:
+        if (::symlink(n.data.c_str(), p.c_str()) != 0) return Status::FromErrno(errno, "symlink", p);
+        break;
+      case FileType::kSocket:
+        s = MakeSocket(p);
+        if (s.ok()) ::chmod(p.c_str(), n.mode);
+        break;
+      case FileType::kFifo:
+        if (::mkfifo(p.c_str(), n.mode) != 0) return Status::FromErrno(errno, "mkfifo", p);
+        ::chmod(p.c_str(), n.mode);
+        break;
+      default:
+        return Status(Code::kNotSupported, "cannot re-create " + p + " (device node)");
+    }
+    if (!s.ok()) return s;
+  }
+  // Directory modes last, deepest first, so read-only dirs can be filled.
+  for (auto it = img.rbegin(); it != img.rend(); ++it)
+    if (it->second.type == FileType::kDirectory) ::chmod((root + it->first).c_str(), it->second.mode);
+  return Status();
+}
+
+std::string DescribeNode(const Node& n) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", n.mode);
+  std::string s = std::string(file_type_name(n.type)) + " " + mode;
+  if (n.type == FileType::kSymlink) s += " -> " + n.data;
+  if (n.type == FileType::kRegular) {
+    std::string preview = n.data.substr(0, 32);
+    for (char& c : preview)
+      if (static_cast<unsigned char>(c) < 32 || static_cast<unsigned char>(c) > 126) c = '.';
+    s += " " + std::to_string(n.data.size()) + " bytes \"" + preview + (n.data.size() > 32 ? "...\"" : "\"");
+  }
+  return s;
+}
+
+std::string Diff(const Image& expected, const Image& got, size_t max_lines) {
+  std::string out;
+  size_t lines = 0;
+  auto add = [&](const std::string& l) {
+    if (lines++ < max_lines) out += l + "\n";
+  };
+  for (const auto& [p, n] : expected) {
+    auto it = got.find(p);
+    if (it == got.end()) add("- " + p + " (expected " + DescribeNode(n) + ")");
+    else if (it->second != n) add("~ " + p + ": expected " + DescribeNode(n) + ", found " + DescribeNode(it->second));
+  }
+  for (const auto& [p, n] : got)
+    if (!expected.count(p)) add("+ " + p + " (" + DescribeNode(n) + ")");
+  if (lines > max_lines) out += "... " + std::to_string(lines - max_lines) + " more\n";
+  return out;
+}
+
+size_t Distance(const Image& a, const Image& b) {
+  size_t d = 0;
+  for (const auto& [p, n] : a) {
+    auto it = b.find(p);
+    if (it == b.end() || it->second != n) ++d;
+  }
+  for (const auto& [p, n] : b)
+    if (!a.count(p)) ++d;
+  return d;
+}
+
+uint64_t Fnv1a(const std::string& s, uint64_t h) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+uint64_t Hash(const Image& img) {
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& [p, n] : img) {
+    h = Fnv1a(p, h);
+    h = Fnv1a(std::string(1, static_cast<char>(n.type)) + std::to_string(n.mode), h);
+    h = Fnv1a(n.data, h);
+  }
+  return h;
+}
+
+Status Identities(const std::string& root, std::map<std::string, Ident>* out) {
+  out->clear();
+  return Walk(root, "", [&](const std::string& rel, const struct statx& sx) {
+    Ident id;
+    id.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    id.ino = sx.stx_ino;
+    if (sx.stx_mask & STATX_BTIME)
+      id.btime_ns = static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + sx.stx_btime.tv_nsec;
+    (*out)[rel] = id;
+    return Status();
+  });
+}
+
+}  // namespace fstx::explore

@@ -1,0 +1,95 @@
+// world.h — one crash-explorer worker's scratch world: a tree copy and a
+// journal at fixed paths, the recording of a clean run, and the oracle.
+//
+// Journals record absolute paths and the identities (dev, inode, birth
+// time) of the objects they move, so every state of a worker is built at
+// the same scratch path. A power-loss state is built by restoring the
+// pre-image, replaying the persisted operations, and restoring the journal
+// as of the last synced commit with its fingerprints re-pointed at the
+// restored objects (matched by their path in the pre-image).
+// Not thread-safe; forks; keeps no journal open between calls.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fault-injection/tree_image.h"
+#include "fstx/explorer.h"
+#include "fstx/fault.h"
+
+namespace fstx::explore {
+
+// The 1-based indexes of `trace` where a kill leaves a distinct disk state:
+// before each mutation, barrier and journal commit. (A kill before a
+// read-only call, or after a call, leaves the same state as a kill before
+// the next mutating point.) Plus trace.size() + 1: the run completes.
+std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace);
+
+struct StateResult {
+  uint64_t key = 0;                 // tree + journal fingerprint, before recovery
+  std::optional<std::string> what;  // the oracle rule that failed, if any
+  std::string diff;
+  Image after;                      // the tree after recovery
+};
+
+class World {
+ public:
+  World(const Options& opt, const Image& pre, std::string base);
+
+  // Post-image and the recording of a clean run. Fails if the workload
+  // does not commit on the pre-image.
+  Status Prepare();
+
+  const std::vector<std::string>& trace() const { return trace_; }  // "point path" per failpoint hit
+  const std::vector<fault::Event>& events() const { return events_; }
+  bool committed() const { return committed_; }
+  const std::string& root() const { return root_; }
+  const std::string& base() const { return base_; }
+  const Image& pre() const { return pre_; }
+  const Image& post() const { return post_; }
+
+  // Fresh pre-image and empty journal.
+  Status Reset();
+  // Runs the workload in a child process killed at failpoint hit `crash_at`
+  // (counted over all points). Returns true if it was killed.
+  Result<bool> CrashWorkload(uint64_t crash_at);
+  // Runs recovery in a child killed at failpoint hit `crash_at`.
+  Result<bool> CrashRecovery(uint64_t crash_at);
+  // Recovers the state in place, here, and returns its failpoint trace.
+  Status TraceRecovery(std::vector<std::string>* trace);
+  // Runs the workload here with failpoint hit `at` failing with `err`.
+  Status FailWorkload(uint64_t at, int err);
+  // Builds a power-loss state: events `persist` (indexes into events())
+  // replayed onto the pre-image, the journal as of snapshot `snap` (-1:
+  // none), and optionally the last persisted create torn to half.
+  Status BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last);
+  // Index of the journal snapshot taken at the last kJournalSync before
+  // event `p` (-1 if none).
+  int SnapshotBefore(size_t p) const;
+
+  // The oracle on the state now in place: recover, check, recover again.
+  StateResult Check(bool reported_success, bool must_be_pre = false,
+                    const Image* must_equal = nullptr);
+  // Fingerprint of the state now in place (before recovery).
+  uint64_t StateKey();
+
+ private:
+  fstx::Options JournalOptions(Fs* fs, std::function<Status(std::string_view)> hook) const;
+  Status RestoreJournal(int snap, const std::map<std::string, Ident>& now);
+  Status RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, Status* commit);
+
+  const Options& opt_;
+  const Image& pre_;
+  std::string base_, root_, jdir_;
+  Image post_;
+  std::vector<std::string> trace_;
+  std::vector<fault::Event> events_;
+  std::vector<std::string> snaps_;       // data.mdb after each kJournalSync
+  std::map<std::pair<uint64_t, uint64_t>, std::string> recorded_ids_;  // (dev, ino) -> pre-image path
+  bool committed_ = false;
+};
+
+}  // namespace fstx::explore

@@ -1,0 +1,49 @@
+// cli.h — what the files of the `fstx` command share: exit codes, the
+// global options every subcommand sees, error printing, and one entry point
+// per subcommand.
+//
+// Each Cmd* function does its whole job, prints to stdout (results) and
+// stderr (errors, as "fstx: <what>: <why>"), and returns the process exit
+// code. None throws. Single-threaded.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fstx/status.h"
+
+namespace fstx::cli {
+
+// Exit codes, documented in `fstx --help` and the README.
+enum ExitCode : int {
+  kExitOk = 0,         // success / clean
+  kExitFailed = 1,     // failure: transaction rolled back, journal busy, findings
+  kExitUsage = 2,      // usage error or bad input (spec, options, env)
+  kExitAttention = 3,  // recovery left a transaction needs_attention
+};
+
+struct Globals {
+  std::string journal;             // absolute journal directory
+  std::vector<std::string> roots;  // absolute, normalised roots (may be empty)
+};
+
+// Prints "fstx: <what>: <why>" (or "fstx: <why>" if `what` is empty).
+void PrintError(const std::string& what, const std::string& why);
+// The exit code for a failed Status: bad input -> 2, needs attention -> 3,
+// anything else -> 1.
+int ExitFor(const Status& s);
+
+struct ApplyArgs {
+  std::string spec;  // file name, "-" for stdin
+  bool no_recover = false;
+  bool json = false;
+};
+
+int CmdApply(const Globals& g, const ApplyArgs& args);
+int CmdRecover(const Globals& g, bool dry_run, bool json);
+int CmdStatus(const Globals& g, bool json);
+int CmdList(const Globals& g, bool all, bool json);
+int CmdShow(const Globals& g, const std::string& txid, bool json);
+int CmdVerify(const Globals& g, bool json);
+
+}  // namespace fstx::cli

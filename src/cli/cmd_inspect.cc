@@ -1,0 +1,227 @@
+// cmd_inspect.cc — read-only subcommands: `fstx status`, `fstx list`,
+// `fstx show TXID`. They open the store read-only (no writer lock), so they
+// work while a daemon holds the journal, and never change anything.
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+
+#include "src/cli/cli.h"
+#include "src/cli/context.h"
+#include "src/cli/render.h"
+#include "src/cli/text.h"
+
+namespace fstx::cli {
+namespace {
+
+// Opens the store or explains why not. *store stays null if there is no
+// journal at all (a host that never used fstx): that is not an error.
+Status OpenIfExists(const std::string& dir, std::unique_ptr<JournalStore>* store) {
+  if (!JournalExists(dir)) return Status::Ok();
+  Result<std::unique_ptr<JournalStore>> s = OpenReadOnly(dir);
+  if (!s.ok()) return s.status();
+  *store = std::move(*s);
+  return Status::Ok();
+}
+
+Json BadJson(const BadRecord& b) {
+  return Json{{"table", b.table}, {"id", b.id}, {"message", b.status.message()}};
+}
+
+}  // namespace
+
+int CmdStatus(const Globals& g, bool json) {
+  std::unique_ptr<JournalStore> store;
+  Status s = OpenIfExists(g.journal, &store);
+  if (!s.ok()) {
+    PrintError("journal " + g.journal, s.message());
+    return kExitFailed;
+  }
+  Json j;
+  j["journal"] = g.journal;
+  j["exists"] = store != nullptr;
+  if (!store) {
+    if (json) {
+      j["transactions"] = Json::array();
+      std::cout << DumpJson(j);
+    } else {
+      std::cout << "no journal at " << g.journal
+                << " (fstx has not been used here): nothing unfinished\n";
+    }
+    return kExitOk;
+  }
+  StoreStats stats;
+  std::vector<TxRecord> active, history;
+  std::vector<BadRecord> bad;
+  if (!(s = store->Stats(&stats)).ok() ||
+      !(s = ReadTables(*store, true, &active, &history, &bad)).ok()) {
+    PrintError("journal " + g.journal, s.message());
+    return kExitFailed;
+  }
+  WriterLockInfo lock = ProbeWriterLock(g.journal);
+  const int64_t now = NowMicros();
+
+  j["format_version"] = stats.format_version;
+  j["map_size"] = stats.map_size;
+  j["used_bytes"] = stats.used_bytes;
+  j["next_id"] = stats.next_id;
+  j["counts"] = Json{{"active", active.size()}, {"history", history.size()}, {"corrupt", bad.size()}};
+  j["writer"] = Json{{"held", lock.held}, {"pid", lock.held && lock.pid ? Json(lock.pid) : Json(nullptr)}};
+  Json txs = Json::array();
+  bool attention = false;
+  for (const TxRecord& r : active) {
+    Json t = RecordJson(r, false);
+    bool alive = OwnerAlive(r.owner);
+    t["owner"] = Json{{"pid", r.owner.pid},
+                      {"start_time", r.owner.start_time},
+                      {"boot_id", r.owner.boot_id},
+                      {"alive", alive}};
+    t["age_s"] = (now - r.created_us) / 1000000;
+    t["locks"] = LockedPaths(r);
+    attention = attention || r.state == TxState::kNeedsAttention;
+    txs.push_back(std::move(t));
+  }
+  j["transactions"] = txs;
+  Json corrupt = Json::array();
+  for (const BadRecord& b : bad) corrupt.push_back(BadJson(b));
+  j["corrupt"] = corrupt;
+  j["needs_attention"] = attention;
+
+  if (json) {
+    std::cout << DumpJson(j);
+  } else {
+    std::cout << "journal " << g.journal << "\n"
+              << "  format version " << stats.format_version << ", map "
+              << FormatBytes(stats.map_size) << " (" << FormatBytes(stats.used_bytes)
+              << " used), next id " << stats.next_id << "\n"
+              << "  records: " << active.size() << " active, " << history.size()
+              << " history, " << bad.size() << " corrupt\n"
+              << "  writer lock: ";
+    if (lock.held) {
+      std::cout << "held by pid " << (lock.pid ? std::to_string(lock.pid) : "?") << "\n";
+    } else {
+      std::cout << "free\n";
+    }
+    for (const BadRecord& b : bad) {
+      std::cout << "  corrupt " << b.table << " record " << b.id << ": " << b.status.message()
+                << "\n";
+    }
+    if (active.empty()) {
+      std::cout << "unfinished transactions: none\n";
+    } else {
+      std::cout << "unfinished transactions (" << active.size() << "):\n";
+    }
+    for (size_t i = 0; i < active.size(); ++i) {
+      const TxRecord& r = active[i];
+      const Json& t = txs[i];
+      std::cout << "  tx " << r.id << "  " << tx_state_name(r.state) << "  \"" << r.label
+                << "\"  policy " << policy_name(r.policy) << ", "
+                << r.intents.size() << " ops, age "
+                << FormatDuration(t["age_s"].get<int64_t>()) << "\n"
+                << "    owner pid " << r.owner.pid
+                << (t["owner"]["alive"].get<bool>() ? " (running)" : " (dead)") << "\n";
+      if (!r.note.empty()) std::cout << "    note: " << r.note << "\n";
+      std::cout << "    locks:";
+      for (const std::string& p : LockedPaths(r)) std::cout << " " << p;
+      std::cout << "\n";
+    }
+    if (attention) {
+      std::cout << "a transaction needs attention: inspect it with `fstx show ID`\n";
+    }
+  }
+  if (!bad.empty()) return kExitFailed;
+  return attention ? kExitAttention : kExitOk;
+}
+
+int CmdList(const Globals& g, bool all, bool json) {
+  std::unique_ptr<JournalStore> store;
+  Status s = OpenIfExists(g.journal, &store);
+  if (!s.ok()) {
+    PrintError("journal " + g.journal, s.message());
+    return kExitFailed;
+  }
+  std::vector<TxRecord> active, history;
+  std::vector<BadRecord> bad;
+  if (store) {
+    if (!(s = ReadTables(*store, all, &active, &history, &bad)).ok()) {
+      PrintError("journal " + g.journal, s.message());
+      return kExitFailed;
+    }
+  }
+  if (json) {
+    Json txs = Json::array();
+    for (const TxRecord& r : history) {
+      Json t = RecordJson(r, false);
+      t["active"] = false;
+      txs.push_back(std::move(t));
+    }
+    for (const TxRecord& r : active) {
+      Json t = RecordJson(r, false);
+      t["active"] = true;
+      txs.push_back(std::move(t));
+    }
+    Json corrupt = Json::array();
+    for (const BadRecord& b : bad) corrupt.push_back(BadJson(b));
+    std::cout << DumpJson(Json{{"journal", g.journal}, {"transactions", txs}, {"corrupt", corrupt}});
+  } else {
+    if (active.empty() && history.empty()) {
+      std::cout << (all ? "no transactions in " : "no unfinished transactions in ") << g.journal
+                << (all ? "\n" : " (--all shows finished ones)\n");
+    } else {
+      std::printf("%-6s %-15s %4s  %-20s  %-20s  %s\n", "ID", "STATE", "OPS", "CREATED",
+                  "FINISHED", "LABEL");
+      auto row = [](const TxRecord& r) {
+        std::printf("%-6llu %-15s %4zu  %-20s  %-20s  %s\n",
+                    static_cast<unsigned long long>(r.id), tx_state_name(r.state),
+                    r.intents.size(), FormatTime(r.created_us).c_str(),
+                    FormatTime(r.finished_us).c_str(), r.label.c_str());
+      };
+      for (const TxRecord& r : history) row(r);
+      for (const TxRecord& r : active) row(r);
+      std::fflush(stdout);
+    }
+    for (const BadRecord& b : bad) {
+      PrintError("journal " + g.journal, b.table + " record " + std::to_string(b.id) +
+                                             " is corrupt: " + b.status.message());
+    }
+  }
+  return bad.empty() ? kExitOk : kExitFailed;
+}
+
+int CmdShow(const Globals& g, const std::string& txid, bool json) {
+  uint64_t id = 0;
+  auto [p, ec] = std::from_chars(txid.data(), txid.data() + txid.size(), id);
+  if (ec != std::errc() || p != txid.data() + txid.size() || id == 0) {
+    PrintError("show", "'" + txid + "' is not a transaction id (a positive number)");
+    return kExitUsage;
+  }
+  std::unique_ptr<JournalStore> store;
+  Status s = OpenIfExists(g.journal, &store);
+  if (s.ok() && !store) s = Status(Code::kNotFound, "no journal at " + g.journal);
+  if (!s.ok()) {
+    PrintError("show " + txid, s.message());
+    return kExitFailed;
+  }
+  TxRecord rec;
+  bool in_history = false;
+  s = store->Get(id, &rec, &in_history);
+  if (!s.ok()) {
+    PrintError("show " + txid, s.code() == Code::kNotFound
+                                   ? "no transaction " + txid + " in journal " + g.journal
+                                   : s.message());
+    return kExitFailed;
+  }
+  if (json) {
+    Json j = RecordJson(rec, true);
+    j["active"] = !in_history;
+    if (!in_history) {
+      j["owner"]["alive"] = OwnerAlive(rec.owner);
+      j["locks"] = LockedPaths(rec);
+    }
+    std::cout << DumpJson(j);
+  } else {
+    PrintRecord(std::cout, rec, in_history);
+  }
+  return kExitOk;
+}
+
+}  // namespace fstx::cli

@@ -1,0 +1,228 @@
+// context.cc — journal directory, roots, the writer session and process
+// probes (see context.h).
+#include "src/cli/context.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "src/paths.h"
+
+namespace fstx::cli {
+namespace {
+
+std::string Getenv(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::string ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "";
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n')) ++i;
+  return s.substr(i);
+}
+
+// Field 22 (starttime) of /proc/PID/stat; 0 if the process does not exist.
+// The comm field (2) may hold spaces and parentheses, so count from the last ')'.
+uint64_t ProcStartTime(int64_t pid) {
+  std::string stat = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  // After ')' comes field 3 (state); starttime is field 22.
+  for (int i = 3; i <= 22; ++i) {
+    if (!(rest >> field)) return 0;
+  }
+  return std::strtoull(field.c_str(), nullptr, 10);
+}
+
+}  // namespace
+
+void SetupLogging(int verbosity) {
+  auto logger = spdlog::stderr_logger_st("fstx-cli");
+  logger->set_pattern("%v");
+  logger->set_level(verbosity >= 2   ? spdlog::level::debug
+                    : verbosity == 1 ? spdlog::level::info
+                                     : spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+std::string DefaultJournalDir() {
+  std::string env = Getenv("FSTX_JOURNAL");
+  if (!env.empty()) return env;
+  if (::geteuid() == 0) return "/var/lib/fstx";
+  std::string state = Getenv("XDG_STATE_HOME");
+  if (!state.empty() && state[0] == '/') return state + "/fstx";
+  std::string home = Getenv("HOME");
+  if (home.empty()) home = "/";
+  return home + "/.local/state/fstx";
+}
+
+Result<std::string> AbsolutePath(const std::string& p) {
+  if (p.empty()) return Status(Code::kInvalidArgument, "empty path");
+  std::string abs = p;
+  if (p[0] != '/') {
+    char buf[4096];
+    if (::getcwd(buf, sizeof buf) == nullptr) {
+      return Status::FromErrno(errno, "getcwd for relative path", p);
+    }
+    abs = std::string(buf) + "/" + p;
+  }
+  // Drop "." components and resolve ".." lexically; Normalize refuses them.
+  std::vector<std::string> parts;
+  std::stringstream ss(abs);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out;
+  for (const std::string& x : parts) out += "/" + x;
+  return paths::Normalize(out.empty() ? "/" : out);
+}
+
+Result<std::vector<std::string>> ResolveRoots(const std::vector<std::string>& flags) {
+  std::vector<std::string> raw = flags;
+  if (raw.empty()) {
+    std::stringstream ss(Getenv("FSTX_ROOTS"));
+    std::string item;
+    while (std::getline(ss, item, ':')) {
+      if (!item.empty()) raw.push_back(item);
+    }
+  }
+  std::vector<std::string> out;
+  for (const std::string& r : raw) {
+    Result<std::string> abs = AbsolutePath(r);
+    if (!abs.ok()) return abs.status().Annotate("root " + r);
+    out.push_back(*abs);
+  }
+  return out;
+}
+
+Status CheckRootsExist(const std::vector<std::string>& roots) {
+  for (const std::string& r : roots) {
+    struct stat st;
+    if (::stat(r.c_str(), &st) != 0) return Status::FromErrno(errno, "root", r);
+    if (!S_ISDIR(st.st_mode)) {
+      return Status(Code::kInvalidArgument, "root " + r + ": not a directory");
+    }
+  }
+  return Status::Ok();
+}
+
+bool JournalExists(const std::string& dir) {
+  struct stat st;
+  return ::stat((dir + "/data.mdb").c_str(), &st) == 0;
+}
+
+Result<std::unique_ptr<JournalStore>> OpenReadOnly(const std::string& dir) {
+  StoreOptions opts;
+  opts.dir = dir;
+  opts.read_only = true;
+  return JournalStore::Open(opts);
+}
+
+Status ReadTables(const JournalStore& store, bool with_history, std::vector<TxRecord>* active,
+                  std::vector<TxRecord>* history, std::vector<BadRecord>* bad) {
+  // Each List call replaces its *bad, so collect the two tables apart.
+  std::vector<BadRecord> bad_active, bad_history;
+  history->clear();
+  Status s = store.ListActive(active, &bad_active);
+  if (s.ok() && with_history) s = store.ListHistory(history, &bad_history);
+  bad->assign(bad_active.begin(), bad_active.end());
+  bad->insert(bad->end(), bad_history.begin(), bad_history.end());
+  return s;
+}
+
+WriterSession::~WriterSession() { Close(); }
+
+Status WriterSession::LoadFailpoints() {
+  if (std::getenv("FSTX_FAILPOINTS") == nullptr) return Status::Ok();
+  Result<std::vector<fault::Rule>> rules = fault::Failpoints::FromEnv();
+  if (!rules.ok()) return rules.status().Annotate("FSTX_FAILPOINTS");
+  for (const fault::Rule& r : *rules) failpoints_.Add(r);
+  faults_ = !rules->empty();
+  return Status::Ok();
+}
+
+Status WriterSession::Open(const std::string& dir, const std::vector<std::string>& roots,
+                           bool recover_on_open) {
+  Options opts;
+  opts.dir = dir;
+  opts.roots = roots;
+  opts.recover_on_open = recover_on_open;
+  if (faults_) {
+    Result<std::unique_ptr<PosixFs>> fs = PosixFs::Open(roots);
+    if (!fs.ok()) return fs.status();
+    posix_ = std::move(*fs);
+    fault_fs_ = std::make_unique<fault::FaultFs>(posix_.get(), &failpoints_);
+    opts.fs = fault_fs_.get();
+    opts.journal_hook = fault::JournalHook(&failpoints_);
+  }
+  Result<std::unique_ptr<Journal>> j = Journal::Open(opts);
+  if (!j.ok()) return j.status();
+  journal_ = std::move(*j);
+  return Status::Ok();
+}
+
+void WriterSession::Close() {
+  journal_.reset();
+  fault_fs_.reset();
+  posix_.reset();
+}
+
+bool OwnerAlive(const Owner& owner) {
+  if (owner.pid <= 0) return false;
+  std::string boot = Trim(ReadSmallFile("/proc/sys/kernel/random/boot_id"));
+  if (!owner.boot_id.empty() && Trim(owner.boot_id) != boot) return false;
+  uint64_t start = ProcStartTime(owner.pid);
+  if (start == 0) return false;
+  return owner.start_time == 0 || start == owner.start_time;
+}
+
+WriterLockInfo ProbeWriterLock(const std::string& dir) {
+  WriterLockInfo info;
+  std::string path = dir + "/writer.lock";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return info;
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    info.held = errno == EWOULDBLOCK;
+  } else {
+    ::flock(fd, LOCK_UN);
+  }
+  ::close(fd);
+  if (info.held) info.pid = std::strtoll(Trim(ReadSmallFile(path)).c_str(), nullptr, 10);
+  return info;
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace fstx::cli

@@ -1,0 +1,94 @@
+// context.h — where a command's journal, roots and filesystem come from,
+// and what the command can learn about the journal's processes.
+//
+// - The journal directory: --journal, else $FSTX_JOURNAL, else /var/lib/fstx
+//   for root and $XDG_STATE_HOME/fstx (else ~/.local/state/fstx) otherwise.
+// - Roots: every --root, else $FSTX_ROOTS split on ':'.
+// - WriterSession: the filesystem seam (a PosixFs, wrapped in a
+//   fault::FaultFs when $FSTX_FAILPOINTS is set) and the open Journal, torn
+//   down in the right order.
+// - Read-only inspection: opening the store without the writer lock,
+//   whether a transaction's owner still runs, who holds writer.lock.
+//
+// Functions return a Status naming the path and never throw. Not
+// thread-safe (a command is single-threaded).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fstx/fault.h"
+#include "fstx/fs.h"
+#include "fstx/fstx.h"
+#include "fstx/status.h"
+#include "journal/record.h"
+#include "journal/store.h"
+
+namespace fstx::cli {
+
+// Sends spdlog's default logger (which the journal logs to) to stderr, as
+// "fstx: ..." lines, so that stdout carries only results (and JSON stays
+// parseable). verbosity 0: warnings and errors; 1: info; 2: debug.
+void SetupLogging(int verbosity);
+
+std::string DefaultJournalDir();
+// Makes `p` absolute (relative to the working directory) and normal.
+Result<std::string> AbsolutePath(const std::string& p);
+// `flags` if any, else $FSTX_ROOTS; each made absolute and normal.
+Result<std::vector<std::string>> ResolveRoots(const std::vector<std::string>& flags);
+// Every root must be an existing directory: kNotFound / kInvalidArgument.
+Status CheckRootsExist(const std::vector<std::string>& roots);
+
+// True if `dir` holds an LMDB journal (data.mdb). A missing directory or an
+// empty one is "no journal", not an error.
+bool JournalExists(const std::string& dir);
+// Opens the store read-only (no writer lock). Fails naming the directory.
+Result<std::unique_ptr<JournalStore>> OpenReadOnly(const std::string& dir);
+
+// Reads "active" and, if `with_history`, "history" (else *history is
+// emptied). Undecodable records of both tables end up in *bad.
+Status ReadTables(const JournalStore& store, bool with_history, std::vector<TxRecord>* active,
+                  std::vector<TxRecord>* history, std::vector<BadRecord>* bad);
+
+class WriterSession {
+ public:
+  WriterSession() = default;
+  ~WriterSession();
+  WriterSession(const WriterSession&) = delete;
+  WriterSession& operator=(const WriterSession&) = delete;
+
+  // Reads $FSTX_FAILPOINTS; a malformed value is kInvalidArgument (exit 2).
+  Status LoadFailpoints();
+  // Opens the journal over `roots` (fault-wrapped if failpoints are set).
+  Status Open(const std::string& dir, const std::vector<std::string>& roots,
+              bool recover_on_open);
+  Journal* journal() { return journal_.get(); }
+  // Closes the journal (its destructor flushes completion records).
+  void Close();
+
+ private:
+  bool faults_ = false;
+  fault::Failpoints failpoints_;
+  std::unique_ptr<PosixFs> posix_;
+  std::unique_ptr<fault::FaultFs> fault_fs_;
+  std::unique_ptr<Journal> journal_;  // last: destroyed first
+};
+
+// Whether the process that wrote `owner` still runs: same boot
+// (/proc/sys/kernel/random/boot_id), /proc/PID exists and its start time
+// (field 22 of /proc/PID/stat) matches.
+bool OwnerAlive(const Owner& owner);
+
+struct WriterLockInfo {
+  bool held = false;  // another process holds writer.lock
+  int64_t pid = 0;    // pid written in writer.lock (0 if unknown)
+};
+// Tries flock(LOCK_SH | LOCK_NB) on DIR/writer.lock and reads the pid in it.
+WriterLockInfo ProbeWriterLock(const std::string& dir);
+
+// Microseconds since the epoch, wall clock.
+int64_t NowMicros();
+
+}  // namespace fstx::cli

@@ -1,0 +1,179 @@
+// main.cc — the `fstx` command: option parsing (CLI11), help text, exit
+// codes, and dispatch to the subcommands in cmd_*.cc.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "src/cli/cli.h"
+#include "src/cli/context.h"
+
+namespace fstx::cli {
+
+void PrintError(const std::string& what, const std::string& why) {
+  std::cerr << "fstx: " << (what.empty() ? "" : what + ": ") << why << "\n";
+}
+
+int ExitFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument:
+    case Code::kOutsideRoot: return kExitUsage;
+    case Code::kNeedsAttention: return kExitAttention;
+    default: return kExitFailed;
+  }
+}
+
+namespace {
+
+constexpr const char* kDescription =
+    "fstx: atomic multi-file changes on Linux. A transaction of renames, file writes,\n"
+    "symlinks, removals and mkdirs is journaled before anything changes, then applied\n"
+    "all or nothing; after a crash, `fstx recover` rolls unfinished ones forward or back.\n";
+
+constexpr const char* kFooter = R"(Examples:
+  fstx --root /etc/libvirt --root /var/lib/libvirt apply rename-vm.json
+                          run the transaction in rename-vm.json ('-' reads stdin)
+  fstx recover --dry-run  say what recovery would do, change nothing
+  fstx recover            finish or roll back transactions of dead processes
+  fstx status --json      unfinished transactions, their locks, journal health
+  fstx list --all         every transaction, finished ones too
+  fstx show 42            one transaction with every operation it records
+  fstx verify             checksums, format version, orphan staging files
+
+Environment:
+  FSTX_JOURNAL     journal directory when --journal is not given
+                   (default /var/lib/fstx as root, else $XDG_STATE_HOME/fstx
+                   or ~/.local/state/fstx)
+  FSTX_ROOTS       colon-separated roots when no --root is given
+  FSTX_FAILPOINTS  fault injection for apply/recover, for tests only,
+                   e.g. 'fs.rename:3=crash' (see README, "Fault injection")
+
+Exit codes:
+  0  success; nothing left to do (recover, verify: clean)
+  1  failure: the transaction was rolled back (the message says why), the
+     journal is busy or unreadable, verify found problems
+  2  usage error or bad input (spec, option, FSTX_FAILPOINTS); nothing changed
+  3  a transaction needs attention: recovery found files changed behind its
+     back and left them for a human (see `fstx status`, `fstx show ID`)
+
+The spec format and JSON outputs are described in README.md.)";
+
+// The subcommand footers: one example each.
+constexpr const char* kApplyFooter = R"(Example:
+  fstx --root /srv/a apply vm.json
+  echo '{"label":"mk","ops":[{"op":"mkdir","path":"/srv/a/new"}]}' | fstx --root /srv/a apply -
+A bad spec exits 2 before anything is journaled; a failed transaction is rolled
+back and exits 1.)";
+
+int Run(int argc, char** argv) {
+  CLI::App app(kDescription, "fstx");
+  app.footer(kFooter);
+  app.get_formatter()->column_width(26);
+  app.set_version_flag("--version", "fstx 0.1.0");
+  app.require_subcommand(1);
+
+  std::string journal;
+  std::vector<std::string> root_flags;
+  int verbosity = 0;
+  app.add_flag("-v,--verbose", verbosity,
+               "Log what the journal does to stderr (-vv: debug detail)");
+  app.add_option("--journal", journal,
+                 "Journal directory (default: $FSTX_JOURNAL, /var/lib/fstx as root, "
+                 "else ~/.local/state/fstx)")
+      ->option_text("DIR");
+  app.add_option("--root", root_flags,
+                 "A directory transactions may touch; repeat for several "
+                 "(default: $FSTX_ROOTS, colon-separated)")
+      ->option_text("DIR ...")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+
+  ApplyArgs apply;
+  CLI::App* c_apply = app.add_subcommand("apply", "Run one transaction described in a JSON spec, all or nothing");
+  c_apply->add_option("SPEC", apply.spec, "Spec file, or '-' for stdin")->required();
+  c_apply->add_flag("--json", apply.json, "Print the result as JSON");
+  c_apply->add_flag("--no-recover", apply.no_recover,
+                    "For tests: do not recover unfinished transactions when opening the journal");
+  c_apply->footer(kApplyFooter);
+
+  bool dry_run = false, recover_json = false;
+  CLI::App* c_recover = app.add_subcommand("recover", "Roll unfinished transactions of dead processes forward or back");
+  c_recover->add_flag("--dry-run", dry_run, "Decide and report, change nothing");
+  c_recover->add_flag("--json", recover_json, "Print the report as JSON");
+  c_recover->footer("Example:\n  FSTX_ROOTS=/etc/libvirt:/var/lib/libvirt fstx recover --dry-run\n"
+                    "Exit 0: clean or recovered; 3: something needs attention; 1: journal busy.");
+
+  bool status_json = false;
+  CLI::App* c_status = app.add_subcommand("status", "Show unfinished transactions, their locks and journal health");
+  c_status->add_flag("--json", status_json, "Print as JSON");
+  c_status->footer("Example:\n  fstx --journal /var/lib/fstx status --json\n"
+                   "Exit 3 if a transaction needs attention.");
+
+  bool list_all = false, list_json = false;
+  CLI::App* c_list = app.add_subcommand("list", "List unfinished transactions (with --all, finished ones too)");
+  c_list->add_flag("--all", list_all, "Include finished transactions (history)");
+  c_list->add_flag("--json", list_json, "Print as JSON");
+  c_list->footer("Example:\n  fstx list --all");
+
+  std::string show_id;
+  bool show_json = false;
+  CLI::App* c_show = app.add_subcommand("show", "Show one transaction and every operation it records");
+  c_show->add_option("TXID", show_id, "Transaction id (from `fstx list`)")->required();
+  c_show->add_flag("--json", show_json, "Print as JSON (file data as base64)");
+  c_show->footer("Example:\n  fstx show 42 --json");
+
+  bool verify_json = false;
+  CLI::App* c_verify = app.add_subcommand("verify", "Check record checksums, the format version and orphan staging files");
+  c_verify->add_flag("--json", verify_json, "Print findings as JSON");
+  c_verify->footer("Example:\n  fstx --root /srv/a verify\nExit 0 if clean, 1 with each problem printed with its path.");
+
+  for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
+
+  if (argc <= 1) {
+    std::cerr << app.help();
+    return kExitUsage;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    PrintError("", std::string(e.what()) + " (see `fstx --help`)");
+    return kExitUsage;
+  }
+
+  SetupLogging(verbosity);
+  Globals g;
+  Result<std::string> dir = AbsolutePath(journal.empty() ? DefaultJournalDir() : journal);
+  if (!dir.ok()) {
+    PrintError("journal", dir.status().message());
+    return kExitUsage;
+  }
+  g.journal = *dir;
+  Result<std::vector<std::string>> roots = ResolveRoots(root_flags);
+  if (!roots.ok()) {
+    PrintError("", roots.status().message());
+    return kExitUsage;
+  }
+  g.roots = *roots;
+
+  if (c_apply->parsed()) return CmdApply(g, apply);
+  if (c_recover->parsed()) return CmdRecover(g, dry_run, recover_json);
+  if (c_status->parsed()) return CmdStatus(g, status_json);
+  if (c_list->parsed()) return CmdList(g, list_all, list_json);
+  if (c_show->parsed()) return CmdShow(g, show_id, show_json);
+  if (c_verify->parsed()) return CmdVerify(g, verify_json);
+  PrintError("", "no subcommand (see `fstx --help`)");
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace fstx::cli
+
+int main(int argc, char** argv) {
+  try {
+    return fstx::cli::Run(argc, argv);
+  } catch (const std::exception& e) {
+    fstx::cli::PrintError("internal error", e.what());
+    return fstx::cli::kExitFailed;
+  }
+}

@@ -1,0 +1,167 @@
+// render.cc — JSON and text views of records and reports (see render.h).
+#include "src/cli/render.h"
+
+#include <set>
+
+#include "fstx/fs.h"
+#include "src/cli/text.h"
+
+namespace fstx::cli {
+
+std::string DumpJson(const Json& j) {
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+Json FingerprintJson(const Fingerprint& fp) {
+  Json j;
+  j["type"] = file_type_name(static_cast<FileType>(fp.type));
+  if (!fp.present()) return j;
+  j["dev"] = fp.dev;
+  j["ino"] = fp.ino;
+  j["mode"] = FormatMode(fp.mode);
+  j["uid"] = fp.uid;
+  j["gid"] = fp.gid;
+  j["size"] = fp.size;
+  return j;
+}
+
+Json IntentJson(const Intent& in, size_t index) {
+  Json j;
+  j["op"] = index + 1;
+  j["kind"] = op_kind_name(in.kind);
+  j["path"] = in.path;
+  j["from"] = in.src.empty() ? Json(nullptr) : Json(in.src);
+  j["replace"] = in.replace;
+  bool has_mode = in.kind == OpKind::kWriteFile || in.kind == OpKind::kMkdir;
+  j["mode"] = has_mode ? Json(FormatMode(in.mode)) : Json(nullptr);
+  j["data_length"] = in.data.size();
+  j["data_preview"] = Preview(in.data);
+  j["data_base64"] = Base64Encode(in.data);
+  j["moved"] = FingerprintJson(in.moved);
+  j["before"] = FingerprintJson(in.before);
+  return j;
+}
+
+Json RecordJson(const TxRecord& rec, bool full) {
+  Json j;
+  j["id"] = rec.id;
+  j["label"] = rec.label;
+  j["state"] = tx_state_name(rec.state);
+  j["policy"] = policy_name(rec.policy);
+  j["created"] = FormatTime(rec.created_us);
+  j["created_us"] = rec.created_us;
+  j["finished"] = rec.finished_us ? Json(FormatTime(rec.finished_us)) : Json(nullptr);
+  j["finished_us"] = rec.finished_us;
+  j["ops"] = rec.intents.size();
+  j["note"] = rec.note;
+  if (!full) return j;
+  j["owner"] = Json{{"pid", rec.owner.pid},
+                    {"start_time", rec.owner.start_time},
+                    {"boot_id", rec.owner.boot_id}};
+  Json intents = Json::array();
+  for (size_t i = 0; i < rec.intents.size(); ++i) intents.push_back(IntentJson(rec.intents[i], i));
+  j["intents"] = std::move(intents);
+  return j;
+}
+
+Json RecoveredJson(const RecoveredTx& tx) {
+  return Json{{"id", tx.id},
+              {"label", tx.label},
+              {"decision", tx.decision},
+              {"ops_redone", tx.ops_redone},
+              {"ops_undone", tx.ops_undone},
+              {"message", tx.message}};
+}
+
+Json ReportJson(const RecoveryReport& report) {
+  Json txs = Json::array();
+  for (const RecoveredTx& tx : report.txs) txs.push_back(RecoveredJson(tx));
+  return Json{{"transactions", std::move(txs)}, {"needs_attention", report.needs_attention()}};
+}
+
+std::vector<std::string> LockedPaths(const TxRecord& rec) {
+  std::set<std::string> set;
+  for (const Intent& in : rec.intents) {
+    if (!in.src.empty()) set.insert(in.src);
+    if (!in.path.empty()) set.insert(in.path);
+  }
+  return {set.begin(), set.end()};
+}
+
+void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run) {
+  if (report.txs.empty()) {
+    os << "nothing to recover: no unfinished transactions\n";
+    return;
+  }
+  for (const RecoveredTx& tx : report.txs) {
+    os << "tx " << tx.id << " \"" << tx.label << "\": " << (dry_run ? "would be " : "")
+       << tx.decision << " (" << tx.ops_redone << " redone, " << tx.ops_undone << " undone)\n";
+    if (!tx.message.empty()) os << "    " << tx.message << "\n";
+  }
+  size_t attention = 0;
+  for (const RecoveredTx& tx : report.txs) attention += tx.decision == "needs-attention";
+  os << report.txs.size() << " transaction" << (report.txs.size() == 1 ? "" : "s")
+     << (dry_run ? " examined (dry run: nothing changed)" : " recovered");
+  if (attention > 0) {
+    os << ", " << attention << " need" << (attention == 1 ? "s" : "")
+       << " attention: see `fstx show ID` and fix by hand";
+  }
+  os << "\n";
+}
+
+std::string DescribeIntent(const Intent& in) {
+  std::string s = op_kind_name(in.kind);
+  switch (in.kind) {
+    case OpKind::kRename:
+      s += " " + in.src + " -> " + in.path;
+      if (in.replace) s += " (replace)";
+      break;
+    case OpKind::kWriteFile:
+      s += " " + in.path + " mode " + FormatMode(in.mode) + ", " + std::to_string(in.data.size()) +
+           " bytes";
+      break;
+    case OpKind::kSymlink:
+      s += " " + in.path + " -> " + in.data;
+      if (in.replace) s += " (replace)";
+      break;
+    case OpKind::kRemove: s += " " + in.path; break;
+    case OpKind::kMkdir: s += " " + in.path + " mode " + FormatMode(in.mode); break;
+  }
+  return s;
+}
+
+namespace {
+
+std::string FingerprintText(const Fingerprint& fp) {
+  if (!fp.present()) return "absent";
+  return std::string(file_type_name(static_cast<FileType>(fp.type))) + " dev " +
+         std::to_string(fp.dev) + " ino " + std::to_string(fp.ino) + " mode " +
+         FormatMode(fp.mode) + " uid " + std::to_string(fp.uid) + " gid " +
+         std::to_string(fp.gid) + " size " + std::to_string(fp.size);
+}
+
+}  // namespace
+
+void PrintRecord(std::ostream& os, const TxRecord& rec, bool in_history) {
+  os << "transaction " << rec.id << " \"" << rec.label << "\"\n"
+     << "  state     " << tx_state_name(rec.state) << (in_history ? " (history)" : " (active)")
+     << "\n"
+     << "  policy    " << policy_name(rec.policy) << "\n"
+     << "  owner     pid " << rec.owner.pid << ", start time " << rec.owner.start_time
+     << ", boot " << (rec.owner.boot_id.empty() ? "-" : rec.owner.boot_id) << "\n"
+     << "  created   " << FormatTime(rec.created_us) << "\n"
+     << "  finished  " << FormatTime(rec.finished_us) << "\n";
+  if (!rec.note.empty()) os << "  note      " << rec.note << "\n";
+  os << "  ops (" << rec.intents.size() << "):\n";
+  for (size_t i = 0; i < rec.intents.size(); ++i) {
+    const Intent& in = rec.intents[i];
+    os << "    " << i + 1 << ". " << DescribeIntent(in) << "\n";
+    if (in.kind == OpKind::kWriteFile) os << "         data:   \"" << Preview(in.data) << "\"\n";
+    if (in.kind == OpKind::kRename || in.kind == OpKind::kRemove) {
+      os << "         moved:  " << FingerprintText(in.moved) << "\n";
+    }
+    os << "         before: " << FingerprintText(in.before) << "\n";
+  }
+}
+
+}  // namespace fstx::cli

@@ -1,0 +1,53 @@
+// render.h — how the fstx command shows journal records and recovery
+// reports, as JSON (nlohmann::ordered_json, field order stable) and as
+// human-readable text. The JSON field names are documented in README.md
+// ("JSON output"); keep the two in step.
+//
+// Pure formatting: no I/O except the Print* functions, which write to the
+// given stream. Thread-compatible.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "fstx/fstx.h"
+#include "journal/record.h"
+
+namespace fstx::cli {
+
+using Json = nlohmann::ordered_json;
+
+// Pretty JSON text with a final newline; invalid UTF-8 (paths are bytes)
+// is replaced with U+FFFD instead of throwing.
+std::string DumpJson(const Json& j);
+
+// {"type","dev","ino","mode","uid","gid","size"}; {"type":"absent"} if absent.
+Json FingerprintJson(const Fingerprint& fp);
+// {"op" (1-based, as in messages),"kind","path","from","replace","mode","data_length",
+//  "data_preview","data_base64","moved","before"}.
+Json IntentJson(const Intent& in, size_t index);
+// Summary fields: {"id","label","state","policy","created","created_us",
+// "finished","finished_us","ops","note"}; with `full`, also "owner" and
+// "intents".
+Json RecordJson(const TxRecord& rec, bool full);
+// {"id","label","decision","ops_redone","ops_undone","message"}.
+Json RecoveredJson(const RecoveredTx& tx);
+// {"transactions":[...], "needs_attention": bool}.
+Json ReportJson(const RecoveryReport& report);
+
+// Every distinct path the record's intents name (src and path), sorted:
+// the paths the transaction holds locked while unfinished.
+std::vector<std::string> LockedPaths(const TxRecord& rec);
+
+// One line per transaction: "tx 12 "label": rolled-back (0 redone, 3 undone)"
+// plus an indented message line if any.
+void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run);
+// Every field and every intent of a record.
+void PrintRecord(std::ostream& os, const TxRecord& rec, bool in_history);
+// "rename /a -> /b (replace)" — the op in one line.
+std::string DescribeIntent(const Intent& in);
+
+}  // namespace fstx::cli

@@ -1,0 +1,251 @@
+// spec.cc — parsing and checking the JSON spec of `fstx apply` (spec.h).
+#include "src/cli/spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
+
+#include "src/cli/text.h"
+#include "src/paths.h"
+
+namespace fstx::cli {
+namespace {
+
+using nlohmann::json;
+
+Status Bad(const std::string& msg) { return Status(Code::kInvalidArgument, msg); }
+
+std::string JoinNames(std::initializer_list<const char*> names) {
+  std::string out;
+  for (const char* n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+const char* TypeName(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return "a string";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return "a number";
+    default: return "an unsupported value";
+  }
+}
+
+// Reads the fields of one op object; every message starts with `where_`
+// ("op 3 (rename)").
+class OpReader {
+ public:
+  OpReader(const json& obj, std::string where, const std::vector<std::string>& roots)
+      : obj_(obj), where_(std::move(where)), roots_(roots) {}
+
+  // Every key must be one of `allowed` (plus "op").
+  Status OnlyFields(std::initializer_list<const char*> allowed, const char* op) const {
+    for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+      if (it.key() == "op") continue;
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || it.key() == a;
+      if (!ok) {
+        return Bad(where_ + ": unknown field '" + it.key() + "' (" + op + " takes " +
+                   JoinNames(allowed) + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  bool Has(const char* key) const { return obj_.contains(key); }
+
+  Status String(const char* key, std::string* out) const {
+    if (!obj_.contains(key)) return Bad(where_ + ": missing field '" + key + "'");
+    const json& v = obj_.at(key);
+    if (!v.is_string()) {
+      return Bad(where_ + ": field '" + key + "' must be a string, got " + TypeName(v));
+    }
+    *out = v.get<std::string>();
+    return Status::Ok();
+  }
+
+  Status Bool(const char* key, bool* out) const {
+    if (!obj_.contains(key)) return Status::Ok();
+    const json& v = obj_.at(key);
+    if (!v.is_boolean()) {
+      return Bad(where_ + ": field '" + key + "' must be true or false, got " + TypeName(v));
+    }
+    *out = v.get<bool>();
+    return Status::Ok();
+  }
+
+  // An absolute, normal path beneath a root; stored normalised.
+  Status Path(const char* key, std::string* out) const {
+    std::string raw;
+    Status s = String(key, &raw);
+    if (!s.ok()) return s;
+    if (raw.empty() || raw[0] != '/') {
+      return Bad(where_ + ": field '" + key + "' must be an absolute path, got '" + raw + "'");
+    }
+    Result<std::string> norm = paths::CheckBeneathRoots(roots_, raw);
+    if (!norm.ok()) return norm.status().Annotate(where_ + ": field '" + key + "'");
+    *out = *norm;
+    return Status::Ok();
+  }
+
+  Status Mode(std::optional<uint32_t>* out) const {
+    if (!obj_.contains("mode")) return Status::Ok();
+    const json& v = obj_.at("mode");
+    if (!v.is_string()) {
+      return Bad(where_ + ": field 'mode' must be a string of octal digits like \"0644\", got " +
+                 TypeName(v) + " (a JSON number would be read as decimal)");
+    }
+    uint32_t mode = 0;
+    std::string err;
+    if (!ParseMode(v.get<std::string>(), &mode, &err)) return Bad(where_ + ": " + err);
+    *out = mode;
+    return Status::Ok();
+  }
+
+ private:
+  const json& obj_;
+  std::string where_;
+  const std::vector<std::string>& roots_;
+};
+
+Status ParseOp(const json& v, size_t index, const std::vector<std::string>& roots, SpecOp* op) {
+  std::string where = "op " + std::to_string(index + 1);
+  if (!v.is_object()) return Bad(where + ": must be an object, got " + TypeName(v));
+  if (!v.contains("op")) return Bad(where + ": missing field 'op'");
+  if (!v.at("op").is_string()) {
+    return Bad(where + ": field 'op' must be a string, got " + TypeName(v.at("op")));
+  }
+  const std::string name = v.at("op").get<std::string>();
+  where += " (" + name + ")";
+  OpReader r(v, where, roots);
+  Status s;
+  if (name == "rename") {
+    op->kind = OpKind::kRename;
+    if (!(s = r.OnlyFields({"from", "to", "replace"}, "rename")).ok()) return s;
+    if (!(s = r.Path("from", &op->from)).ok()) return s;
+    if (!(s = r.Path("to", &op->path)).ok()) return s;
+    return r.Bool("replace", &op->replace);
+  }
+  if (name == "write_file") {
+    op->kind = OpKind::kWriteFile;
+    if (!(s = r.OnlyFields({"path", "content", "content_base64", "mode"}, "write_file")).ok()) {
+      return s;
+    }
+    if (!(s = r.Path("path", &op->path)).ok()) return s;
+    bool plain = r.Has("content"), b64 = r.Has("content_base64");
+    if (plain == b64) {
+      return Bad(where + (plain ? ": give only one of 'content' and 'content_base64'"
+                                : ": missing field 'content' (or 'content_base64')"));
+    }
+    if (plain) {
+      if (!(s = r.String("content", &op->data)).ok()) return s;
+    } else {
+      std::string text, err;
+      if (!(s = r.String("content_base64", &text)).ok()) return s;
+      if (!Base64Decode(text, &op->data, &err)) {
+        return Bad(where + ": field 'content_base64' is not valid base64: " + err);
+      }
+    }
+    return r.Mode(&op->mode);
+  }
+  if (name == "symlink") {
+    op->kind = OpKind::kSymlink;
+    if (!(s = r.OnlyFields({"target", "path", "replace"}, "symlink")).ok()) return s;
+    if (!(s = r.String("target", &op->target)).ok()) return s;
+    if (op->target.empty() || op->target.find('\0') != std::string::npos) {
+      return Bad(where + ": field 'target' must be a non-empty string without NUL bytes");
+    }
+    if (!(s = r.Path("path", &op->path)).ok()) return s;
+    return r.Bool("replace", &op->replace);
+  }
+  if (name == "remove") {
+    op->kind = OpKind::kRemove;
+    if (!(s = r.OnlyFields({"path"}, "remove")).ok()) return s;
+    return r.Path("path", &op->path);
+  }
+  if (name == "mkdir") {
+    op->kind = OpKind::kMkdir;
+    if (!(s = r.OnlyFields({"path", "mode"}, "mkdir")).ok()) return s;
+    if (!(s = r.Path("path", &op->path)).ok()) return s;
+    return r.Mode(&op->mode);
+  }
+  return Bad("op " + std::to_string(index + 1) + ": unknown op '" + name +
+             "' (expected rename, write_file, symlink, remove or mkdir)");
+}
+
+// nlohmann's message without its "[json.exception.parse_error.101] " tag.
+std::string ParseErrorText(const json::parse_error& e) {
+  std::string what = e.what();
+  size_t close = what.find("] ");
+  if (what.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
+    what = what.substr(close + 2);
+  }
+  return "invalid JSON: " + what;
+}
+
+}  // namespace
+
+Status ParseSpec(std::string_view text, const std::vector<std::string>& roots, Spec* out) {
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    return Bad(ParseErrorText(e));
+  }
+  if (!doc.is_object()) return Bad("the spec must be a JSON object, got " + std::string(TypeName(doc)));
+  Spec spec;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string& key = it.key();
+    const json& v = it.value();
+    if (key == "label") {
+      if (!v.is_string()) return Bad("field 'label' must be a string, got " + std::string(TypeName(v)));
+      spec.label = v.get<std::string>();
+    } else if (key == "policy") {
+      std::string p = v.is_string() ? v.get<std::string>() : std::string();
+      if (p == "rollback") {
+        spec.policy = TxPolicy::kRollback;
+      } else if (p == "rollforward") {
+        spec.policy = TxPolicy::kRollforward;
+      } else {
+        return Bad("field 'policy' must be \"rollback\" or \"rollforward\", got " +
+                   (v.is_string() ? "\"" + p + "\"" : std::string(TypeName(v))));
+      }
+    } else if (key != "ops") {
+      return Bad("unknown field '" + key + "' (a spec has label, policy, ops)");
+    }
+  }
+  if (!doc.contains("ops")) return Bad("missing field 'ops'");
+  const json& ops = doc.at("ops");
+  if (!ops.is_array()) return Bad("field 'ops' must be an array, got " + std::string(TypeName(ops)));
+  if (ops.empty()) return Bad("field 'ops' is empty: a transaction needs at least one op");
+  for (size_t i = 0; i < ops.size(); ++i) {
+    SpecOp op;
+    Status s = ParseOp(ops[i], i, roots, &op);
+    if (!s.ok()) return s;
+    spec.ops.push_back(std::move(op));
+  }
+  *out = std::move(spec);
+  return Status::Ok();
+}
+
+void AddToTransaction(const Spec& spec, Transaction* tx) {
+  tx->SetPolicy(spec.policy);
+  for (const SpecOp& op : spec.ops) {
+    switch (op.kind) {
+      case OpKind::kRename: tx->Rename(op.from, op.path, op.replace); break;
+      case OpKind::kWriteFile: tx->WriteFile(op.path, op.data, op.mode); break;
+      case OpKind::kSymlink: tx->Symlink(op.target, op.path, op.replace); break;
+      case OpKind::kRemove: tx->Remove(op.path); break;
+      case OpKind::kMkdir: tx->Mkdir(op.path, op.mode.value_or(0755)); break;
+    }
+  }
+}
+
+}  // namespace fstx::cli
