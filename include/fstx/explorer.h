@@ -100,4 +100,18 @@ struct Report {
 
 Result<Report> Explore(const Options& options);
 
+// The explorer checked against deliberately broken engines: each planted
+// bug (no final barrier; undo skipped for renames; staging deleted before
+// the commit point; completion recorded before the barrier) must produce
+// violations, and the real engine none. An explorer that passes everything
+// proves nothing; this shows that it does not.
+struct SelfCheckResult {
+  std::string bug;          // "none" for the real engine
+  uint64_t violations = 0;
+  uint64_t checked = 0;
+  std::string example;      // the first violation: state and rule
+  bool passed = false;      // caught (or, for "none", clean)
+};
+Result<std::vector<SelfCheckResult>> SelfCheck(int jobs = 2);
+
 }  // namespace fstx::explore
