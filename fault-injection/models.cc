@@ -54,6 +54,11 @@ bool DependsOn(const fault::Event& ej, const fault::Event& ei) {
   for (const auto& pj : EventPaths(ej))
     for (const auto& pi : EventPaths(ei))
       if (paths::IsAncestor(pi, pj)) return true;
+  // A directory is removed only once empty: its removal cannot outlive the
+  // removal of what was in it (the entries go with its blocks).
+  if (ej.kind == fault::Event::kRmdir)
+    for (const auto& pi : EventPaths(ei))
+      if (paths::IsAncestor(ej.path, pi)) return true;
   return false;
 }
 

@@ -25,7 +25,9 @@ void BarrierTracker::After(const Intent& in) {
 Status BarrierTracker::Final() {
   for (auto it = dirty_.begin(); it != dirty_.end();) {
     Status s = sync_(*it);
-    if (!s.ok()) return s;
+    // A directory that is gone (an undone rename or mkdir took it away)
+    // has nothing left to persist; its parent's sync covers its removal.
+    if (!s.ok() && s.code() != Code::kNotFound) return s;
     it = dirty_.erase(it);
   }
   since_.clear();

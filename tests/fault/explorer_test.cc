@@ -77,3 +77,94 @@ TEST(Explorer, SelfCheckCatchesEveryPlantedBug) {
 
 }  // namespace
 }  // namespace fstx
+
+namespace fstx {
+namespace {
+
+struct Workload {
+  const char* name;
+  std::function<void(Transaction&, const std::string&)> add;
+};
+
+void SmallTree(const std::string& r) {
+  testing::MkdirRaw(r + "/d");
+  testing::WriteFileRaw(r + "/d/a", "alpha\n", 0640);
+  testing::WriteFileRaw(r + "/d/b", "bravo\n", 0600);
+  testing::MkdirRaw(r + "/d/sub");
+  testing::WriteFileRaw(r + "/d/sub/c", "charlie\n");
+  testing::MkdirRaw(r + "/e");
+  testing::WriteFileRaw(r + "/e/x", "x-ray\n");
+  if (::symlink("a", (r + "/d/link").c_str()) != 0) throw std::runtime_error("symlink");
+}
+
+const Workload kWorkloads[] = {
+    {"rename", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/e/a"); }},
+    {"rename_replace_file", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/d/b", true); }},
+    {"rename_replace_dir", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/sub", r + "/e", true); }},
+    {"write_file_create", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/e/new", "new\n", 0600); }},
+    {"write_file_replace", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/d/a", "ALPHA\n"); }},
+    {"symlink_create", [](Transaction& t, const std::string& r) { t.Symlink("../d/a", r + "/e/l"); }},
+    {"symlink_replace", [](Transaction& t, const std::string& r) { t.Symlink("b", r + "/d/link", true); }},
+    {"remove_file", [](Transaction& t, const std::string& r) { t.Remove(r + "/d/b"); }},
+    {"remove_dir", [](Transaction& t, const std::string& r) { t.Remove(r + "/d"); }},
+    {"mkdir", [](Transaction& t, const std::string& r) { t.Mkdir(r + "/e/m", 0750); }},
+    {"rename_dir_then_write_inside",
+     [](Transaction& t, const std::string& r) {
+       t.Rename(r + "/d", r + "/f").WriteFile(r + "/f/sub/c", "CHARLIE\n").WriteFile(r + "/f/new", "n\n");
+     }},
+    {"mkdir_then_fill",
+     [](Transaction& t, const std::string& r) {
+       t.Mkdir(r + "/n").WriteFile(r + "/n/f", "f\n").Symlink("f", r + "/n/l").Remove(r + "/e/x");
+     }},
+};
+
+class ExplorerWorkloads : public ::testing::TestWithParam<Workload> {};
+
+TEST_P(ExplorerWorkloads, NoViolationsUnderEveryModel) {
+  TempDir tree;
+  SmallTree(tree.path());
+  for (TxPolicy policy : {TxPolicy::kRollback, TxPolicy::kRollforward}) {
+    explore::Report r = Explore(tree.path(), GetParam().add, policy);
+    EXPECT_TRUE(r.ok()) << GetParam().name << "\n" << Summary(r);
+    ASSERT_EQ(r.models.size(), 5u);
+    for (const auto& m : r.models) EXPECT_GT(m.checked, 0u) << explore::model_name(m.model);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(OpKinds, ExplorerWorkloads, ::testing::ValuesIn(kWorkloads),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Explorer, ReplayRebuildsOneState) {
+  TempDir tree;
+  SmallTree(tree.path());
+  explore::Options o;
+  o.tree = tree.path();
+  o.workload = kWorkloads[1].add;
+  o.replay = "power-weak:3:1";
+  auto r = explore::Explore(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r.value().models.size(), 1u);
+  EXPECT_EQ(r.value().models[0].checked, 1u);
+  o.replay = "nonsense:1";
+  EXPECT_EQ(explore::Explore(o).status().code(), Code::kInvalidArgument);
+}
+
+TEST(Explorer, BadInputIsRefused) {
+  explore::Options o;
+  o.tree = "/nonexistent/tree";
+  o.workload = kWorkloads[0].add;
+  EXPECT_EQ(explore::Explore(o).status().code(), Code::kNotFound);
+  TempDir tree;
+  SmallTree(tree.path());
+  o.tree = tree.path();
+  o.workload = [](Transaction& t, const std::string& r) { t.Rename(r + "/missing", r + "/x"); };
+  auto r = explore::Explore(o);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not commit on the pre-image"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_FALSE(explore::ParseModels("process,bogus").ok());
+  EXPECT_EQ(explore::ParseModels("power-weak,process").value().size(), 2u);
+}
+
+}  // namespace
+}  // namespace fstx
