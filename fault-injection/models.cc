@@ -105,8 +105,8 @@ class Runner {
   }
 
   // Fingerprints the state in place; false if it was seen before.
-  bool Fresh() {
-    uint64_t key = w_.StateKey();
+  bool Fresh(int snap = -2) {
+    uint64_t key = w_.StateKey(snap);
     run_.keys.push_back(key);
     ++run_.stats.generated;
     if (!only_.empty()) return true;
@@ -191,10 +191,11 @@ class Runner {
   }
 
   Status PowerState(const std::vector<size_t>& persist, size_t p, bool torn, const std::string& id) {
-    Status s = w_.BuildPowerState(persist, w_.SnapshotBefore(p), torn);
+    const int snap = w_.SnapshotBefore(p);
+    Status s = w_.BuildPowerState(persist, snap, torn);
     if (!s.ok()) return s.Annotate(id);
     const bool success = p == w_.events().size() && w_.committed();
-    if (Fresh()) Judge(w_.Check(success), id, Persisted(persist, torn));
+    if (Fresh(snap)) Judge(w_.Check(success), id, Persisted(persist, torn));
     return Status();
   }
 

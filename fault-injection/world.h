@@ -73,8 +73,9 @@ class World {
   // The oracle on the state now in place: recover, check, recover again.
   StateResult Check(bool reported_success, bool must_be_pre = false,
                     const Image* must_equal = nullptr);
-  // Fingerprint of the state now in place (before recovery).
-  uint64_t StateKey();
+  // Fingerprint of the state now in place (before recovery). For a power
+  // state pass its journal snapshot index (saves reading the journal).
+  uint64_t StateKey(int snap = -2);
 
  private:
   fstx::Options JournalOptions(Fs* fs, std::function<Status(std::string_view)> hook) const;

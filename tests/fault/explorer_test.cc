@@ -18,7 +18,7 @@ std::string Summary(const explore::Report& r) {
   for (const auto& m : r.models)
     s += std::string(explore::model_name(m.model)) + ": points " + std::to_string(m.crash_points) + ", generated " +
          std::to_string(m.generated) + ", unique " + std::to_string(m.unique) + ", checked " +
-         std::to_string(m.checked) + "\n";
+         std::to_string(m.checked) + ", " + std::to_string(m.seconds).substr(0, 5) + " s\n";
   for (const auto& v : r.violations) {
     s += "VIOLATION " + v.state + ": " + v.what + "\n";
     for (const auto& p : v.persisted) s += "    " + p + "\n";
