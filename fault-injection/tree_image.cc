@@ -77,18 +77,24 @@ Status MakeSocket(const std::string& path) {
   return rc == 0 ? Status() : Status::FromErrno(e, "bind", path);
 }
 
+Status ListNames(const std::string& dir, std::vector<std::string>* names) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Status::FromErrno(errno, "opendir", dir);
+  names->clear();
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names->push_back(n);
+  }
+  ::closedir(d);
+  return Status();
+}
+
 // Depth-first walk calling fn(relative path, lstat) for each entry.
 template <class Fn>
 Status Walk(const std::string& root, const std::string& rel, Fn fn) {
-  std::string dir = root + rel;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return Status::FromErrno(errno, "opendir", dir);
   std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
+  Status ls = ListNames(root + rel, &names);
+  if (!ls.ok()) return ls;
   for (const auto& n : names) {
     std::string r = rel + "/" + n;
     struct statx sx;
@@ -105,14 +111,9 @@ Status Walk(const std::string& root, const std::string& rel, Fn fn) {
 }
 
 Status RemoveContents(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return Status::FromErrno(errno, "opendir", dir);
   std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
+  Status ls = ListNames(dir, &names);
+  if (!ls.ok()) return ls;
   for (const auto& n : names) {
     std::string p = dir + "/" + n;
     struct stat st;

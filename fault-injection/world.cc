@@ -150,9 +150,11 @@ Status World::Prepare() {
   return commit.Annotate("recording run");
 }
 
-Result<bool> World::CrashWorkload(uint64_t crash_at) {
-  Status s = Reset();
-  if (!s.ok()) return s;
+// In a child process: a journal whose seam kills the process at failpoint
+// hit `crash_at`; then `body` runs; the child exits without destructors
+// (a crash right after, as far as anything unsynced is concerned).
+template <class Body>
+Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
   pid_t pid = ::fork();
   if (pid == 0) {
     fault::Failpoints fp;
@@ -161,30 +163,25 @@ Result<bool> World::CrashWorkload(uint64_t crash_at) {
     auto posix = PosixFs::Open({root_});
     if (!posix.ok()) ::_exit(3);
     fault::FaultFs faulty(posix.value().get(), &fp);
-    fstx::Options o = JournalOptions(&faulty, fault::JournalHook(&fp));
-    auto j = Journal::Open(o);
+    auto j = Journal::Open(JournalOptions(&faulty, fault::JournalHook(&fp)));
     if (!j.ok()) ::_exit(1);
-    Transaction tx = j->Begin(opt_.label, opt_.policy);
-    opt_.workload(tx, root_);
-    ::_exit(tx.Commit().ok() ? 0 : 1);  // no destructors: like a crash right after
+    ::_exit(body(*j.value()) ? 0 : 1);
   }
   return WaitKilled(pid);
 }
 
+Result<bool> World::CrashWorkload(uint64_t crash_at) {
+  Status s = Reset();
+  if (!s.ok()) return s;
+  return InCrashingChild(crash_at, [this](Journal& j) {
+    Transaction tx = j.Begin(opt_.label, opt_.policy);
+    opt_.workload(tx, root_);
+    return tx.Commit().ok();
+  });
+}
+
 Result<bool> World::CrashRecovery(uint64_t crash_at) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    fault::Failpoints fp;
-    fp.SetQuiet(true);
-    fp.Add({"*", crash_at, fault::Action::kCrash, 0, 0});
-    auto posix = PosixFs::Open({root_});
-    if (!posix.ok()) ::_exit(3);
-    fault::FaultFs faulty(posix.value().get(), &fp);
-    fstx::Options o = JournalOptions(&faulty, fault::JournalHook(&fp));
-    auto j = Journal::Open(o);
-    ::_exit(j.ok() ? 0 : 1);
-  }
-  return WaitKilled(pid);
+  return InCrashingChild(crash_at, [](Journal&) { return true; });
 }
 
 Status World::TraceRecovery(std::vector<std::string>* trace) {

@@ -78,6 +78,8 @@ class World {
   uint64_t StateKey(int snap = -2);
 
  private:
+  template <class Body>
+  Result<bool> InCrashingChild(uint64_t crash_at, Body body);
   fstx::Options JournalOptions(Fs* fs, std::function<Status(std::string_view)> hook) const;
   Status RestoreJournal(int snap, const std::map<std::string, Ident>& now);
   Status RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, Status* commit);
