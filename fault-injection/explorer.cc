@@ -9,6 +9,7 @@
 
 #include <boost/filesystem.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -135,6 +136,45 @@ Result<std::vector<Model>> ParseModels(const std::string& csv) {
                                                 "' (models: process, power-ordered, power-weak, errors, recovery)");
     if (comma == std::string::npos) break;
     start = comma + 1;
+  }
+  return out;
+}
+
+std::string FormatReport(const Report& r, const std::string& replay_command) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-14s %8s %10s %8s %8s %10s\n", "model", "points", "generated", "unique",
+                "checked", "states/s");
+  out += line;
+  uint64_t generated = 0;
+  for (const auto& m : r.models) {
+    generated += m.generated;
+    std::snprintf(line, sizeof line, "%-14s %8llu %10llu %8llu %8llu %10.0f\n", model_name(m.model),
+                  static_cast<unsigned long long>(m.crash_points), static_cast<unsigned long long>(m.generated),
+                  static_cast<unsigned long long>(m.unique), static_cast<unsigned long long>(m.checked),
+                  m.seconds > 0 ? static_cast<double>(m.generated) / m.seconds : 0.0);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "%llu states generated, %llu checked in %.2f s (%.0f states/s); %zu violation%s\n",
+                static_cast<unsigned long long>(generated), static_cast<unsigned long long>(r.checked()), r.seconds,
+                r.seconds > 0 ? static_cast<double>(generated) / r.seconds : 0.0, r.violations.size(),
+                r.violations.size() == 1 ? "" : "s");
+  out += line;
+  for (const auto& v : r.violations) {
+    out += "\nVIOLATION [" + std::string(model_name(v.model)) + "] " + v.state + ": " + v.what + "\n";
+    if (!v.persisted.empty()) out += "  what ran / persisted:\n";
+    for (const auto& p : v.persisted) out += "    " + p + "\n";
+    if (!v.diff.empty()) {
+      out += "  tree after recovery, against the nearest expected image:\n";
+      size_t start = 0;
+      while (start < v.diff.size()) {
+        size_t nl = v.diff.find('\n', start);
+        out += "    " + v.diff.substr(start, nl - start) + "\n";
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+      }
+    }
+    if (!replay_command.empty()) out += "  replay: " + replay_command + " --replay " + v.state + "\n";
   }
   return out;
 }

@@ -100,6 +100,11 @@ struct Report {
 
 Result<Report> Explore(const Options& options);
 
+// The report as text: a line per model (crash points, states generated /
+// unique / checked, states per second), then each violation with its
+// model, what persisted, the tree diff, and `replay_command --replay STATE`.
+std::string FormatReport(const Report& report, const std::string& replay_command = "");
+
 // The explorer checked against deliberately broken engines: each planted
 // bug (no final barrier; undo skipped for renames; staging deleted before
 // the commit point; completion recorded before the barrier) must produce

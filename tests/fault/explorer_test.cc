@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "fstx/explorer.h"
+#include "fstx/gtest.h"
 #include "src/planted.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"
@@ -13,19 +14,7 @@ namespace {
 
 using testing::TempDir;
 
-std::string Summary(const explore::Report& r) {
-  std::string s;
-  for (const auto& m : r.models)
-    s += std::string(explore::model_name(m.model)) + ": points " + std::to_string(m.crash_points) + ", generated " +
-         std::to_string(m.generated) + ", unique " + std::to_string(m.unique) + ", checked " +
-         std::to_string(m.checked) + ", " + std::to_string(m.seconds).substr(0, 5) + " s\n";
-  for (const auto& v : r.violations) {
-    s += "VIOLATION " + v.state + ": " + v.what + "\n";
-    for (const auto& p : v.persisted) s += "    " + p + "\n";
-    s += v.diff;
-  }
-  return s;
-}
+std::string Summary(const explore::Report& r) { return explore::FormatReport(r); }
 
 explore::Report Explore(const std::string& tree, std::function<void(Transaction&, const std::string&)> workload,
                         TxPolicy policy = TxPolicy::kRollback, int jobs = 2) {
@@ -133,6 +122,21 @@ TEST_P(ExplorerWorkloads, NoViolationsUnderEveryModel) {
 
 INSTANTIATE_TEST_SUITE_P(OpKinds, ExplorerWorkloads, ::testing::ValuesIn(kWorkloads),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Explorer, GoogleTestHelper) {
+  TempDir tree;
+  SmallTree(tree.path());
+  explore::Options o;
+  o.tree = tree.path();
+  o.workload = kWorkloads[10].add;  // a dir rename, then writes inside it
+  o.models = {explore::Model::kProcess, explore::Model::kPowerOrdered};
+  EXPECT_CRASH_SAFE(o);
+  planted::Plant(planted::Bug::kSkipUndoRename);
+  ::testing::AssertionResult broken = testing::CrashSafe(o);
+  planted::Plant(planted::Bug::kNone);
+  EXPECT_FALSE(broken);
+  EXPECT_NE(std::string(broken.message()).find("VIOLATION [process]"), std::string::npos) << broken.message();
+}
 
 TEST(Explorer, ReplayRebuildsOneState) {
   TempDir tree;
