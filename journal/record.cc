@@ -1,1 +1,40 @@
-// placeholder
+// record.cc — printable names of the record enums (record.h).
+//
+// These strings appear in CLI output, JSON reports and log lines; they are
+// part of the user-visible surface, so keep them stable.
+#include "journal/record.h"
+
+namespace fstx {
+
+const char* op_kind_name(OpKind k) {
+  switch (k) {
+    case OpKind::kRename: return "rename";
+    case OpKind::kWriteFile: return "write_file";
+    case OpKind::kSymlink: return "symlink";
+    case OpKind::kRemove: return "remove";
+    case OpKind::kMkdir: return "mkdir";
+  }
+  return "unknown";
+}
+
+const char* policy_name(Policy p) {
+  switch (p) {
+    case Policy::kRollback: return "rollback";
+    case Policy::kRollforward: return "rollforward";
+  }
+  return "unknown";
+}
+
+const char* tx_state_name(TxState s) {
+  switch (s) {
+    case TxState::kPrepared: return "prepared";
+    case TxState::kCommitted: return "committed";
+    case TxState::kDone: return "done";
+    case TxState::kRollingBack: return "rolling_back";
+    case TxState::kAborted: return "aborted";
+    case TxState::kNeedsAttention: return "needs_attention";
+  }
+  return "unknown";
+}
+
+}  // namespace fstx
