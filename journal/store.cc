@@ -1,212 +1,40 @@
-// store.cc — the LMDB environment behind the journal (store.h).
+// store.cc — reading and writing an open journal store (store.h); opening
+// it lives in store_open.cc, the shared state in store_impl.h.
 //
-// Open: check/create the directory, take writer.lock (writers only), open
-// LMDB, clear stale readers, open or initialise the "meta" / "active" /
-// "history" databases and refuse anything that is not an fstx journal.
 // Write: one LMDB write transaction per batch, retried after growing the
 // map on MDB_MAP_FULL. Reads: MDB_RDONLY transactions (MDB_NOTLS, so many
 // threads may read at once). A shared_mutex keeps mdb_env_set_mapsize away
 // from live transactions of this process, as LMDB requires.
 //
-// Beyond store.h: a process-wide registry refuses (kBusy) a second open of
-// the same journal directory in one process, read-only or not, because
-// LMDB breaks if one process opens an environment twice. A store is bound
-// to the pid that opened it: in a fork() child every call returns
-// kInvalidArgument, and destroying it there leaves the parent's LMDB state
-// alone. history_max_age_s <= 0 disables the age bound.
-#include "journal/store.h"
-
+// A store is bound to the pid that opened it: in a fork() child every call
+// returns kInvalidArgument. history_max_age_s <= 0 disables the age bound.
 #include <lmdb.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <utility>
 
 #include "journal/codec.h"
+#include "journal/store.h"
+#include "journal/store_impl.h"
 
 namespace fstx {
 
+using store_detail::BeKey;
+using store_detail::FromBe;
+using store_detail::LmdbStatus;
+using store_detail::Val;
+using store_detail::View;
+
 namespace {
 
-constexpr std::string_view kMetaMagic = "fstx-journal";
 constexpr uint64_t kMaxMapSize = 1ull << 40;
 constexpr int kMaxTries = 40;
 
-std::string Octal(mode_t m) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0%o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
-
-std::string BeKey(uint64_t v, int bytes = 8) {
-  std::string s(static_cast<size_t>(bytes), '\0');
-  for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-    s[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
-  return s;
-}
-
-bool FromBe(const MDB_val& v, uint64_t* out) {
-  if (v.mv_size != 8 && v.mv_size != 4) return false;
-  const auto* p = static_cast<const unsigned char*>(v.mv_data);
-  uint64_t x = 0;
-  for (size_t i = 0; i < v.mv_size; i++) x = (x << 8) | p[i];
-  *out = x;
-  return true;
-}
-
-MDB_val Val(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
-std::string_view View(const MDB_val& v) {
-  return {static_cast<const char*>(v.mv_data), v.mv_size};
-}
-
-// Journals open in this process, by directory identity, with the pid that
-// opened them (entries inherited across fork() belong to the parent).
-std::mutex g_open_mu;
-std::map<std::pair<dev_t, ino_t>, pid_t> g_open;
-
-Status CheckDir(const std::string& dir, const struct stat& st) {
-  if (S_ISLNK(st.st_mode)) {
-    return Status(Code::kPermission, "journal directory " + dir + " is a symlink (mode " +
-                                         Octal(st.st_mode) + "); refusing to follow it");
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    return Status(Code::kPermission, "journal directory " + dir + " is not a directory (mode " +
-                                         Octal(st.st_mode) + ")");
-  }
-  if (st.st_uid != geteuid() && st.st_uid != 0) {
-    return Status(Code::kPermission, "journal directory " + dir + " (mode " + Octal(st.st_mode) +
-                                         ") is owned by uid " + std::to_string(st.st_uid) +
-                                         ", not by this user or root");
-  }
-  if ((st.st_mode & 022) != 0) {
-    return Status(Code::kPermission, "journal directory " + dir + " has mode " + Octal(st.st_mode) +
-                                         ": group or others can write it (chmod 700 it)");
-  }
-  return Status::Ok();
-}
-
-Status PrepareDir(const StoreOptions& o, struct stat* st) {
-  const std::string& dir = o.dir;
-  if (::lstat(dir.c_str(), st) == 0) return CheckDir(dir, *st);
-  if (errno != ENOENT) return Status::FromErrno(errno, "stat journal directory", dir);
-  if (o.read_only) return Status(Code::kNotFound, "no fstx journal at " + dir, ENOENT);
-  for (size_t pos = dir.find('/', 1); pos != std::string::npos; pos = dir.find('/', pos + 1)) {
-    std::string parent = dir.substr(0, pos);
-    if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status::FromErrno(errno, "mkdir", parent);
-    }
-  }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::FromErrno(errno, "mkdir journal directory", dir);
-  }
-  if (::lstat(dir.c_str(), st) != 0) return Status::FromErrno(errno, "stat journal directory", dir);
-  return CheckDir(dir, *st);
-}
-
-Status LockWriter(const std::string& dir, int* fd_out) {
-  std::string path = dir + "/writer.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "open", path);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    if (err == EWOULDBLOCK) {
-      char buf[32] = {};
-      ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "unknown";
-      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-      ::close(fd);
-      return Status(Code::kBusy,
-                    "journal " + dir + " is in use by another process (pid " + pid + ")", err);
-    }
-    ::close(fd);
-    return Status::FromErrno(err, "flock", path);
-  }
-  std::string me = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 ||
-      ::pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
-    int err = errno;
-    ::close(fd);
-    return Status::FromErrno(err, "write", path);
-  }
-  *fd_out = fd;
-  return Status::Ok();
-}
-
-// LMDB error -> Status, naming the step and the journal.
-Status LmdbStatus(int rc, const std::string& what, const std::string& dir) {
-  std::string msg = what + " in journal " + dir + ": " + mdb_strerror(rc);
-  if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
-    return Status(Code::kNoSpace, msg, rc > 0 ? rc : 0);
-  if (rc == EACCES || rc == EROFS || rc == EPERM) return Status(Code::kPermission, msg, rc);
-  return Status(Code::kIoError, msg, rc > 0 ? rc : 0);
-}
-
 }  // namespace
-
-struct JournalStore::Impl {
-  StoreOptions opts;
-  std::string dir;
-  bool read_only = false;
-  int lock_fd = -1;
-  pid_t owner_pid = 0;  // the process that opened the store
-  MDB_env* env = nullptr;
-  MDB_dbi meta_dbi = 0, active_dbi = 0, history_dbi = 0;
-  uint32_t format_version = 0;
-  int readers_cleared = 0;
-  std::pair<dev_t, ino_t> dir_id{};
-  bool registered = false;
-  // Held shared by every transaction of this process, exclusively while the
-  // map is resized (LMDB forbids mdb_env_set_mapsize with live txns).
-  // `gate` is taken around every acquisition so that a waiting resize is not
-  // starved by a stream of readers (glibc rwlocks prefer readers).
-  mutable std::shared_mutex map_mu;
-  mutable std::mutex gate;
-  std::shared_lock<std::shared_mutex> Shared() const {
-    std::lock_guard<std::mutex> g(gate);
-    return std::shared_lock<std::shared_mutex>(map_mu);
-  }
-  std::unique_lock<std::shared_mutex> Exclusive() const {
-    std::lock_guard<std::mutex> g(gate);
-    return std::unique_lock<std::shared_mutex>(map_mu);
-  }
-  std::mutex write_mu;  // serialises Write()
-  // finished_us of every decodable history record, by id: loaded by the
-  // first prune, then kept in step with committed writes (this process is
-  // the only writer: writer.lock).
-  using HistoryAges = std::map<uint64_t, int64_t>;
-  std::optional<HistoryAges> history_finished;
-
-  ~Impl();
-  Status CheckPid() const;
-  Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
-  Status OpenDatabases(MDB_txn* txn);
-  Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
-              std::vector<BadRecord>* bad) const;
-  int Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist, std::string* what);
-  int Prune(MDB_txn* txn, std::optional<HistoryAges>* hist, std::string* what);
-  Status Grow();
-};
-
-JournalStore::Impl::~Impl() {
-  // In a fork() child the environment belongs to the parent: closing it
-  // here would clear the parent's reader slots in lock.mdb, so leak it.
-  if (env && ::getpid() == owner_pid) mdb_env_close(env);
-  if (registered) {
-    std::lock_guard<std::mutex> g(g_open_mu);
-    g_open.erase(dir_id);
-  }
-  if (lock_fd >= 0) ::close(lock_fd);
-}
 
 Status JournalStore::Impl::CheckPid() const {
   if (::getpid() == owner_pid) return Status::Ok();
@@ -229,157 +57,6 @@ Status JournalStore::Impl::BeginRead(MDB_txn** txn, std::shared_lock<std::shared
   }
   return Status(Code::kIoError,
                 "begin read transaction in journal " + dir + ": map keeps resizing");
-}
-
-// Reads and validates meta; opens the three databases. `txn` is a write
-// transaction when writable (creating everything on a brand-new env).
-Status JournalStore::Impl::OpenDatabases(MDB_txn* txn) {
-  MDB_dbi main_dbi;
-  int rc = mdb_dbi_open(txn, nullptr, 0, &main_dbi);
-  if (rc != 0) return LmdbStatus(rc, "open main database", dir);
-  MDB_stat ms;
-  rc = mdb_stat(txn, main_dbi, &ms);
-  if (rc != 0) return LmdbStatus(rc, "stat main database", dir);
-  const bool fresh = ms.ms_entries == 0;
-  if (fresh && read_only) {
-    return Status(Code::kNotFound,
-                  "no fstx journal at " + dir + " (the LMDB environment is empty)");
-  }
-  if (!fresh) {
-    MDB_val k = Val("meta"), v;
-    rc = mdb_get(txn, main_dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-      return Status(
-          Code::kCorruption,
-          dir + " is not an fstx journal (an LMDB environment without a \"meta\" database)");
-    }
-    if (rc != 0) return LmdbStatus(rc, "look up meta", dir);
-  }
-  const unsigned create = read_only ? 0 : MDB_CREATE;
-  rc = mdb_dbi_open(txn, "meta", create, &meta_dbi);
-  if (rc == MDB_INCOMPATIBLE) {
-    return Status(Code::kCorruption, dir + " is not an fstx journal (\"meta\" is not a database)");
-  }
-  if (rc != 0) return LmdbStatus(rc, "open meta database", dir);
-  if (fresh) {
-    std::string fmt = BeKey(kFormatVersion, 4), next = BeKey(1);
-    MDB_val k1 = Val("magic"), v1 = Val(kMetaMagic), k2 = Val("format"), v2 = Val(fmt);
-    MDB_val k3 = Val("next_id"), v3 = Val(next);
-    if ((rc = mdb_put(txn, meta_dbi, &k1, &v1, 0)) != 0 ||
-        (rc = mdb_put(txn, meta_dbi, &k2, &v2, 0)) != 0 ||
-        (rc = mdb_put(txn, meta_dbi, &k3, &v3, 0)) != 0) {
-      return LmdbStatus(rc, "initialise meta", dir);
-    }
-  } else {
-    MDB_val k = Val("magic"), v;
-    rc = mdb_get(txn, meta_dbi, &k, &v);
-    if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "read meta magic", dir);
-    if (rc == MDB_NOTFOUND || View(v) != kMetaMagic) {
-      std::string got =
-          rc == MDB_NOTFOUND ? "no magic" : "magic \"" + std::string(View(v).substr(0, 32)) + "\"";
-      return Status(Code::kCorruption, dir + " is not an fstx journal (meta has " + got + ")");
-    }
-    k = Val("format");
-    uint64_t fmt = 0;
-    rc = mdb_get(txn, meta_dbi, &k, &v);
-    if (rc != 0 || v.mv_size != 4 || !FromBe(v, &fmt)) {
-      return Status(Code::kCorruption,
-                    "journal " + dir + ": meta \"format\" is missing or malformed");
-    }
-    if (fmt > kFormatVersion) {
-      return Status(Code::kNotSupported, "journal " + dir + " has format version " +
-                                             std::to_string(fmt) +
-                                             "; this fstx reads up to version " +
-                                             std::to_string(kFormatVersion) + " (upgrade fstx)");
-    }
-    if (fmt != kFormatVersion) {
-      return Status(Code::kCorruption,
-                    "journal " + dir + ": unknown format version " + std::to_string(fmt));
-    }
-  }
-  format_version = kFormatVersion;
-  rc = mdb_dbi_open(txn, "active", create, &active_dbi);
-  if (rc == 0) rc = mdb_dbi_open(txn, "history", create, &history_dbi);
-  if (rc == MDB_NOTFOUND) {
-    return Status(Code::kCorruption,
-                  "journal " + dir + ": the active or history database is missing");
-  }
-  if (rc != 0) return LmdbStatus(rc, "open active/history databases", dir);
-  return Status::Ok();
-}
-
-Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opts) {
-  if (opts.dir.empty() || opts.dir[0] != '/') {
-    return Status(Code::kInvalidArgument,
-                  "journal directory must be an absolute path: \"" + opts.dir + "\"");
-  }
-  auto impl = std::make_unique<Impl>();
-  impl->opts = opts;
-  impl->dir = opts.dir;
-  while (impl->dir.size() > 1 && impl->dir.back() == '/') impl->dir.pop_back();
-  impl->opts.dir = impl->dir;
-  impl->read_only = opts.read_only;
-  impl->owner_pid = ::getpid();
-  const std::string& dir = impl->dir;
-
-  struct stat st;
-  Status s = PrepareDir(impl->opts, &st);
-  if (!s.ok()) return s;
-  if (opts.read_only && ::access((dir + "/data.mdb").c_str(), F_OK) != 0) {
-    return Status(Code::kNotFound, "no fstx journal at " + dir, ENOENT);
-  }
-  {
-    std::lock_guard<std::mutex> g(g_open_mu);
-    auto key = std::make_pair(st.st_dev, st.st_ino);
-    auto it = g_open.find(key);
-    if (it != g_open.end() && it->second == ::getpid()) {
-      return Status(Code::kBusy, "journal " + dir + " is already open in this process (pid " +
-                                     std::to_string(::getpid()) +
-                                     "); LMDB allows one environment per process: share the store");
-    }
-    g_open[key] = ::getpid();
-    impl->dir_id = key;
-    impl->registered = true;
-  }
-  if (!opts.read_only) {
-    s = LockWriter(dir, &impl->lock_fd);
-    if (!s.ok()) return s;
-  }
-
-  int rc = mdb_env_create(&impl->env);
-  if (rc != 0) return LmdbStatus(rc, "create environment", dir);
-  uint64_t map = opts.initial_map_size ? opts.initial_map_size : (8ull << 20);
-  if ((rc = mdb_env_set_maxdbs(impl->env, 4)) != 0 ||
-      (rc = mdb_env_set_mapsize(impl->env, map)) != 0) {
-    return LmdbStatus(rc, "configure environment", dir);
-  }
-  rc = mdb_env_open(impl->env, dir.c_str(), MDB_NOTLS | (opts.read_only ? MDB_RDONLY : 0), 0600);
-  if (rc != 0) return LmdbStatus(rc, "open environment", dir);
-  rc = mdb_reader_check(impl->env, &impl->readers_cleared);
-  if (rc != 0) return LmdbStatus(rc, "check stale readers", dir);
-
-  MDB_txn* txn = nullptr;
-  rc = mdb_txn_begin(impl->env, nullptr, opts.read_only ? MDB_RDONLY : 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    mdb_env_set_mapsize(impl->env, 0);
-    rc = mdb_txn_begin(impl->env, nullptr, opts.read_only ? MDB_RDONLY : 0, &txn);
-  }
-  if (rc != 0) return LmdbStatus(rc, "begin open transaction", dir);
-  s = impl->OpenDatabases(txn);
-  if (!s.ok()) {
-    mdb_txn_abort(txn);
-    return s;
-  }
-  rc = mdb_txn_commit(txn);
-  if (rc != 0) return LmdbStatus(rc, "commit open transaction", dir);
-  return std::unique_ptr<JournalStore>(new JournalStore(std::move(impl)));
-}
-
-JournalStore::JournalStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-JournalStore::~JournalStore() = default;
-
-const std::string& JournalStore::dir() const {
-  return impl_->dir;
 }
 
 // Doubles the map. Caller has no live transaction in this process.

@@ -1,16 +1,15 @@
 // posix_fs.cc — the real filesystem, confined to a set of roots.
 //
-// Every path is resolved the same way (Impl::Resolve): normalise it, find the
-// root it lies beneath, open its parent directory with openat2() from that
-// root's fd with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-// then act on the last component with an *at() call that never follows it.
+// Every path is resolved the same way (resolve::Resolver, src/resolve.h):
+// normalise it, find the root it lies beneath, open its parent directory with
+// openat2() from that root's fd with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+// RESOLVE_NO_MAGICLINKS, then act on the last component with an *at() call
+// that never follows it.
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +19,7 @@
 
 #include "fstx/fs.h"
 #include "src/paths.h"
+#include "src/resolve.h"
 
 namespace fstx {
 
@@ -38,53 +38,8 @@ const char* file_type_name(FileType t) {
 
 namespace {
 
-// Owns a file descriptor; closes it on destruction.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // Closes now and reports close(2)'s result (0, or -1 with errno set).
-  int Close() { return ::close(std::exchange(fd_, -1)); }
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-constexpr uint64_t kResolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-
-// openat2(dirfd, rel) confined beneath dirfd. Returns the fd or -1 with errno.
-int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags) {
-  struct open_how how;
-  std::memset(&how, 0, sizeof how);
-  how.flags = flags;
-  how.resolve = kResolve;
-  long r;
-  int attempts = 0;
-  do {
-    r = ::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof how);
-    // EAGAIN: the kernel saw a concurrent rename/mount and could not prove
-    // the walk stayed beneath the root; retrying is the documented answer.
-  } while (r < 0 && (errno == EINTR || (errno == EAGAIN && ++attempts < 16)));
-  return static_cast<int>(r);
-}
+using resolve::Fd;
+using resolve::Target;
 
 FileType TypeOf(mode_t mode) {
   switch (mode & S_IFMT) {
@@ -97,121 +52,14 @@ FileType TypeOf(mode_t mode) {
   }
 }
 
-// A path resolved to (directory fd, last component). For a root itself the
-// directory is the root and the leaf is ".".
-struct Target {
-  Fd owned;        // the opened parent, if any
-  int dirfd = -1;  // owned.get() or a root fd
-  std::string leaf;
-  std::string path;  // normalised
-};
-
 bool IsMissing(const Status& s) {
   return s.code() == Code::kNotFound && (s.err() == ENOENT || s.err() == ENOTDIR);
 }
 
 }  // namespace
 
-struct PosixFs::Impl {
-  std::vector<std::string> roots;
-  std::vector<int> fds;  // parallel to roots; immutable after Open
-
-  ~Impl() {
-    for (int fd : fds) ::close(fd);
-  }
-
-  // Maps an openat2() failure for `path` (beneath `root`) to a Status.
-  static Status OpenError(int err, const std::string& op, const std::string& path,
-                          const std::string& root, bool whole_path) {
-    const std::string p = op + " " + path;
-    switch (err) {
-      case ELOOP:
-        return Status(
-            Code::kOutsideRoot,
-            p + (whole_path ? ": a component is a symlink" : ": a parent component is a symlink") +
-                "; fstx does not follow symlinks beneath a root",
-            err);
-      case EXDEV: return Status(Code::kOutsideRoot, p + " escapes root " + root, err);
-      case ENOSYS:
-        return Status(Code::kNotSupported, p + ": openat2 is not available (Linux >= 5.6 needed)",
-                      err);
-      case ENOENT:
-      case ENOTDIR:
-        return Status(Code::kNotFound,
-                      p +
-                          (whole_path ? ": a directory on the path does not exist ("
-                                      : ": parent directory does not exist (") +
-                          errno_name(err) + ")",
-                      err);
-      default: return Status::FromErrno(err, op + (whole_path ? "" : ": open parent of"), path);
-    }
-  }
-
-  // Normalises `path` and finds its root: the root it is (rel "") or the
-  // longest root it lies beneath (rel is the rest, without a leading '/').
-  struct Located {
-    std::string path;
-    size_t root = 0;
-    std::string rel;
-  };
-  Result<Located> Locate(const std::string& op, const std::string& path) const {
-    Result<std::string> norm = paths::Normalize(path);
-    if (!norm.ok()) return norm.status().Annotate(op);
-    Located l;
-    l.path = *norm;
-    for (size_t i = 0; i < roots.size(); ++i) {
-      if (roots[i] == l.path) {
-        l.root = i;
-        return l;
-      }
-    }
-    int idx = paths::FindRoot(roots, l.path);
-    if (idx < 0) return paths::CheckBeneathRoots(roots, l.path).status().Annotate(op);
-    l.root = static_cast<size_t>(idx);
-    const std::string& root = roots[l.root];
-    l.rel = root == "/" ? l.path.substr(1) : l.path.substr(root.size() + 1);
-    return l;
-  }
-
-  // Resolves `path` to its parent directory fd and leaf. A root itself is
-  // accepted only when `allow_root` (read-only calls); mutating calls on a
-  // root fail with kInvalidArgument.
-  Result<Target> Resolve(const std::string& op, const std::string& path, bool allow_root) const {
-    Result<Located> l = Locate(op, path);
-    if (!l.ok()) return l.status();
-    Target t;
-    t.path = l->path;
-    if (l->rel.empty()) {
-      if (!allow_root) {
-        return Status(Code::kInvalidArgument, op + ": cannot modify root " + t.path + " itself");
-      }
-      t.dirfd = fds[l->root];
-      t.leaf = ".";
-      return t;
-    }
-    size_t slash = l->rel.rfind('/');
-    std::string parent_rel = slash == std::string::npos ? "." : l->rel.substr(0, slash);
-    t.leaf = slash == std::string::npos ? l->rel : l->rel.substr(slash + 1);
-    int fd = OpenBeneath(fds[l->root], parent_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/false);
-    t.owned = Fd(fd);
-    t.dirfd = fd;
-    return t;
-  }
-
-  // Opens the directory at `path` itself (which may be a root), confined.
-  Result<Target> OpenDir(const std::string& op, const std::string& path, uint64_t flags) const {
-    Result<Located> l = Locate(op, path);
-    if (!l.ok()) return l.status();
-    Target t;
-    t.path = l->path;
-    int fd = OpenBeneath(fds[l->root], l->rel.empty() ? "." : l->rel, flags);
-    if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/true);
-    t.owned = Fd(fd);
-    t.dirfd = fd;
-    return t;
-  }
-};
+// The roots and their fds; PosixFs adds nothing to the resolver.
+struct PosixFs::Impl : resolve::Resolver {};
 
 PosixFs::PosixFs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PosixFs::~PosixFs() = default;

@@ -1,0 +1,121 @@
+// store_impl.h — internal: the state behind a JournalStore (store.h), shared
+// by store_open.cc (directory checks, writer lock, per-process registry,
+// Open) and store.cc (reads, writes, map growth, history pruning). Not part
+// of the public contract; include it only from those two files.
+//
+// JournalStore::Impl is bound to the pid that opened it: every public call
+// first checks CheckPid(), which fails with kInvalidArgument in a fork()
+// child. The destructor (store_open.cc) closes the LMDB environment only in
+// the opening process, leaves the per-process registry and drops
+// writer.lock.
+//
+// Thread safety: map_mu (taken through Shared()/Exclusive()) keeps
+// mdb_env_set_mapsize away from live transactions of this process;
+// write_mu serialises writers. The fields set by Open are immutable after.
+//
+// The helpers below are pure: LMDB key/value conversions and LMDB error ->
+// Status (kNoSpace for a full map or disk, kPermission for EACCES/EROFS/
+// EPERM, kIoError otherwise), each message naming the step and the journal.
+#pragma once
+
+#include <lmdb.h>
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "journal/store.h"
+
+namespace fstx {
+
+namespace store_detail {
+
+// `v` as a `bytes`-long big-endian key (LMDB orders keys bytewise).
+inline std::string BeKey(uint64_t v, int bytes = 8) {
+  std::string s(static_cast<size_t>(bytes), '\0');
+  for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+    s[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+// Decodes a 4- or 8-byte big-endian value; false for any other size.
+inline bool FromBe(const MDB_val& v, uint64_t* out) {
+  if (v.mv_size != 8 && v.mv_size != 4) return false;
+  const auto* p = static_cast<const unsigned char*>(v.mv_data);
+  uint64_t x = 0;
+  for (size_t i = 0; i < v.mv_size; i++) x = (x << 8) | p[i];
+  *out = x;
+  return true;
+}
+
+inline MDB_val Val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view View(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+// LMDB error -> Status, naming the step and the journal.
+inline Status LmdbStatus(int rc, const std::string& what, const std::string& dir) {
+  std::string msg = what + " in journal " + dir + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
+    return Status(Code::kNoSpace, msg, rc > 0 ? rc : 0);
+  if (rc == EACCES || rc == EROFS || rc == EPERM) return Status(Code::kPermission, msg, rc);
+  return Status(Code::kIoError, msg, rc > 0 ? rc : 0);
+}
+
+}  // namespace store_detail
+
+struct JournalStore::Impl {
+  StoreOptions opts;
+  std::string dir;
+  bool read_only = false;
+  int lock_fd = -1;
+  pid_t owner_pid = 0;  // the process that opened the store
+  MDB_env* env = nullptr;
+  MDB_dbi meta_dbi = 0, active_dbi = 0, history_dbi = 0;
+  uint32_t format_version = 0;
+  int readers_cleared = 0;
+  std::pair<dev_t, ino_t> dir_id{};
+  bool registered = false;
+  // Held shared by every transaction of this process, exclusively while the
+  // map is resized (LMDB forbids mdb_env_set_mapsize with live txns).
+  // `gate` is taken around every acquisition so that a waiting resize is not
+  // starved by a stream of readers (glibc rwlocks prefer readers).
+  mutable std::shared_mutex map_mu;
+  mutable std::mutex gate;
+  std::shared_lock<std::shared_mutex> Shared() const {
+    std::lock_guard<std::mutex> g(gate);
+    return std::shared_lock<std::shared_mutex>(map_mu);
+  }
+  std::unique_lock<std::shared_mutex> Exclusive() const {
+    std::lock_guard<std::mutex> g(gate);
+    return std::unique_lock<std::shared_mutex>(map_mu);
+  }
+  std::mutex write_mu;  // serialises Write()
+  // finished_us of every decodable history record, by id: loaded by the
+  // first prune, then kept in step with committed writes (this process is
+  // the only writer: writer.lock).
+  using HistoryAges = std::map<uint64_t, int64_t>;
+  std::optional<HistoryAges> history_finished;
+
+  ~Impl();                                   // store_open.cc
+  Status OpenDatabases(MDB_txn* txn);        // store_open.cc
+  Status CheckPid() const;                   // the rest: store.cc
+  Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
+  Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
+              std::vector<BadRecord>* bad) const;
+  int Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist, std::string* what);
+  int Prune(MDB_txn* txn, std::optional<HistoryAges>* hist, std::string* what);
+  Status Grow();
+};
+
+}  // namespace fstx
