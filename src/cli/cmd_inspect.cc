@@ -120,9 +120,9 @@ int CmdStatus(const Globals& g, bool json) {
                 << "    owner pid " << r.owner.pid
                 << (t["owner"]["alive"].get<bool>() ? " (running)" : " (dead)") << "\n";
       if (!r.note.empty()) std::cout << "    note: " << r.note << "\n";
-      std::cout << "    locks:";
-      for (const std::string& p : LockedPaths(r)) std::cout << " " << p;
-      std::cout << "\n";
+      std::vector<std::string> locks = LockedPaths(r);
+      std::cout << "    locks (" << locks.size() << "):\n";
+      for (const std::string& p : locks) std::cout << "      " << p << "\n";
     }
     if (attention) {
       std::cout << "a transaction needs attention: inspect it with `fstx show ID`\n";

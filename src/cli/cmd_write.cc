@@ -118,6 +118,9 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
   s = tx.Commit();
   if (!s.ok()) {
     bool attention = s.code() == Code::kNeedsAttention;
+    session.Close();
+    uint64_t failed_id = FindOwnTransaction(g.journal, spec.label);
+    if (failed_id) out.result["id"] = failed_id;
     return out.Fail("apply " + name,
                     attention ? s : s.Annotate("transaction rolled back"),
                     attention ? kExitAttention : kExitFailed);
