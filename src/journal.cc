@@ -132,6 +132,7 @@ struct Transaction::Impl {
   TxPolicy policy = TxPolicy::kRollback;
   std::vector<OpSpec> ops;
   bool finished = false;
+  uint64_t id = 0;
 
   Status Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents, uint64_t* lock_key);
   Status RollBack(TxRecord* rec, size_t count, const Status& cause, BarrierTracker* bt, uint64_t lock_key);
@@ -197,6 +198,7 @@ Transaction& Transaction::SetPolicy(TxPolicy policy) {
 }
 
 size_t Transaction::size() const { return impl_->ops.size(); }
+uint64_t Transaction::id() const { return impl_->id; }
 
 Status Transaction::Validate() {
   std::vector<OpSpec> specs = impl_->ops;
@@ -270,6 +272,7 @@ Status Transaction::Impl::Commit() {
       return s.Annotate("journal " + j->store->dir() + ": writing the prepared record (nothing changed)");
     }
     rec.id = b.put_active[0].id;
+    id = rec.id;
     j->SetLive(rec.id, true);
   }
 

@@ -109,6 +109,10 @@ class Transaction {
 
   Transaction& SetPolicy(TxPolicy policy);
   size_t size() const;
+  // The journal id, once Commit() has journaled the transaction (also when
+  // it then failed and was rolled back); 0 before, or if it never got that
+  // far (invalid, busy).
+  uint64_t id() const;
 
   // Checks every op against the tree as the earlier ops will leave it,
   // without journaling or changing anything: the errors Commit() would

@@ -7,6 +7,7 @@
 // code. None throws. Single-threaded.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,18 @@ int CmdStatus(const Globals& g, bool json);
 int CmdList(const Globals& g, bool all, bool json);
 int CmdShow(const Globals& g, const std::string& txid, bool json);
 int CmdVerify(const Globals& g, bool json);
+
+struct CrashtestArgs {
+  std::string spec;    // paths relative to the tree
+  std::string tree;
+  std::string models;  // comma-separated; empty = all
+  int jobs = 2;
+  bool json = false;
+  std::string replay;
+  bool keep = false;
+  bool self_check = false;
+  uint64_t max_weak = 64;
+};
+int CmdCrashtest(const CrashtestArgs& args);
 
 }  // namespace fstx::cli

@@ -19,19 +19,6 @@
 namespace fstx::cli {
 namespace {
 
-Result<std::string> ReadSpecText(const std::string& name) {
-  std::ostringstream ss;
-  if (name == "-") {
-    ss << std::cin.rdbuf();
-    if (std::cin.bad()) return Status(Code::kIoError, "read spec from stdin failed");
-    return ss.str();
-  }
-  std::ifstream in(name, std::ios::binary);
-  if (!in) return Status::FromErrno(errno, "open spec", name);
-  ss << in.rdbuf();
-  if (in.bad()) return Status::FromErrno(errno, "read spec", name);
-  return ss.str();
-}
 
 // Validate() reports bad input with these codes: the spec is wrong (exit 2).
 int ValidationExit(const Status& s) {
@@ -42,23 +29,6 @@ int ValidationExit(const Status& s) {
     case Code::kExists: return kExitUsage;
     default: return ExitFor(s);
   }
-}
-
-// The id of the transaction this process just ran: Transaction has no id
-// accessor, so look it up (after the journal is closed) as the newest
-// record owned by this pid with this label. 0 if not found.
-uint64_t FindOwnTransaction(const std::string& dir, const std::string& label) {
-  Result<std::unique_ptr<JournalStore>> store = OpenReadOnly(dir);
-  if (!store.ok()) return 0;
-  uint64_t best = 0;
-  std::vector<TxRecord> recs, more;
-  std::vector<BadRecord> bad;
-  ReadTables(**store, true, &recs, &more, &bad);
-  recs.insert(recs.end(), more.begin(), more.end());
-  for (const TxRecord& r : recs) {
-    if (r.owner.pid == ::getpid() && r.label == label && r.id > best) best = r.id;
-  }
-  return best;
 }
 
 // Collects what apply prints with --json.
@@ -119,14 +89,11 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
   if (!s.ok()) {
     bool attention = s.code() == Code::kNeedsAttention;
     session.Close();
-    uint64_t failed_id = FindOwnTransaction(g.journal, spec.label);
-    if (failed_id) out.result["id"] = failed_id;
-    return out.Fail("apply " + name,
-                    attention ? s : s.Annotate("transaction rolled back"),
-                    attention ? kExitAttention : kExitFailed);
+    if (tx.id()) out.result["id"] = tx.id();
+    return out.Fail("apply " + name, s, attention ? kExitAttention : kExitFailed);
   }
   session.Close();  // flushes the completion record
-  uint64_t id = FindOwnTransaction(g.journal, spec.label);
+  uint64_t id = tx.id();
   out.result["ok"] = true;
   out.result["id"] = id ? Json(id) : Json(nullptr);
   if (args.json) {

@@ -1,6 +1,10 @@
 // spec.cc — parsing and checking the JSON spec of `fstx apply` (spec.h).
 #include "src/cli/spec.h"
 
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include <initializer_list>
@@ -246,6 +250,20 @@ void AddToTransaction(const Spec& spec, Transaction* tx) {
       case OpKind::kMkdir: tx->Mkdir(op.path, op.mode.value_or(0755)); break;
     }
   }
+}
+
+Result<std::string> ReadSpecText(const std::string& name) {
+  std::ostringstream ss;
+  if (name == "-") {
+    ss << std::cin.rdbuf();
+    if (std::cin.bad()) return Status(Code::kIoError, "read spec from stdin failed");
+    return ss.str();
+  }
+  std::ifstream in(name, std::ios::binary);
+  if (!in) return Status::FromErrno(errno, "open spec", name);
+  ss << in.rdbuf();
+  if (in.bad()) return Status::FromErrno(errno, "read spec", name);
+  return ss.str();
 }
 
 }  // namespace fstx::cli

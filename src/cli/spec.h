@@ -52,6 +52,9 @@ struct Spec {
 
 Status ParseSpec(std::string_view text, const std::vector<std::string>& roots, Spec* out);
 
+// The spec's text from a file, or from stdin for "-".
+Result<std::string> ReadSpecText(const std::string& name);
+
 // Adds the ops to `tx` in order and sets its policy.
 void AddToTransaction(const Spec& spec, Transaction* tx);
 

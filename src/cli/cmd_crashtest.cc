@@ -1,0 +1,165 @@
+// cmd_crashtest.cc — `fstx crashtest`: the crash explorer on a spec whose
+// paths are relative to a tree (include/fstx/explorer.h).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "fstx/explorer.h"
+#include "src/cli/cli.h"
+#include "src/cli/spec.h"
+
+namespace fstx::cli {
+namespace {
+
+using json = nlohmann::json;
+
+// Spec paths are relative to the tree; a leading '/' is allowed and means
+// the same. They are rooted under a placeholder for parsing and rebased
+// onto each scratch copy of the tree by the workload.
+constexpr const char* kPlaceholder = "/fstx-crashtest-tree";
+
+Status RootSpec(const std::string& text, std::string* rooted) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("ops") || !doc["ops"].is_array()) {
+    Spec unused;
+    return ParseSpec(text, {kPlaceholder}, &unused);  // let the parser say what is wrong
+  }
+  for (auto& op : doc["ops"]) {
+    if (!op.is_object()) continue;
+    for (const char* field : {"path", "from", "to"}) {
+      if (!op.contains(field) || !op[field].is_string()) continue;
+      std::string p = op[field];
+      while (!p.empty() && p[0] == '/') p.erase(0, 1);
+      op[field] = std::string(kPlaceholder) + "/" + p;
+    }
+  }
+  *rooted = doc.dump();
+  return Status();
+}
+
+std::string Rebase(const std::string& p, const std::string& root) {
+  return root + p.substr(std::string(kPlaceholder).size());
+}
+
+json ReportJson(const explore::Report& r, const std::string& replay_prefix) {
+  json models = json::array(), violations = json::array();
+  uint64_t generated = 0;
+  for (const auto& m : r.models) {
+    generated += m.generated;
+    models.push_back({{"model", explore::model_name(m.model)},
+                      {"crash_points", m.crash_points},
+                      {"generated", m.generated},
+                      {"unique", m.unique},
+                      {"checked", m.checked},
+                      {"seconds", m.seconds},
+                      {"states_per_second", m.seconds > 0 ? static_cast<double>(m.generated) / m.seconds : 0.0}});
+  }
+  for (const auto& v : r.violations)
+    violations.push_back({{"model", explore::model_name(v.model)},
+                          {"state", v.state},
+                          {"what", v.what},
+                          {"persisted", v.persisted},
+                          {"diff", v.diff},
+                          {"replay", replay_prefix + " --replay " + v.state}});
+  return {{"ok", r.ok()},
+          {"models", models},
+          {"violations", violations},
+          {"states_generated", generated},
+          {"states_checked", r.checked()},
+          {"seconds", r.seconds},
+          {"states_per_second", r.seconds > 0 ? static_cast<double>(generated) / r.seconds : 0.0}};
+}
+
+int SelfCheck(const CrashtestArgs& a) {
+  if (!a.json) std::fprintf(stderr, "fstx: self-check: exploring 5 engines (the real one and 4 with planted bugs)...\n");
+  auto r = explore::SelfCheck(a.jobs);
+  if (!r.ok()) {
+    PrintError("self-check", r.status().ToString());
+    return kExitFailed;
+  }
+  bool all = true;
+  json out = json::array();
+  for (const auto& c : r.value()) {
+    all = all && c.passed;
+    out.push_back({{"bug", c.bug}, {"violations", c.violations}, {"checked", c.checked},
+                   {"example", c.example}, {"passed", c.passed}});
+    if (!a.json)
+      std::printf("%-38s %-8s %5llu violations in %5llu states  %s\n", c.bug.c_str(),
+                  c.passed ? (c.bug == "none" ? "clean" : "caught") : "MISSED",
+                  static_cast<unsigned long long>(c.violations), static_cast<unsigned long long>(c.checked),
+                  c.example.substr(0, 100).c_str());
+  }
+  if (a.json) std::printf("%s\n", json{{"ok", all}, {"engines", out}}.dump(2).c_str());
+  else std::printf(all ? "self-check passed: every planted bug was caught, the real engine is clean\n"
+                       : "self-check FAILED\n");
+  return all ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+int CmdCrashtest(const CrashtestArgs& a) {
+  if (a.self_check) return SelfCheck(a);
+  if (a.spec.empty() || a.tree.empty()) {
+    PrintError("crashtest", "needs SPEC.json and --tree DIR (or --self-check)");
+    return kExitUsage;
+  }
+  auto text = ReadSpecText(a.spec);
+  if (!text.ok()) {
+    PrintError("spec " + a.spec, text.status().message());
+    return kExitUsage;
+  }
+  std::string rooted;
+  Spec spec;
+  Status s = RootSpec(text.value(), &rooted);
+  if (s.ok()) s = ParseSpec(rooted, {kPlaceholder}, &spec);
+  if (!s.ok()) {
+    PrintError("spec " + a.spec, s.message());
+    return kExitUsage;
+  }
+  explore::Options o;
+  o.tree = a.tree;
+  o.label = spec.label.empty() ? "crashtest" : spec.label;
+  o.policy = spec.policy;
+  o.jobs = a.jobs;
+  o.replay = a.replay;
+  o.keep = a.keep;
+  o.max_weak_subsets = a.max_weak;
+  if (!a.models.empty()) {
+    auto m = explore::ParseModels(a.models);
+    if (!m.ok()) {
+      PrintError("--model", m.status().message());
+      return kExitUsage;
+    }
+    o.models = m.value();
+  }
+  o.workload = [spec](Transaction& tx, const std::string& root) {
+    Spec rebased = spec;
+    for (auto& op : rebased.ops) {
+      op.path = Rebase(op.path, root);
+      if (!op.from.empty()) op.from = Rebase(op.from, root);
+    }
+    AddToTransaction(rebased, &tx);
+  };
+  const bool tty = !a.json && ::isatty(STDERR_FILENO);
+  if (tty)
+    o.progress = [](const explore::Progress& p) {
+      std::fprintf(stderr, "\r%-14s %6llu / %-6llu crash points  %llu violations   ", explore::model_name(p.model),
+                   static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.total),
+                   static_cast<unsigned long long>(p.violations));
+    };
+  auto r = explore::Explore(o);
+  if (tty) std::fprintf(stderr, "\r%70s\r", "");
+  if (!r.ok()) {
+    PrintError("crashtest", r.status().ToString());
+    return ExitFor(r.status());
+  }
+  const std::string replay_prefix = "fstx crashtest " + a.spec + " --tree " + a.tree;
+  if (a.json) std::printf("%s\n", ReportJson(r.value(), replay_prefix).dump(2).c_str());
+  else std::printf("%s", explore::FormatReport(r.value(), replay_prefix).c_str());
+  if (!r.value().kept_dir.empty()) std::printf("state kept in %s\n", r.value().kept_dir.c_str());
+  return r.value().ok() ? kExitOk : kExitFailed;
+}
+
+}  // namespace fstx::cli
