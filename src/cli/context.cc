@@ -41,21 +41,6 @@ std::string Trim(std::string s) {
   return s.substr(i);
 }
 
-// Field 22 (starttime) of /proc/PID/stat; 0 if the process does not exist.
-// The comm field (2) may hold spaces and parentheses, so count from the last ')'.
-uint64_t ProcStartTime(int64_t pid) {
-  std::string stat = ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  // After ')' comes field 3 (state); starttime is field 22.
-  for (int i = 3; i <= 22; ++i) {
-    if (!(rest >> field)) return 0;
-  }
-  return std::strtoull(field.c_str(), nullptr, 10);
-}
-
 }  // namespace
 
 void SetupLogging(int verbosity) {
@@ -193,15 +178,6 @@ void WriterSession::Close() {
   journal_.reset();
   fault_fs_.reset();
   posix_.reset();
-}
-
-bool OwnerAlive(const Owner& owner) {
-  if (owner.pid <= 0) return false;
-  std::string boot = Trim(ReadSmallFile("/proc/sys/kernel/random/boot_id"));
-  if (!owner.boot_id.empty() && Trim(owner.boot_id) != boot) return false;
-  uint64_t start = ProcStartTime(owner.pid);
-  if (start == 0) return false;
-  return owner.start_time == 0 || start == owner.start_time;
 }
 
 WriterLockInfo ProbeWriterLock(const std::string& dir) {

@@ -25,6 +25,7 @@
 #include "fstx/status.h"
 #include "journal/record.h"
 #include "journal/store.h"
+#include "src/owner.h"
 
 namespace fstx::cli {
 
@@ -76,10 +77,8 @@ class WriterSession {
   std::unique_ptr<Journal> journal_;  // last: destroyed first
 };
 
-// Whether the process that wrote `owner` still runs: same boot
-// (/proc/sys/kernel/random/boot_id), /proc/PID exists and its start time
-// (field 22 of /proc/PID/stat) matches.
-bool OwnerAlive(const Owner& owner);
+// Whether a record's owner still runs: fstx::OwnerAlive (src/owner.h).
+using fstx::OwnerAlive;
 
 struct WriterLockInfo {
   bool held = false;  // another process holds writer.lock
