@@ -166,4 +166,21 @@ fstx status --json | python3 -c 'import json, sys
 assert json.load(sys.stdin)["transactions"] == [], "unfinished transactions remain"' \
   || fail "status shows unfinished transactions"
 
+section "7. The crash explorer: the same 9-op rename, crashed at every point"
+# A copy of the host (a small image: every crash state is a fresh copy) and
+# the spec with paths relative to it.
+CT=$WORK/crashtest-tree
+cp -a "$HOST" "$CT"
+truncate -s 65536 "$CT/var/lib/libvirt/images/vm2.qcow2"
+rename_spec vm2 vm1 | python3 -c '
+import json, sys
+host = sys.argv[1]
+spec = json.load(sys.stdin)
+for op in spec["ops"]:
+    for k in ("path", "from", "to"):
+        if k in op: op[k] = op[k][len(host):]
+print(json.dumps(spec))' "$HOST" > "$WORK/crashtest.json"
+echo "\$ fstx crashtest crashtest.json --tree crashtest-tree"
+"$FSTX" crashtest "$WORK/crashtest.json" --tree "$CT" || fail "the crash explorer found violations"
+
 section "Demo passed"
