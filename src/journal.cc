@@ -92,8 +92,7 @@ struct Journal::Impl {
     std::vector<size_t> finished, marked;
     for (size_t i = 0; i < pending.size(); ++i) {
       Pending& p = pending[i];
-      if (p.cleanup_failed) continue;
-      if (p.dirty.empty()) {
+      if (!p.cleanup_failed && p.dirty.empty()) {
         TxRecord r = p.rec;
         r.state = TxState::kDone;
         r.finished_us = NowMicros();
