@@ -31,7 +31,7 @@ Status RemoveIfOurs(Fs* fs, const std::string& path, const Fingerprint* fp) {
   Status s = fs->Stat(path, &fi);
   if (!s.ok() || !fi.exists()) return s;
   if (fp && !SameObject(fi, *fp)) return Status();  // not ours: leave it
-  return RemoveTree(fs, path);
+  return fi.type == FileType::kDirectory ? RemoveTree(fs, path) : fs->Unlink(path);
 }
 
 // Is the object at the target the one this op puts there?
