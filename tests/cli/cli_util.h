@@ -113,70 +113,19 @@ inline RunResult RunFstx(const std::string& scratch, const std::vector<std::stri
   return Wait(scratch, Spawn(scratch, args, env, input, tag), tag);
 }
 
-// One filesystem object as the tests compare it.
-struct Node {
-  char type = '?';  // f d l s p ?
-  uint32_t mode = 0;
-  std::string content;  // file bytes or symlink target
-  bool operator==(const Node& o) const {
-    return type == o.type && mode == o.mode && content == o.content;
-  }
-};
-using Snapshot = std::map<std::string, Node>;
+// A tree as the tests compare it: fstx::testing::Snapshot (type, mode,
+// content or link target), keyed by the path relative to the root without
+// a leading '/'.
+using Snapshot = fstx::testing::TreeImage;
 
 inline Snapshot Snap(const std::string& root) {
-  namespace bfs = boost::filesystem;
   Snapshot snap;
-  for (bfs::recursive_directory_iterator it(root), end; it != end; ++it) {
-    std::string p = it->path().string();
-    struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p);
-    Node n;
-    n.mode = st.st_mode & 07777;
-    if (S_ISREG(st.st_mode)) {
-      n.type = 'f';
-      n.content = ReadFileRaw(p);
-    } else if (S_ISDIR(st.st_mode)) {
-      n.type = 'd';
-    } else if (S_ISLNK(st.st_mode)) {
-      n.type = 'l';
-      n.mode = 0;
-      n.content = fstx::testing::ReadLinkRaw(p);
-    } else if (S_ISSOCK(st.st_mode)) {
-      n.type = 's';
-    } else if (S_ISFIFO(st.st_mode)) {
-      n.type = 'p';
-    }
-    snap[p.substr(root.size() + 1)] = n;
-  }
+  for (auto& [p, v] : fstx::testing::Snapshot(root)) snap[p.substr(1)] = std::move(v);
   return snap;
 }
 
-inline std::string Show(const Node& n) {
-  std::ostringstream ss;
-  ss << n.type << " " << std::oct << n.mode << std::dec;
-  if (n.type == 'l') ss << " -> " << n.content;
-  if (n.type == 'f') ss << " " << n.content.size() << " bytes";
-  return ss.str();
-}
-
 // Human-readable difference, empty if equal.
-inline std::string Diff(const Snapshot& want, const Snapshot& got) {
-  std::ostringstream ss;
-  for (const auto& [p, n] : want) {
-    auto it = got.find(p);
-    if (it == got.end()) {
-      ss << "  missing " << p << " (" << Show(n) << ")\n";
-    } else if (!(it->second == n)) {
-      ss << "  differs " << p << ": want " << Show(n) << ", got " << Show(it->second)
-         << (n.type == 'f' && it->second.type == 'f' ? " (content differs)" : "") << "\n";
-    }
-  }
-  for (const auto& [p, n] : got) {
-    if (!want.count(p)) ss << "  extra   " << p << " (" << Show(n) << ")\n";
-  }
-  return ss.str();
-}
+inline std::string Diff(const Snapshot& want, const Snapshot& got) { return fstx::testing::Diff(want, got); }
 
 inline bool HasStagingNames(const Snapshot& s) {
   for (const auto& [p, n] : s) {

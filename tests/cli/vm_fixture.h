@@ -103,17 +103,17 @@ inline void RemoveSubtree(Snapshot* s, const std::string& path) {
 // What VmRenameSpec must leave, computed from the pre-image.
 inline Snapshot ExpectedAfterRename(Snapshot s) {
   s.erase("etc/qemu/vm1.xml");
-  s["etc/qemu/vm2.xml"] = Node{'f', 0600, DomainXml("vm2")};
-  s["etc/qemu/autostart/vm2.xml"] = Node{'l', 0, "../vm2.xml"};
+  s["etc/qemu/vm2.xml"] = "file 0600 " + DomainXml("vm2");
+  s["etc/qemu/autostart/vm2.xml"] = "symlink ../vm2.xml";
   s.erase("etc/qemu/autostart/vm1.xml");
   MoveSubtree(&s, "lib/snapshot/vm1", "lib/snapshot/vm2");
   MoveSubtree(&s, "lib/nvram/vm1_VARS.fd", "lib/nvram/vm2_VARS.fd");
   s.erase("lib/images/vm2.qcow2");
   MoveSubtree(&s, "lib/images/vm1.qcow2", "lib/images/vm2.qcow2");
   MoveSubtree(&s, "run/vm1.monitor", "run/vm2.monitor");
-  s["lib/checkpoint/vm2"] = Node{'d', 0750, ""};
+  s["lib/checkpoint/vm2"] = "dir 0750";
   RemoveSubtree(&s, "lib/old");
-  s["lib/blob"] = Node{'f', 0644, BlobBytes()};
+  s["lib/blob"] = "file 0644 " + BlobBytes();
   return s;
 }
 
