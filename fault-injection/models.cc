@@ -253,10 +253,10 @@ class Runner {
                                       errno_name(err),
                                       "the transaction reported: " + (st.ok() ? std::string("success") : st.ToString())};
         Image now;
-        if (!st.ok() && Capture(w_.root(), &now).ok() && now != PreOf()) {
+        if (!st.ok() && Capture(w_.root(), &now).ok() && now != w_.pre()) {
           StateResult r;
           r.what = "a transaction that reported an error did not leave the pre-image (before any recovery)";
-          r.diff = Diff(PreOf(), now);
+          r.diff = Diff(w_.pre(), now);
           ++run_.stats.generated;
           Judge(r, id, what);
           continue;
@@ -271,8 +271,6 @@ class Runner {
     }
     return Status();
   }
-
-  const Image& PreOf() { return w_.pre(); }
 
   Model m_;
   World& w_;

@@ -110,7 +110,7 @@ class Recovery {
     if (dry_run_) return;
     for (size_t j = 0; j < n(); ++j) {
       Status s = ops::Cleanup(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
-      if (!s.ok()) return Fail(s);
+      if (!s.ok()) return Attention(s);
       for (const auto& d : ops::Dirs(rec_.intents[j])) barriers_.Dirty(d);
     }
     Finish(TxState::kDone);
@@ -126,7 +126,7 @@ class Recovery {
     if (state_.empty()) {
       out_.ops_undone = static_cast<int>(n());
       Status s = ops::UndoReverse(env_.fs, rec_.id, rec_.intents, n(), &barriers_);
-      if (!s.ok()) return Fail(s);
+      if (!s.ok()) return Attention(s);
       return Finish(TxState::kAborted);
     }
     for (size_t j = n(); j-- > 0;) {
@@ -136,7 +136,7 @@ class Recovery {
         s = Started(j) ? ops::Undo(env_.fs, rec_.id, static_cast<uint32_t>(j), in)
                        : ops::DiscardStaging(env_.fs, rec_.id, static_cast<uint32_t>(j), in);
       barriers_.After(in);
-      if (!s.ok()) return Fail(s);
+      if (!s.ok()) return Attention(s);
     }
     Finish(TxState::kAborted);
   }
@@ -152,7 +152,7 @@ class Recovery {
       if (s.ok()) s = ops::Redo(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
       barriers_.After(rec_.intents[j]);
       if (s.ok()) continue;
-      if (!Permanent(s)) return Fail(s);
+      if (!Permanent(s)) return Attention(s);
       // Redo cannot succeed: undo instead, and say so durably first so
       // that a crash during the undo does not try to redo again.
       env_.log->warn("fstx: tx {} ({}): redo failed for good, rolling back: {}", rec_.id, rec_.label,
@@ -161,14 +161,14 @@ class Recovery {
       rec_.note = s.ToString();
       Status w = barriers_.Final();
       if (w.ok()) w = Write(/*to_history=*/false);
-      if (!w.ok()) return Fail(w);
+      if (!w.ok()) return Attention(w);
       out_.ops_redone = 0;
       state_.clear();  // undo every op by its own probe
       return RollBack();
     }
     for (size_t j = 0; j < n(); ++j) {
       Status s = ops::Cleanup(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
-      if (!s.ok()) return Fail(s);
+      if (!s.ok()) return Attention(s);
       for (const auto& d : ops::Dirs(rec_.intents[j])) barriers_.Dirty(d);
     }
     Finish(TxState::kDone);
@@ -177,18 +177,16 @@ class Recovery {
   // The tree is as decided: make it durable, then record the outcome.
   void Finish(TxState state) {
     Status s = barriers_.Final();
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return Attention(s);
     rec_.state = state;
     rec_.finished_us = NowMicros();
     s = Write(/*to_history=*/true);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return Attention(s);
     env_.log->info("fstx: recovered tx {} ({}): {}", rec_.id, rec_.label, out_.decision);
   }
 
-  // A step failed: needs-attention for a state we will not guess about, and
-  // also for errors we cannot get past (the record stays, locks stay held).
-  void Fail(const Status& s) { Attention(s); }
-
+  // A state we will not guess about, or a step we cannot get past: the
+  // record stays, needs_attention, with its paths locked.
   void Attention(const Status& s) {
     out_.decision = "needs-attention";
     out_.message = s.ToString();
