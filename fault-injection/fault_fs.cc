@@ -23,6 +23,7 @@ constexpr PointNames kRead{"fs.read", "fs.read.after"};
 constexpr PointNames kReadLink{"fs.readlink", "fs.readlink.after"};
 constexpr PointNames kListDir{"fs.listdir", "fs.listdir.after"};
 constexpr PointNames kCreate{"fs.create", "fs.create.after"};
+constexpr PointNames kWrite{"fs.write", "fs.write.after"};
 constexpr PointNames kSymlink{"fs.symlink", "fs.symlink.after"};
 constexpr PointNames kMkdir{"fs.mkdir", "fs.mkdir.after"};
 constexpr PointNames kRename{"fs.rename", "fs.rename.after"};
@@ -53,6 +54,31 @@ Status FaultFs::Stat(const std::string& path, FileInfo* out) {
 
 Status FaultFs::ReadFile(const std::string& path, uint64_t limit, std::string* out) {
   return Around(fp_, kRead, path, [&] { return target()->ReadFile(path, limit, out); });
+}
+
+Status FaultFs::ReadAt(const std::string& path, uint64_t offset, uint64_t len, std::string* out) {
+  return Around(fp_, kRead, path, [&] { return target()->ReadAt(path, offset, len, out); });
+}
+
+Status FaultFs::WriteAt(const std::string& path, uint64_t offset, std::string_view data) {
+  if (fp_ == nullptr) return target()->WriteAt(path, offset, data);
+  bool short_write = false;
+  Status s = fp_->Hit(kWrite.before, path, &short_write);
+  if (!s.ok()) return s;
+  if (short_write) {
+    // The first half of the range is written, as a write that stopped
+    // part-way would leave it, and the caller sees EIO.
+    size_t half = data.size() / 2;
+    s = target()->WriteAt(path, offset, data.substr(0, half));
+    if (!s.ok()) return s;
+    return Status::FromErrno(EIO,
+                             "injected short write (" + std::to_string(half) + " of " +
+                                 std::to_string(data.size()) + " bytes) at fs.write",
+                             path);
+  }
+  s = target()->WriteAt(path, offset, data);
+  if (!s.ok()) return s;
+  return fp_->Hit(kWrite.after, path);
 }
 
 Status FaultFs::ReadLink(const std::string& path, std::string* out) {

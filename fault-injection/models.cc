@@ -16,6 +16,7 @@ std::vector<int> RelevantErrnos(const std::string& point) {
   if (point == "fs.create" || point == "fs.symlink" || point == "fs.mkdir")
     return {EIO, ENOSPC, EACCES, EROFS, ENAMETOOLONG};
   if (point == "fs.rename" || point == "fs.link") return {EIO, ENOSPC, EACCES, EXDEV, EROFS, ENAMETOOLONG};
+  if (point == "fs.write") return {EIO, ENOSPC, EACCES, EROFS};
   if (point == "fs.unlink" || point == "fs.rmdir") return {EIO, EACCES, EROFS};
   if (point == "fs.syncdir" || point.rfind("journal.", 0) == 0) return {EIO, ENOSPC};
   return {EIO, EACCES};
@@ -23,7 +24,11 @@ std::vector<int> RelevantErrnos(const std::string& point) {
 
 std::string PointOf(const std::string& trace_line) { return trace_line.substr(0, trace_line.find(' ')); }
 
+// The directories whose entries an event names. An in-place write names
+// none: its data is synced by the call itself (fdatasync), so it is
+// durable from the moment it is recorded.
 std::set<std::string> EventDirs(const fault::Event& e) {
+  if (e.kind == fault::Event::kWrite) return {};
   std::set<std::string> d{paths::Parent(e.path)};
   if (!e.path2.empty()) d.insert(paths::Parent(e.path2));
   return d;
@@ -228,8 +233,9 @@ class Runner {
           Status s = PowerState(persist, p, false, id);
           if (!s.ok()) return s;
         }
+        const auto last = p > 0 ? w_.events()[p - 1].kind : fault::Event::kSyncDir;
         bool torn_possible = !persist.empty() && persist.back() == p - 1 &&
-                             w_.events()[p - 1].kind == fault::Event::kCreate;
+                             (last == fault::Event::kCreate || last == fault::Event::kWrite);
         if (torn_possible && (only_.empty() || Join(only_) == id + ":torn")) {
           Status s = PowerState(persist, p, true, id + ":torn");
           if (!s.ok()) return s;

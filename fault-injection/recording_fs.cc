@@ -32,6 +32,8 @@ const char* event_kind_name(Event::Kind k) {
       return "syncdir";
     case Event::kJournalSync:
       return "journal_sync";
+    case Event::kWrite:
+      return "write";
   }
   return "unknown";
 }
@@ -62,6 +64,18 @@ Status RecordingFs::CreateFile(const std::string& path, std::string_view data, u
     Event e = MakeEvent(Event::kCreate, path);
     e.data = std::string(data);
     e.mode = mode;
+    Record(std::move(e));
+  }
+  return s;
+}
+
+Status RecordingFs::WriteAt(const std::string& path, uint64_t offset, std::string_view data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status s = target()->WriteAt(path, offset, data);
+  if (s.ok()) {
+    Event e = MakeEvent(Event::kWrite, path);
+    e.data = std::string(data);
+    e.offset = offset;
     Record(std::move(e));
   }
   return s;
@@ -175,6 +189,9 @@ Status Replay(Fs* fs, const std::vector<Event>& events, const std::string& from_
         break;
       case Event::kRmdir:
         s = fs->Rmdir(path);
+        break;
+      case Event::kWrite:
+        s = fs->WriteAt(path, e.offset, e.data);
         break;
       case Event::kSyncDir:
       case Event::kJournalSync:

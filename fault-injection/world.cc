@@ -227,7 +227,10 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
   for (size_t idx : persist) {
     fault::Event e = events_[idx];
     if (e.kind == fault::Event::kSyncDir || e.kind == fault::Event::kJournalSync) continue;
-    if (torn_last && idx == persist.back() && e.kind == fault::Event::kCreate) e.data.resize(e.data.size() / 2);
+    // A torn last write: half its data reached the disk (for an in-place
+    // write, the first half of the new bytes over the old ones).
+    if (torn_last && idx == persist.back() && (e.kind == fault::Event::kCreate || e.kind == fault::Event::kWrite))
+      e.data.resize(e.data.size() / 2);
     replay.push_back(std::move(e));
   }
   auto posix = PosixFs::Open({root_});

@@ -38,6 +38,8 @@ class MemBuf : public std::streambuf {
 
 // The buffer being decoded on this thread (bounds string/vector sizes).
 thread_local const MemBuf* t_decoding = nullptr;
+// The format version of the record being encoded or decoded on this thread.
+thread_local uint16_t t_version = kFormatVersion;
 
 void CheckSize(uint64_t n, size_t min_elem_bytes) {
   size_t left = t_decoding ? t_decoding->remaining() : 0;
@@ -110,7 +112,8 @@ Status Corrupt(const std::string& what) {
 }
 
 // Semantic checks after a successful cereal load: every tag must be known.
-Status CheckTags(const TxRecord& r) {
+Status CheckTags(const TxRecord& r, uint16_t version) {
+  const uint8_t max_kind = version >= 2 ? 6 : 5;  // write_range is format 2
   auto policy = static_cast<uint8_t>(r.policy);
   if (policy < 1 || policy > 2) return Corrupt("unknown policy tag " + std::to_string(policy));
   auto state = static_cast<uint8_t>(r.state);
@@ -118,7 +121,7 @@ Status CheckTags(const TxRecord& r) {
   for (size_t i = 0; i < r.intents.size(); i++) {
     const Intent& in = r.intents[i];
     auto kind = static_cast<uint8_t>(in.kind);
-    if (kind < 1 || kind > 5) {
+    if (kind < 1 || kind > max_kind) {
       return Corrupt("intent " + std::to_string(i) + ": unknown op kind tag " +
                      std::to_string(kind));
     }
@@ -162,6 +165,15 @@ void serialize(Archive& ar, Intent& i) {
   ar(i.mode);
   Text(ar, i.data);
   ar(i.moved, i.before);
+  if (t_version >= 2) {
+    Text(ar, i.stage);
+    ar(i.offset);
+    Text(ar, i.old_data);
+    ar(i.data_size);
+    Text(ar, i.data_hash);
+  } else if constexpr (Archive::is_loading::value) {
+    i.data_size = i.data.size();  // format 1 always held the content inline
+  }
 }
 
 template <class Archive>
@@ -208,7 +220,7 @@ std::string EncodeRecord(const TxRecord& rec) {
   std::string out;
   out.reserve(kHeaderSize + payload.size());
   PutU32(&out, kRecordMagic);
-  PutU16(&out, kFormatVersion);
+  PutU16(&out, kFormatVersion);  // EncodeRecord always writes the newest
   PutU16(&out, 0);
   PutU32(&out, static_cast<uint32_t>(payload.size()));
   PutU32(&out, Crc32c(payload));
@@ -233,7 +245,7 @@ Status DecodeRecord(std::string_view bytes, TxRecord* rec) {
                                            " is newer than this fstx supports (" +
                                            std::to_string(kFormatVersion) + "); upgrade fstx");
   }
-  if (version != kFormatVersion)
+  if (version < kOldestFormatVersion)
     return Corrupt("unknown format version " + std::to_string(version));
   uint16_t reserved = GetU16(h + 6);
   if (reserved != 0)
@@ -260,6 +272,7 @@ Status DecodeRecord(std::string_view bytes, TxRecord* rec) {
   MemBuf buf(payload.data(), payload.size());
   const MemBuf* saved = t_decoding;
   t_decoding = &buf;
+  t_version = version;
   std::string error;
   try {
     std::istream in(&buf);
@@ -271,12 +284,13 @@ Status DecodeRecord(std::string_view bytes, TxRecord* rec) {
     error = e.what();
   }
   t_decoding = saved;
+  t_version = kFormatVersion;
   if (!error.empty()) return Corrupt("payload does not decode: " + error);
   if (buf.remaining() != 0) {
     return Corrupt("trailing bytes: " + std::to_string(buf.remaining()) +
                    " payload bytes left after the record");
   }
-  Status s = CheckTags(tmp);
+  Status s = CheckTags(tmp, version);
   if (!s.ok()) return s;
   *rec = std::move(tmp);
   return Status::Ok();

@@ -35,7 +35,15 @@ std::string StagingLeaf(uint64_t txid, uint32_t op, StagingKind kind) {
   return s;
 }
 
-std::string StagingPath(const std::string& target, uint64_t txid, uint32_t op, StagingKind kind) {
+std::string StagingDirAt(const std::string& top) {
+  return (top == "/" ? std::string() : top) + "/" + std::string(kStagingDirName);
+}
+
+bool IsStagingDirName(std::string_view leaf) { return leaf == kStagingDirName; }
+
+std::string StagingPath(const std::string& stage, const std::string& target, uint64_t txid, uint32_t op,
+                        StagingKind kind) {
+  if (!stage.empty()) return stage + "/" + StagingLeaf(txid, op, kind);
   auto slash = target.rfind('/');
   std::string dir = slash == 0 || slash == std::string::npos ? "/" : target.substr(0, slash);
   if (dir.back() != '/') dir += '/';

@@ -1,11 +1,22 @@
 // names.h — the only place that builds or parses staging names.
 //
-// A staging object is a hidden sibling of the target, in the same directory
-// (so every step is an atomic rename(2) on one filesystem):
+// Format 2 (journal/FORMAT.md): staging objects live in a staging
+// directory, ".fstx", at the top of the filesystem (mount) beneath a root
+// that holds the target: for a root /var/lib/libvirt on one filesystem,
+// every staging object is /var/lib/libvirt/.fstx/<leaf>. A cross-directory
+// rename within one mount is as atomic as a same-directory one, and the
+// directories that daemons scan (libvirt reads every entry of
+// snapshot/NAME/, dot-files included) never see a staging object. The
+// staging directory of each op is recorded in its intent; recovery never
+// searches for it.
+// Format 1 put them next to the target (a sibling in the same directory);
+// an intent with an empty staging directory still means that.
+//
+// The leaf is
 //     .fstx-<txid>-<op>-<kind>      e.g. ".fstx-42-3-old"
-// <txid> and <op> are decimal, <kind> is one of new / old / del. The name
-// does not embed the target's name, so it never exceeds NAME_MAX however
-// long the target's name is.
+// <txid> and <op> are decimal, <kind> is one of new / old / del. It does
+// not embed the target's name, so it never exceeds NAME_MAX however long
+// the target's name is.
 #pragma once
 
 #include <cstdint>
@@ -20,9 +31,18 @@ enum class StagingKind : uint8_t {
   kDel,  // the removed object, kept until the transaction is finished
 };
 
+// The name of the staging directory at the top of a mount beneath a root.
+inline constexpr std::string_view kStagingDirName = ".fstx";
+
 std::string StagingLeaf(uint64_t txid, uint32_t op, StagingKind kind);
-// Sibling of `target` (an absolute path): dirname(target) + "/" + leaf.
-std::string StagingPath(const std::string& target, uint64_t txid, uint32_t op, StagingKind kind);
+// `stage` + "/" + leaf; with an empty `stage` (format 1), the sibling of
+// `target` (an absolute path): dirname(target) + "/" + leaf.
+std::string StagingPath(const std::string& stage, const std::string& target, uint64_t txid, uint32_t op,
+                        StagingKind kind);
+// The staging directory whose top is `top` (a root or a mount point).
+std::string StagingDirAt(const std::string& top);
+// True if `leaf` is the staging directory's name.
+bool IsStagingDirName(std::string_view leaf);
 
 struct StagingName {
   uint64_t txid = 0;

@@ -13,6 +13,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::kSymlink: return "symlink";
     case OpKind::kRemove: return "remove";
     case OpKind::kMkdir: return "mkdir";
+    case OpKind::kWriteRange: return "write_range";
   }
   return "unknown";
 }
@@ -35,6 +36,16 @@ const char* tx_state_name(TxState s) {
     case TxState::kNeedsAttention: return "needs_attention";
   }
   return "unknown";
+}
+
+void StripContent(TxRecord* rec) {
+  for (Intent& in : rec->intents) {
+    if (in.kind != OpKind::kWriteFile && in.kind != OpKind::kWriteRange) continue;
+    in.data.clear();
+    in.data.shrink_to_fit();
+    in.old_data.clear();
+    in.old_data.shrink_to_fit();
+  }
 }
 
 }  // namespace fstx

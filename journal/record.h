@@ -20,6 +20,7 @@ enum class OpKind : uint8_t {
   kSymlink = 3,
   kRemove = 4,
   kMkdir = 5,
+  kWriteRange = 6,  // format 2: overwrite bytes in place (qcow2 headers)
 };
 const char* op_kind_name(OpKind k);
 
@@ -58,10 +59,23 @@ struct Intent {
   std::string src;       // rename's source; empty otherwise
   bool replace = false;  // rename/symlink: may replace an existing object
   uint32_t mode = 0;     // write_file / mkdir: exact permission bits
-  std::string data;      // write_file: new content; symlink: new target
+  std::string data;      // write_file: new content; symlink: new target;
+                         // write_range: the new bytes. Empty in history
+                         // records for write_file / write_range (see
+                         // data_size, data_hash).
   Fingerprint moved;     // rename: object at src; remove: object at path;
                          // mkdir: object an earlier op moves away from path
-  Fingerprint before;    // the object at `path` before this op (or absent)
+  Fingerprint before;    // the object at `path` before this op (or absent);
+                         // write_range: the file written
+  // Format 2:
+  std::string stage;     // the staging directory of this op's staging
+                         // objects (absolute); empty: format-1 sibling
+                         // staging names next to the target
+  uint64_t offset = 0;   // write_range: where the bytes go
+  std::string old_data;  // write_range: the bytes the range held before
+  uint64_t data_size = 0;  // size of the content `data` held when prepared
+  std::string data_hash;   // XXH3-128 of that content, 16 bytes big-endian
+                           // (empty for ops without content)
 };
 
 struct Owner {
@@ -81,5 +95,10 @@ struct TxRecord {
   std::string note;         // error that caused rollback, or attention reason
   std::vector<Intent> intents;
 };
+
+// What a finished transaction keeps in history: the record without the
+// written contents (write_file content, write_range bytes and their
+// before-image); sizes, hashes, paths and fingerprints stay.
+void StripContent(TxRecord* rec);
 
 }  // namespace fstx

@@ -98,7 +98,10 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
     }
   }
   for (const TxRecord& r : batch->to_history) {
-    std::string key = BeKey(r.id), val = EncodeRecord(r);
+    // History keeps what the operator needs, not the written content.
+    TxRecord slim = r;
+    StripContent(&slim);
+    std::string key = BeKey(r.id), val = EncodeRecord(slim);
     MDB_val kk = Val(key), vv = Val(val);
     rc = mdb_del(txn, active_dbi, &kk, nullptr);
     if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_put(txn, history_dbi, &kk, &vv, 0);

@@ -192,12 +192,23 @@ Status JournalStore::Impl::OpenDatabases(MDB_txn* txn) {
                                              "; this fstx reads up to version " +
                                              std::to_string(kFormatVersion) + " (upgrade fstx)");
     }
-    if (fmt != kFormatVersion) {
+    if (fmt < kOldestFormatVersion) {
       return Status(Code::kCorruption,
                     "journal " + dir + ": unknown format version " + std::to_string(fmt));
     }
+    format_version = static_cast<uint32_t>(fmt);
+    // An older journal is upgraded in place by the first writer: its
+    // records stay readable (FORMAT.md "Versions"), new ones are written in
+    // the current version, and the meta key says so from now on.
+    if (fmt < kFormatVersion && !read_only) {
+      std::string now = BeKey(kFormatVersion, 4);
+      MDB_val kf = Val("format"), vf = Val(now);
+      rc = mdb_put(txn, meta_dbi, &kf, &vf, 0);
+      if (rc != 0) return LmdbStatus(rc, "upgrade meta format", dir);
+      format_version = kFormatVersion;
+    }
   }
-  format_version = kFormatVersion;
+  if (fresh) format_version = kFormatVersion;
   rc = mdb_dbi_open(txn, "active", create, &active_dbi);
   if (rc == 0) rc = mdb_dbi_open(txn, "history", create, &history_dbi);
   if (rc == MDB_NOTFOUND) {

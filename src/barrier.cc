@@ -10,6 +10,9 @@ Status BarrierTracker::Before(const Intent& in) {
   for (const auto& p : ops::Paths(in)) {
     for (const auto& q : since_) {
       if (paths::IsAncestor(p, q) || paths::IsAncestor(q, p)) depends = true;
+      // An in-place write goes to whatever object the path names when it
+      // runs: the op that put that object there must be durable first.
+      if (in.kind == OpKind::kWriteRange && p == q) depends = true;
     }
   }
   if (!depends) return Status();

@@ -5,7 +5,9 @@
 // operations in different directories may reach the disk in either order
 // unless a directory fsync separates them. When an op names a path that is
 // a proper ancestor or descendant of a path named by an op run since the
-// last barrier (rename a dir, then write inside it), Before() first syncs
+// last barrier (rename a dir, then write inside it), or when a write_range
+// names a path an op named since then (rename a file, then write into it
+// in place), Before() first syncs
 // every directory dirtied since that barrier. Final() syncs what is still
 // dirty, each directory once: the commit point of a transaction.
 //

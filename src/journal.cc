@@ -20,14 +20,18 @@
 #include "journal/store.h"
 #include "recovery/recover.h"
 #include "src/barrier.h"
+#include "src/hash.h"
 #include "src/locks.h"
 #include "src/ops.h"
 #include "src/owner.h"
 #include "src/paths.h"
 #include "src/plan.h"
 #include "src/planted.h"
+#include "src/stage.h"
 
 namespace fstx {
+
+std::string ContentHash(std::string_view data) { return hash::ToText(hash::Raw(data)); }
 
 bool RecoveryReport::needs_attention() const {
   for (const auto& t : txs)
@@ -131,6 +135,7 @@ struct Transaction::Impl {
   TxPolicy policy = TxPolicy::kRollback;
   std::vector<OpSpec> ops;
   bool finished = false;
+  bool expect_without_op = false;  // Expect() called before any op
   uint64_t id = 0;
 
   Status Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents, uint64_t* lock_key);
@@ -191,6 +196,27 @@ Transaction& Transaction::Mkdir(const std::string& path, uint32_t mode) {
   return *this;
 }
 
+Transaction& Transaction::WriteRange(const std::string& path, uint64_t offset, std::string_view data) {
+  OpSpec op;
+  op.kind = OpKind::kWriteRange;
+  op.path = path;
+  op.offset = offset;
+  op.data = std::string(data);
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
+Transaction& Transaction::Expect(Precondition precondition) {
+  if (impl_->ops.empty()) {
+    impl_->expect_without_op = true;
+    return *this;
+  }
+  OpSpec& op = impl_->ops.back();
+  op.expect_absent = precondition.absent;
+  op.expect_hash = std::move(precondition.hash);
+  return *this;
+}
+
 Transaction& Transaction::SetPolicy(TxPolicy policy) {
   impl_->policy = policy;
   return *this;
@@ -200,17 +226,21 @@ size_t Transaction::size() const { return impl_->ops.size(); }
 uint64_t Transaction::id() const { return impl_->id; }
 
 Status Transaction::Validate() {
+  if (impl_->expect_without_op)
+    return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
   std::vector<OpSpec> specs = impl_->ops;
   Status s = CheckLexical(impl_->j->roots, &specs);
   if (!s.ok()) return s;
   std::vector<Intent> intents;
-  return Plan(impl_->j->fs, specs, &intents);
+  return Plan(impl_->j->fs, impl_->j->roots, specs, &intents);
 }
 
 Status Transaction::Commit() { return impl_->Commit(); }
 
 Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents,
                                   uint64_t* lock_key) {
+  if (expect_without_op)
+    return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
   Status s = CheckLexical(j->roots, specs);
   if (!s.ok()) return s;
   std::set<std::string> paths;
@@ -221,7 +251,13 @@ Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent
   *lock_key = j->next_lock_key++;
   s = j->locks.TryLock(paths, *lock_key, "transaction '" + label + "'");
   if (!s.ok()) return s;
-  s = Plan(j->fs, *specs, intents);
+  s = Plan(j->fs, j->roots, *specs, intents);
+  if (s.ok()) {
+    std::set<std::string> stages;
+    for (const Intent& in : *intents)
+      if (!in.stage.empty()) stages.insert(in.stage);
+    s = EnsureStages(j->fs, stages);
+  }
   if (!s.ok()) j->locks.Unlock(*lock_key);
   return s;
 }
@@ -310,7 +346,7 @@ Status Transaction::Impl::Commit() {
       p.cleanup_failed = true;
     }
     if (rec.intents[k].before.present() || rec.intents[k].kind == OpKind::kRemove)
-      p.dirty.insert(paths::Parent(rec.intents[k].path));
+      if (ops::UsesStaging(rec.intents[k])) p.dirty.insert(ops::StageDir(rec.intents[k]));
   }
   rec.state = TxState::kCommitted;
   p.rec = std::move(rec);
@@ -454,7 +490,8 @@ Status Journal::Flush() {
       if (p.rec.id != rec.id) continue;
       p.cleanup_failed = false;
       p.since_seq = impl_->sync_seq.load();
-      for (const auto& in : rec.intents) p.dirty.insert(paths::Parent(in.path));
+      for (const auto& in : rec.intents)
+        if (ops::UsesStaging(in)) p.dirty.insert(ops::StageDir(in));
     }
   }
   std::set<std::string> dirs;

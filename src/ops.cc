@@ -9,7 +9,7 @@ namespace fstx::ops {
 namespace {
 
 std::string Staging(const Intent& in, uint64_t txid, uint32_t index, StagingKind kind) {
-  return StagingPath(in.path, txid, index, kind);
+  return StagingPath(in.stage, in.path, txid, index, kind);
 }
 
 Status NeedsAttention(const Intent& in, const std::string& why) {
@@ -133,6 +133,32 @@ ProbeResult ProbeMkdir(Fs* fs, const Intent& in) {
   return {State::kUnknown, "found " + DescribeFound(fi) + " at " + in.path + ", expected a directory"};
 }
 
+// ---- write_range ----
+//
+// No staging object: the before-image of the range is in the intent. The
+// file must be the very object fingerprinted at prepare time; then the
+// range holds the new bytes (applied), the old bytes (not applied), or a
+// mix of the two — a write torn by a crash, which only fstx can have made
+// while it holds the path: partial, and undo or redo writes the range
+// whole again.
+
+ProbeResult ProbeWriteRange(Fs* fs, const Intent& in) {
+  FileInfo fi;
+  Status s = fs->Stat(in.path, &fi);
+  if (!s.ok()) return {State::kUnknown, s.ToString()};
+  if (!SameObject(fi, in.before))
+    return {State::kUnknown, "found " + DescribeFound(fi) + " at " + in.path + ", expected the file written (inode " +
+                                 std::to_string(in.before.ino) + ")"};
+  std::string now;
+  s = fs->ReadAt(in.path, in.offset, in.data.size(), &now);
+  if (!s.ok()) return {State::kUnknown, s.ToString()};
+  if (now == in.data) return {State::kApplied, ""};
+  if (now == in.old_data) return {State::kNotApplied, ""};
+  if (now.size() == in.data.size()) return {State::kPartial, ""};
+  return {State::kUnknown, in.path + " is shorter than the range " + std::to_string(in.offset) + "+" +
+                               std::to_string(in.data.size()) + " it held"};
+}
+
 // Removes what an interrupted Apply may have left behind, in the
 // not-applied state: the new staging object and an extra link to the
 // replaced object.
@@ -151,6 +177,7 @@ Status CleanStale(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
     case OpKind::kMkdir:
       return RemoveIfOurs(fs, Staging(in, txid, index, StagingKind::kNew), nullptr);
     case OpKind::kRemove:
+    case OpKind::kWriteRange:
       return Status();
   }
   return Status();
@@ -204,6 +231,8 @@ Status Apply(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
       if (!s.ok()) return s;
       return fs->Rename(fresh, in.path, RenameMode::kNoReplace);
     }
+    case OpKind::kWriteRange:
+      return fs->WriteAt(in.path, in.offset, in.data);
   }
   return Status(Code::kInvalidArgument, "unknown op kind");
 }
@@ -219,6 +248,8 @@ ProbeResult Probe(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
       return ProbeRemove(fs, in, Staging(in, txid, index, StagingKind::kDel));
     case OpKind::kMkdir:
       return ProbeMkdir(fs, in);
+    case OpKind::kWriteRange:
+      return ProbeWriteRange(fs, in);
   }
   return {State::kUnknown, "unknown op kind"};
 }
@@ -251,9 +282,17 @@ Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
           if (s.code() == Code::kExists)
             return NeedsAttention(in, "directory " + in.path + " is not empty: something else wrote into it");
           break;
+        case OpKind::kWriteRange:
+          s = fs->WriteAt(in.path, in.offset, in.old_data);
+          break;
       }
       break;
-    case State::kPartial:  // rename: source back in place, target still at old
+    case State::kPartial:
+      if (in.kind == OpKind::kWriteRange) {  // a torn write: put the old bytes back whole
+        s = fs->WriteAt(in.path, in.offset, in.old_data);
+        break;
+      }
+      // rename: source back in place, target still at old
       s = fs->Rename(old, in.path, RenameMode::kNoReplace);
       break;
   }
@@ -270,7 +309,8 @@ Status Redo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
     case State::kApplied:
       return Status();
     case State::kPartial:
-      s = fs->Rename(in.src, in.path, RenameMode::kNoReplace);
+      s = in.kind == OpKind::kWriteRange ? fs->WriteAt(in.path, in.offset, in.data)
+                                         : fs->Rename(in.src, in.path, RenameMode::kNoReplace);
       break;
     case State::kNotApplied:
       s = CleanStale(fs, txid, index, in);
@@ -326,9 +366,25 @@ std::set<std::string> Paths(const Intent& in) {
 
 std::set<std::string> Dirs(const Intent& in) {
   std::set<std::string> d;
+  if (in.kind == OpKind::kWriteRange) return d;  // data only, synced by WriteAt itself
   for (const auto& p : Paths(in)) d.insert(paths::Parent(p));
+  if (UsesStaging(in)) d.insert(StageDir(in));
   return d;
 }
+
+bool UsesStaging(const Intent& in) {
+  switch (in.kind) {
+    case OpKind::kRename: return in.before.present();
+    case OpKind::kWriteFile:
+    case OpKind::kSymlink:
+    case OpKind::kRemove:
+    case OpKind::kMkdir: return true;
+    case OpKind::kWriteRange: return false;
+  }
+  return false;
+}
+
+std::string StageDir(const Intent& in) { return in.stage.empty() ? paths::Parent(in.path) : in.stage; }
 
 std::string Describe(const Intent& in) {
   std::string s = op_kind_name(in.kind);

@@ -10,6 +10,11 @@
 //   symlink     symlink new, [P exists: link P->old], rename new->P
 //   remove      rename P->del
 //   mkdir       mkdir new (exact mode), rename new->P
+//   write_range pwrite the new bytes at the offset, fdatasync (no staging;
+//               the old bytes are in the intent)
+//
+// Staging objects (new/old/del) live in the op's staging directory
+// (journal/names.h), on the same mount as the target.
 //
 // Probe() says which state the op is in. Undo() and Redo() are driven by
 // the probe, so they are idempotent: run again after a crash at any point
@@ -75,8 +80,13 @@ Status UndoReverse(Fs* fs, uint64_t txid, const std::vector<Intent>& intents, si
 
 // Paths the op names (rename: source and target; others: the path).
 std::set<std::string> Paths(const Intent& in);
-// Directories whose entries the op changes (parents of Paths()).
+// Directories whose entries the op changes (parents of Paths(), and its
+// staging directory if it stages anything).
 std::set<std::string> Dirs(const Intent& in);
+// Does the op put anything in its staging directory?
+bool UsesStaging(const Intent& in);
+// Where its staging objects live (the sibling directory for format 1).
+std::string StageDir(const Intent& in);
 // "rename /a -> /b", "write_file /a", ...
 std::string Describe(const Intent& in);
 

@@ -1,10 +1,13 @@
 #include "src/plan.h"
 
+#include <algorithm>
 #include <map>
 
 #include "journal/names.h"
+#include "src/hash.h"
 #include "src/ops.h"
 #include "src/paths.h"
+#include "src/stage.h"
 
 namespace fstx {
 namespace {
@@ -19,13 +22,15 @@ struct VNode {
 
 class Planner {
  public:
-  Planner(Fs* fs, const std::vector<OpSpec>& ops) : fs_(fs), ops_(ops) {}
+  Planner(Fs* fs, const std::vector<std::string>& roots, const std::vector<OpSpec>& ops)
+      : fs_(fs), ops_(ops), stages_(fs, roots) {}
 
   Status Run(std::vector<Intent>* out) {
     out->clear();
     for (size_t k = 0; k < ops_.size(); ++k) {
       Intent in;
       Status s = PlanOne(k, &in);
+      if (s.ok()) s = Finish(k, &in);
       if (!s.ok()) return s.Annotate("op " + std::to_string(k + 1) + " (" + DescribeSpec(ops_[k]) + ")");
       out->push_back(std::move(in));
     }
@@ -33,6 +38,68 @@ class Planner {
   }
 
  private:
+  // Where the object at `path` before op k is on disk now (it must be a
+  // real object, or be created in a real directory by an earlier op).
+  std::string RealDirOf(const std::string& dir, size_t k) const {
+    std::string q = dir;
+    VNode v = Lookup(q, k);
+    while (v.origin == VNode::kCreated) {
+      q = paths::Parent(q);
+      v = Lookup(q, v.created_by);
+    }
+    return v.real;
+  }
+
+  // Staging directory, content hash, precondition.
+  Status Finish(size_t k, Intent* in) {
+    const OpSpec& op = ops_[k];
+    if (ops::UsesStaging(*in)) {
+      Result<std::string> st = stages_.ForDir(RealDirOf(paths::Parent(op.path), k));
+      if (!st.ok()) return st.status();
+      in->stage = *st;
+    }
+    if (op.kind == OpKind::kWriteFile || op.kind == OpKind::kWriteRange) {
+      in->data_size = in->data.size();
+      in->data_hash = hash::Raw(in->data);
+    }
+    return CheckExpect(k);
+  }
+
+  Status CheckExpect(size_t k) {
+    const OpSpec& op = ops_[k];
+    if (!op.expect_absent) return Status();
+    const std::string& path = op.kind == OpKind::kRename ? op.src : op.path;
+    FileInfo fi;
+    Status s = Before(path, k, &fi);
+    if (!s.ok()) return s;
+    if (*op.expect_absent) {
+      if (!fi.exists()) return Status();
+      return Status(Code::kStale, path + " was expected to be absent, but a " + file_type_name(fi.type) +
+                                      " is there: it changed since the plan was made");
+    }
+    Result<std::string> want = hash::FromText(op.expect_hash);
+    if (!want.ok()) return want.status();
+    if (!fi.exists())
+      return Status(Code::kStale, path + " no longer exists: it changed since the plan was made", ENOENT);
+    const std::string real = Lookup(path, k).real;
+    std::string content;
+    if (fi.type == FileType::kRegular) {
+      s = fs_->ReadFile(real, kExpectReadLimit, &content);
+    } else if (fi.type == FileType::kSymlink) {
+      s = fs_->ReadLink(real, &content);
+    } else {
+      return Status(Code::kInvalidArgument, path + " is a " + file_type_name(fi.type) +
+                                                "; only files and symlinks have a content hash to expect");
+    }
+    if (!s.ok()) return s;
+    std::string got = hash::Raw(content);
+    if (got == *want) return Status();
+    return Status(Code::kStale, path + " changed since the plan was made (expected " + op.expect_hash +
+                                    ", found " + hash::ToText(got) + ")");
+  }
+
+  static constexpr uint64_t kExpectReadLimit = 256ull << 20;
+
   VNode Lookup(const std::string& path, size_t k) const {
     std::string q = path;
     for (size_t j = k; j-- > 0;) {
@@ -59,6 +126,8 @@ class Planner {
         case OpKind::kRemove:
           if (paths::IsSameOrAncestor(op.path, q)) return {VNode::kGone, "", 0, FileType::kAbsent};
           break;
+        case OpKind::kWriteRange:
+          break;  // changes bytes, not the namespace
       }
     }
     return {VNode::kReal, q, 0, FileType::kAbsent};
@@ -162,13 +231,52 @@ class Planner {
         if (!s.ok()) return s;
         in->moved = ops::FingerprintOf(target);
         return Status();
+      case OpKind::kWriteRange:
+        return PlanWriteRange(k, target, in);
     }
     return Status(Code::kInvalidArgument, "unknown op");
   }
 
+  Status PlanWriteRange(size_t k, const FileInfo& target, Intent* in) {
+    const OpSpec& op = ops_[k];
+    if (!target.exists()) return Status(Code::kNotFound, op.path + " does not exist", ENOENT);
+    if (target.type != FileType::kRegular)
+      return Status(Code::kInvalidArgument, op.path + " is a " + file_type_name(target.type) +
+                                                ", not a regular file");
+    if (op.data.empty()) return Status(Code::kInvalidArgument, "empty range: no bytes to write");
+    if (op.offset > target.size || op.data.size() > target.size - op.offset)
+      return Status(Code::kInvalidArgument, "range " + std::to_string(op.offset) + "+" +
+                                                std::to_string(op.data.size()) + " lies beyond the end of " +
+                                                op.path + " (" + std::to_string(target.size) +
+                                                " bytes); write_range never grows a file");
+    Status s = fs_->ReadAt(Lookup(op.path, k).real, op.offset, op.data.size(), &in->old_data);
+    if (!s.ok()) return s;
+    if (in->old_data.size() != op.data.size())
+      return Status(Code::kInvalidArgument, op.path + " shrank while it was being read");
+    // An earlier write_range of this transaction on the same file: the
+    // before-image is what that one leaves.
+    for (const auto& w : ranges_) {
+      if (w.dev != target.dev || w.ino != target.ino) continue;
+      const uint64_t lo = std::max(w.offset, op.offset);
+      const uint64_t hi = std::min(w.offset + w.data.size(), op.offset + op.data.size());
+      for (uint64_t b = lo; b < hi; ++b) in->old_data[b - op.offset] = w.data[b - w.offset];
+    }
+    ranges_.push_back({target.dev, target.ino, op.offset, op.data});
+    in->offset = op.offset;
+    in->before = ops::FingerprintOf(target);
+    return Status();
+  }
+
+  struct Range {
+    uint64_t dev, ino, offset;
+    std::string data;
+  };
+
   Fs* fs_;
   const std::vector<OpSpec>& ops_;
+  StageFinder stages_;
   std::map<std::string, FileInfo> cache_;
+  std::vector<Range> ranges_;
 };
 
 }  // namespace
@@ -194,6 +302,13 @@ Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* 
       *p = r.value();
       if (ParseStagingLeaf(paths::Leaf(*p), nullptr))
         return fail(Status(Code::kInvalidArgument, *p + " is an fstx staging name"));
+      for (std::string q = *p; q != "/"; q = paths::Parent(q))
+        if (IsStagingDirName(paths::Leaf(q)))
+          return fail(Status(Code::kInvalidArgument, *p + " lies in an fstx staging directory (" + q + ")"));
+      for (const std::string& r : roots)
+        if (paths::IsSameOrAncestor(*p, r))
+          return fail(Status(Code::kInvalidArgument, *p + " is the root " + r + " or an ancestor of it: "
+                                                         "an op may not move, replace or remove a root"));
     }
     if (op.mode && (*op.mode & ~07777u))
       return fail(Status(Code::kInvalidArgument, "mode " + std::to_string(*op.mode) + " has bits beyond 07777"));
@@ -201,8 +316,9 @@ Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* 
   return Status();
 }
 
-Status Plan(Fs* fs, const std::vector<OpSpec>& ops, std::vector<Intent>* out) {
-  return Planner(fs, ops).Run(out);
+Status Plan(Fs* fs, const std::vector<std::string>& roots, const std::vector<OpSpec>& ops,
+            std::vector<Intent>* out) {
+  return Planner(fs, roots, ops).Run(out);
 }
 
 }  // namespace fstx

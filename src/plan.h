@@ -32,16 +32,26 @@ struct OpSpec {
   std::string src;   // rename source
   bool replace = false;
   std::optional<uint32_t> mode;
-  std::string data;  // content / symlink target
+  std::string data;  // content / symlink target / write_range bytes
+  uint64_t offset = 0;  // write_range
+  // Precondition on the op's object: absent, or this content hash (text
+  // form, src/hash.h).
+  std::optional<bool> expect_absent;
+  std::string expect_hash;
 };
 
 std::string DescribeSpec(const OpSpec& op);
 
 // Lexical checks only (no filesystem access): normalises the paths in
-// place and checks them against the roots.
+// place and checks them against the roots. Refused besides: a path that is
+// a root or an ancestor of one (moving it would move a root), and a path
+// with a staging directory (".fstx") among its components.
 Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops);
 
-// Full validation; fills *out with one intent per op.
-Status Plan(Fs* fs, const std::vector<OpSpec>& ops, std::vector<Intent>* out);
+// Full validation; fills *out with one intent per op, with its staging
+// directory (stage.h) and content size and hash. Preconditions are checked
+// here (kStale).
+Status Plan(Fs* fs, const std::vector<std::string>& roots, const std::vector<OpSpec>& ops,
+            std::vector<Intent>* out);
 
 }  // namespace fstx

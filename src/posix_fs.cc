@@ -86,7 +86,8 @@ Status PosixFs::Stat(const std::string& path, FileInfo* out) {
   // statx for the birth time: (dev, inode, birth time) identifies an
   // object even when a freed inode number is reused.
   struct statx sx;
-  if (::statx(t->dirfd, t->leaf.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
+  if (::statx(t->dirfd, t->leaf.c_str(), AT_SYMLINK_NOFOLLOW,
+                STATX_BASIC_STATS | STATX_BTIME | STATX_MNT_ID, &sx) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
     return Status::FromErrno(errno, "stat", t->path);
   }
@@ -99,6 +100,7 @@ Status PosixFs::Stat(const std::string& path, FileInfo* out) {
   out->size = sx.stx_size;
   if (sx.stx_mask & STATX_BTIME)
     out->btime_ns = static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + sx.stx_btime.tv_nsec;
+  if (sx.stx_mask & STATX_MNT_ID) out->mnt_id = sx.stx_mnt_id;
   return Status::Ok();
 }
 
@@ -140,6 +142,73 @@ Status PosixFs::ReadFile(const std::string& path, uint64_t limit, std::string* o
     if (data.size() > limit) return Status(Code::kInvalidArgument, too_big);
   }
   *out = std::move(data);
+  return Status::Ok();
+}
+
+// Opens a regular file for ReadAt/WriteAt, never through a symlink.
+static Result<Fd> OpenRegular(resolve::Resolver* r, const char* op, const std::string& path, int flags,
+                              std::string* resolved) {
+  Result<Target> t = r->Resolve(op, path, /*allow_root=*/false);
+  if (!t.ok()) return t.status();
+  *resolved = t->path;
+  Fd fd(::openat(t->dirfd, t->leaf.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd.valid()) {
+    if (errno == ELOOP) return Status(Code::kInvalidArgument, std::string(op) + " " + t->path + ": is a symlink", ELOOP);
+    return Status::FromErrno(errno, op, t->path);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, std::string(op) + " (fstat)", t->path);
+  if (!S_ISREG(st.st_mode)) {
+    return Status(Code::kInvalidArgument, std::string(op) + " " + t->path + ": not a regular file (" +
+                                              file_type_name(TypeOf(st.st_mode)) + ")");
+  }
+  return fd;
+}
+
+Status PosixFs::ReadAt(const std::string& path, uint64_t offset, uint64_t len, std::string* out) {
+  out->clear();
+  std::string p;
+  Result<Fd> fd = OpenRegular(impl_.get(), "read", path, O_RDONLY, &p);
+  if (!fd.ok()) return fd.status();
+  std::string data(len, '\0');
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd->get(), data.data() + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read", p);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  data.resize(done);
+  *out = std::move(data);
+  return Status::Ok();
+}
+
+Status PosixFs::WriteAt(const std::string& path, uint64_t offset, std::string_view data) {
+  std::string p;
+  Result<Fd> fd = OpenRegular(impl_.get(), "write", path, O_WRONLY, &p);
+  if (!fd.ok()) return fd.status();
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(errno, "write (fstat)", p);
+  if (offset > static_cast<uint64_t>(st.st_size) || data.size() > static_cast<uint64_t>(st.st_size) - offset) {
+    return Status(Code::kInvalidArgument, "write " + p + ": range " + std::to_string(offset) + "+" +
+                                              std::to_string(data.size()) + " lies beyond the end of the file (" +
+                                              std::to_string(st.st_size) + " bytes)");
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd->get(), data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "write", p);
+    }
+    if (n == 0) return Status::FromErrno(EIO, "write", p);
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd->get()) != 0) return Status::FromErrno(errno, "write (fdatasync)", p);
+  if (fd->Close() != 0) return Status::FromErrno(errno, "write (close)", p);
   return Status::Ok();
 }
 

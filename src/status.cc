@@ -21,6 +21,7 @@ const char* code_name(Code c) {
     case Code::kCorruption: return "corruption";
     case Code::kNeedsAttention: return "needs_attention";
     case Code::kNotSupported: return "not_supported";
+    case Code::kStale: return "stale";
   }
   return "unknown";
 }

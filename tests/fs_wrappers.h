@@ -21,6 +21,10 @@ class HookFs : public FsWrapper {
     Status s = hook_("create", p);
     return s.ok() ? FsWrapper::CreateFile(p, d, m, u, g) : s;
   }
+  Status WriteAt(const std::string& p, uint64_t off, std::string_view d) override {
+    Status s = hook_("write", p);
+    return s.ok() ? FsWrapper::WriteAt(p, off, d) : s;
+  }
   Status Symlink(const std::string& t, const std::string& p) override {
     Status s = hook_("symlink", p);
     return s.ok() ? FsWrapper::Symlink(t, p) : s;

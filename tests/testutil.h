@@ -88,7 +88,8 @@ inline void MkdirRaw(const std::string& path, mode_t mode = 0755) {
 
 // A tree's observable state: relative path -> "type mode content-or-target".
 // Sockets and fifos compare by type and mode. Staging names are included,
-// so a leftover shows up as a difference.
+// so a leftover shows up as a difference; an empty staging directory
+// (".fstx") is left out.
 using TreeImage = std::map<std::string, std::string>;
 
 inline TreeImage Snapshot(const std::string& root) {
@@ -98,6 +99,11 @@ inline TreeImage Snapshot(const std::string& root) {
     const std::string p = it->path().string();
     struct stat st;
     if (::lstat(p.c_str(), &st) != 0) continue;
+    // fstx's staging directory is invisible while empty (journal/names.h).
+    if (S_ISDIR(st.st_mode) && it->path().filename() == ".fstx" && bfs::is_empty(it->path())) {
+      it.disable_recursion_pending();
+      continue;
+    }
     std::string rel = p.substr(root.size());
     char mode[16];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));

@@ -7,7 +7,7 @@
 // every journal commit (JournalHook).
 //
 // Point names:
-//   fs.stat fs.read fs.readlink fs.listdir fs.create fs.symlink fs.mkdir
+//   fs.stat fs.read fs.readlink fs.listdir fs.create fs.write fs.symlink fs.mkdir
 //   fs.rename fs.link fs.unlink fs.rmdir fs.syncdir   — before the call
 //   <any of the above>.after                          — after it succeeded
 //   journal.commit.before  journal.commit.after       — around LMDB commits
@@ -19,7 +19,7 @@
 //           all points together: '*:17=crash' crashes at the 17th failpoint)
 //   HIT     1-based hit number of that point (default 1), or '*' for every hit
 //   ACTION  crash | EIO | ENOSPC | EACCES | EXDEV | EROFS | ENAMETOOLONG | ...
-//           | short (fs.create only: writes half the data, then EIO)
+//           | short (fs.create, fs.write: writes half the data, then EIO)
 //           | delay(MS)
 // Example: FSTX_FAILPOINTS='fs.rename:3=crash,journal.commit.after=crash'
 //
@@ -98,8 +98,10 @@ class FaultFs : public FsWrapper {
   Status ReadFile(const std::string& path, uint64_t limit, std::string* out) override;
   Status ReadLink(const std::string& path, std::string* out) override;
   Status ListDir(const std::string& path, std::vector<std::string>* names) override;
+  Status ReadAt(const std::string& path, uint64_t offset, uint64_t len, std::string* out) override;
   Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid,
                     int64_t gid) override;
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override;
   Status Symlink(const std::string& target, const std::string& path) override;
   Status Mkdir(const std::string& path, uint32_t mode) override;
   Status Rename(const std::string& from, const std::string& to, RenameMode mode) override;
@@ -127,6 +129,7 @@ struct Event {
     kRmdir,        // path
     kSyncDir,      // path (a barrier for that directory)
     kJournalSync,  // a durable journal commit (recorded via RecordingFs::Hook)
+    kWrite,        // path, data at offset (in place, fdatasynced by WriteAt)
   };
   Kind kind;
   std::string path;
@@ -134,6 +137,7 @@ struct Event {
   std::string data;
   uint32_t mode = 0;
   bool replace = false;
+  uint64_t offset = 0;  // kWrite
   uint64_t seq = 0;
 };
 const char* event_kind_name(Event::Kind k);
@@ -145,6 +149,7 @@ class RecordingFs : public FsWrapper {
 
   Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid,
                     int64_t gid) override;
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override;
   Status Symlink(const std::string& target, const std::string& path) override;
   Status Mkdir(const std::string& path, uint32_t mode) override;
   Status Rename(const std::string& from, const std::string& to, RenameMode mode) override;

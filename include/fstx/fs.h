@@ -50,6 +50,7 @@ struct FileInfo {
   uint64_t ino = 0;
   uint64_t size = 0;
   uint64_t btime_ns = 0;  // birth time; 0 if the filesystem does not say
+  uint64_t mnt_id = 0;    // mount id (statx STATX_MNT_ID); 0 if unknown
   bool exists() const { return type != FileType::kAbsent; }
 };
 
@@ -70,12 +71,20 @@ class Fs {
   virtual Status ReadLink(const std::string& path, std::string* out) = 0;
   // Names in a directory, without "." and "..", in no particular order.
   virtual Status ListDir(const std::string& path, std::vector<std::string>* names) = 0;
+  // Reads at most `len` bytes of a regular file from `offset` (fewer at its
+  // end). Never follows a symlink.
+  virtual Status ReadAt(const std::string& path, uint64_t offset, uint64_t len, std::string* out) = 0;
 
   // Creates a new regular file (O_EXCL, never follows), sets exactly `mode`
   // (no umask) and, if uid/gid are not -1, the owner; writes `data` whole and
   // fsyncs it before closing. On failure the partial file may remain.
   virtual Status CreateFile(const std::string& path, std::string_view data, uint32_t mode,
                             int64_t uid = -1, int64_t gid = -1) = 0;
+  // Overwrites `data.size()` bytes of an existing regular file at `offset`
+  // in place and fdatasyncs it before returning. The range must lie within
+  // the file (kInvalidArgument otherwise: it never grows a file). Never
+  // follows a symlink.
+  virtual Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) = 0;
   virtual Status Symlink(const std::string& target, const std::string& path) = 0;
   // Creates a directory with exactly `mode` (no umask).
   virtual Status Mkdir(const std::string& path, uint32_t mode) = 0;
@@ -103,6 +112,12 @@ class FsWrapper : public Fs {
   }
   Status ListDir(const std::string& path, std::vector<std::string>* names) override {
     return target_->ListDir(path, names);
+  }
+  Status ReadAt(const std::string& path, uint64_t offset, uint64_t len, std::string* out) override {
+    return target_->ReadAt(path, offset, len, out);
+  }
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override {
+    return target_->WriteAt(path, offset, data);
   }
   Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid = -1,
                     int64_t gid = -1) override {
@@ -141,8 +156,10 @@ class PosixFs : public Fs {
   Status ReadFile(const std::string& path, uint64_t limit, std::string* out) override;
   Status ReadLink(const std::string& path, std::string* out) override;
   Status ListDir(const std::string& path, std::vector<std::string>* names) override;
+  Status ReadAt(const std::string& path, uint64_t offset, uint64_t len, std::string* out) override;
   Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid = -1,
                     int64_t gid = -1) override;
+  Status WriteAt(const std::string& path, uint64_t offset, std::string_view data) override;
   Status Symlink(const std::string& target, const std::string& path) override;
   Status Mkdir(const std::string& path, uint32_t mode) override;
   Status Rename(const std::string& from, const std::string& to, RenameMode mode) override;

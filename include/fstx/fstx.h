@@ -80,6 +80,24 @@ struct RecoveryReport {
   bool clean() const { return txs.empty(); }
 };
 
+// The content hash fstx uses for preconditions: "xxh128:" and 32 hex
+// digits, the XXH3-128 of `data`. For a symlink, hash its target string.
+std::string ContentHash(std::string_view data);
+
+// What an op expects to find before it runs (Transaction::Expect): the
+// object it acts on absent, or present with exactly the content the caller
+// read when it made its plan. Checked at Commit() under the op's path
+// lock, before anything is journaled; a mismatch fails the whole
+// transaction with kStale naming the path, and nothing changes.
+struct Precondition {
+  static Precondition Absent() { return {true, {}}; }
+  // `content_hash` as ContentHash() returns it.
+  static Precondition Hash(std::string content_hash) { return {false, std::move(content_hash)}; }
+  static Precondition Content(std::string_view data) { return {false, ContentHash(data)}; }
+  bool absent = false;
+  std::string hash;
+};
+
 class Journal;
 
 class Transaction {
@@ -106,6 +124,15 @@ class Transaction {
   // Removes any object; directories with everything beneath them.
   Transaction& Remove(const std::string& path);
   Transaction& Mkdir(const std::string& path, uint32_t mode = 0755);
+  // Overwrites data.size() bytes of the existing regular file `path` at
+  // `offset`, in place (it never grows the file): for small edits of large
+  // files, such as a qcow2 header. The bytes the range held are journaled
+  // and written back on rollback. Durable when written (fdatasync).
+  Transaction& WriteRange(const std::string& path, uint64_t offset, std::string_view data);
+  // A precondition on the op added last: a rename's source, otherwise the
+  // op's path (for the object it replaces, removes or writes into). A
+  // directory can only be expected absent.
+  Transaction& Expect(Precondition precondition);
 
   Transaction& SetPolicy(TxPolicy policy);
   size_t size() const;
@@ -117,7 +144,8 @@ class Transaction {
   // Checks every op against the tree as the earlier ops will leave it,
   // without journaling or changing anything: the errors Commit() would
   // give before touching the disk (kInvalidArgument, kOutsideRoot,
-  // kNotFound, kExists), with the op's index and path in the message.
+  // kNotFound, kExists, kStale), with the op's index and path in the
+  // message.
   Status Validate();
 
   // All or nothing; see the header comment. A transaction commits once.

@@ -25,6 +25,8 @@ enum class Code : int {
   kCorruption,       // a journal record failed its checksum or decoding
   kNeedsAttention,   // the world changed behind fstx's back; not guessing
   kNotSupported,     // e.g. EXDEV for a cross-filesystem rename
+  kStale,            // a precondition (expect) failed: the file changed
+                     // since the caller read it; nothing was changed
 };
 
 const char* code_name(Code c);

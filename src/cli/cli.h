@@ -59,5 +59,8 @@ struct CrashtestArgs {
   uint64_t max_weak = 64;
 };
 int CmdCrashtest(const CrashtestArgs& args);
+// Prints each file's content hash (for a spec's "expect"); a symlink's is
+// its target's text.
+int CmdHash(const std::vector<std::string>& files, bool json);
 
 }  // namespace fstx::cli

@@ -76,10 +76,10 @@ int CmdVerify(const Globals& g, bool json) {
       Status s = (*store)->Stats(&stats);
       if (!s.ok()) {
         findings.push_back({"unreadable", g.journal, "journal metadata: " + s.message()});
-      } else if (stats.format_version != kFormatVersion) {
+      } else if (stats.format_version < kOldestFormatVersion || stats.format_version > kFormatVersion) {
         findings.push_back({"format-version", g.journal,
                             "journal format version " + std::to_string(stats.format_version) +
-                                ", this fstx reads version " + std::to_string(kFormatVersion)});
+                                ", this fstx reads versions " + std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion)});
       }
       std::vector<TxRecord> active, history;
       std::vector<BadRecord> bad;

@@ -153,6 +153,14 @@ int Run(int argc, char** argv) {
       "  fstx crashtest rename-vm.json --tree fixtures/host --replay power-weak:12:3 --keep\n"
       "Spec paths are relative to --tree. Exit 0: no violation; 1: violations; 2: bad input.");
 
+  std::vector<std::string> hash_files;
+  bool hash_json = false;
+  CLI::App* c_hash = app.add_subcommand("hash", "Print the content hash of files, for a spec's \"expect\"");
+  c_hash->add_option("FILE", hash_files, "Regular files or symlinks (a symlink's target text is hashed)")
+      ->required();
+  c_hash->add_flag("--json", hash_json, "Print as JSON");
+  c_hash->footer("Example:\n  fstx hash /etc/libvirt/qemu/vm1.xml\n"
+                 "  xxh128:...  /etc/libvirt/qemu/vm1.xml   (put it in the op's \"expect\")");
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
 
   if (argc <= 1) {
@@ -169,6 +177,7 @@ int Run(int argc, char** argv) {
 
   SetupLogging(verbosity);
   if (c_crash->parsed()) return CmdCrashtest(crash);  // needs no journal or roots
+  if (c_hash->parsed()) return CmdHash(hash_files, hash_json);
   Globals g;
   Result<std::string> dir = AbsolutePath(journal.empty() ? DefaultJournalDir() : journal);
   if (!dir.ok()) {

@@ -1,6 +1,8 @@
 // render.cc — JSON and text views of records and reports (see render.h).
 #include "src/cli/render.h"
 
+#include "src/hash.h"
+
 #include <set>
 
 #include "fstx/fs.h"
@@ -34,9 +36,16 @@ Json IntentJson(const Intent& in, size_t index) {
   j["replace"] = in.replace;
   bool has_mode = in.kind == OpKind::kWriteFile || in.kind == OpKind::kMkdir;
   j["mode"] = has_mode ? Json(FormatMode(in.mode)) : Json(nullptr);
-  j["data_length"] = in.data.size();
-  j["data_preview"] = Preview(in.data);
-  j["data_base64"] = Base64Encode(in.data);
+  // History records keep no written content: data_length stays, the
+  // preview and base64 are then null, and data_hash identifies it.
+  const bool content = in.kind == OpKind::kWriteFile || in.kind == OpKind::kWriteRange;
+  const bool held = !content || in.data.size() == in.data_size;
+  j["data_length"] = content ? in.data_size : in.data.size();
+  j["data_preview"] = held ? Json(Preview(in.data)) : Json(nullptr);
+  j["data_base64"] = held ? Json(Base64Encode(in.data)) : Json(nullptr);
+  j["data_hash"] = in.data_hash.empty() ? Json(nullptr) : Json(hash::ToText(in.data_hash));
+  j["offset"] = in.kind == OpKind::kWriteRange ? Json(in.offset) : Json(nullptr);
+  j["staging_dir"] = in.stage.empty() ? Json(nullptr) : Json(in.stage);
   j["moved"] = FingerprintJson(in.moved);
   j["before"] = FingerprintJson(in.before);
   return j;
@@ -117,8 +126,11 @@ std::string DescribeIntent(const Intent& in) {
       if (in.replace) s += " (replace)";
       break;
     case OpKind::kWriteFile:
-      s += " " + in.path + " mode " + FormatMode(in.mode) + ", " + std::to_string(in.data.size()) +
+      s += " " + in.path + " mode " + FormatMode(in.mode) + ", " + std::to_string(in.data_size) +
            " bytes";
+      break;
+    case OpKind::kWriteRange:
+      s += " " + in.path + " at " + std::to_string(in.offset) + ", " + std::to_string(in.data_size) + " bytes";
       break;
     case OpKind::kSymlink:
       s += " " + in.path + " -> " + in.data;

@@ -52,12 +52,12 @@ class OpReader {
   // Every key must be one of `allowed` (plus "op").
   Status OnlyFields(std::initializer_list<const char*> allowed, const char* op) const {
     for (auto it = obj_.begin(); it != obj_.end(); ++it) {
-      if (it.key() == "op") continue;
+      if (it.key() == "op" || it.key() == "expect") continue;
       bool ok = false;
       for (const char* a : allowed) ok = ok || it.key() == a;
       if (!ok) {
         return Bad(where_ + ": unknown field '" + it.key() + "' (" + op + " takes " +
-                   JoinNames(allowed) + ")");
+                   JoinNames(allowed) + ", expect)");
       }
     }
     return Status::Ok();
@@ -99,6 +99,53 @@ class OpReader {
     return Status::Ok();
   }
 
+  // A non-negative integer (no fraction, no exponent beyond range).
+  Status Offset(const char* key, uint64_t* out) const {
+    if (!obj_.contains(key)) return Bad(where_ + ": missing field '" + key + "'");
+    const json& v = obj_.at(key);
+    if (!v.is_number_unsigned()) {
+      return Bad(where_ + ": field '" + key + "' must be a non-negative integer, got " +
+                 (v.is_number() ? v.dump() : std::string(TypeName(v))));
+    }
+    *out = v.get<uint64_t>();
+    return Status::Ok();
+  }
+
+  // "content" (UTF-8 text) or "content_base64", exactly one.
+  Status Content(std::string* out) const {
+    bool plain = Has("content"), b64 = Has("content_base64");
+    if (plain == b64) {
+      return Bad(where_ + (plain ? ": give only one of 'content' and 'content_base64'"
+                                 : ": missing field 'content' (or 'content_base64')"));
+    }
+    if (plain) return String("content", out);
+    std::string text, err;
+    Status s = String("content_base64", &text);
+    if (!s.ok()) return s;
+    if (!Base64Decode(text, out, &err)) return Bad(where_ + ": field 'content_base64' is not valid base64: " + err);
+    return Status::Ok();
+  }
+
+  // "expect": "absent" or "xxh128:<32 hex digits>" (fstx::ContentHash).
+  Status Expect(std::optional<Precondition>* out) const {
+    if (!obj_.contains("expect")) return Status::Ok();
+    const json& v = obj_.at("expect");
+    std::string text = v.is_string() ? v.get<std::string>() : std::string();
+    if (text == "absent") {
+      *out = Precondition::Absent();
+      return Status::Ok();
+    }
+    bool hex = text.size() == 39 && text.rfind("xxh128:", 0) == 0 &&
+               text.find_first_not_of("0123456789abcdefABCDEF", 7) == std::string::npos;
+    if (!hex) {
+      return Bad(where_ + ": field 'expect' must be \"absent\" or \"xxh128:\" and 32 hex digits "
+                          "(the content hash `fstx hash FILE` prints), got " +
+                 (v.is_string() ? "\"" + text.substr(0, 60) + "\"" : std::string(TypeName(v))));
+    }
+    *out = Precondition::Hash(text);
+    return Status::Ok();
+  }
+
   Status Mode(std::optional<uint32_t>* out) const {
     if (!obj_.contains("mode")) return Status::Ok();
     const json& v = obj_.at("mode");
@@ -119,7 +166,7 @@ class OpReader {
   const std::vector<std::string>& roots_;
 };
 
-Status ParseOp(const json& v, size_t index, const std::vector<std::string>& roots, SpecOp* op) {
+Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& roots, SpecOp* op) {
   std::string where = "op " + std::to_string(index + 1);
   if (!v.is_object()) return Bad(where + ": must be an object, got " + TypeName(v));
   if (!v.contains("op")) return Bad(where + ": missing field 'op'");
@@ -143,20 +190,7 @@ Status ParseOp(const json& v, size_t index, const std::vector<std::string>& root
       return s;
     }
     if (!(s = r.Path("path", &op->path)).ok()) return s;
-    bool plain = r.Has("content"), b64 = r.Has("content_base64");
-    if (plain == b64) {
-      return Bad(where + (plain ? ": give only one of 'content' and 'content_base64'"
-                                : ": missing field 'content' (or 'content_base64')"));
-    }
-    if (plain) {
-      if (!(s = r.String("content", &op->data)).ok()) return s;
-    } else {
-      std::string text, err;
-      if (!(s = r.String("content_base64", &text)).ok()) return s;
-      if (!Base64Decode(text, &op->data, &err)) {
-        return Bad(where + ": field 'content_base64' is not valid base64: " + err);
-      }
-    }
+    if (!(s = r.Content(&op->data)).ok()) return s;
     return r.Mode(&op->mode);
   }
   if (name == "symlink") {
@@ -180,8 +214,24 @@ Status ParseOp(const json& v, size_t index, const std::vector<std::string>& root
     if (!(s = r.Path("path", &op->path)).ok()) return s;
     return r.Mode(&op->mode);
   }
+  if (name == "write_range") {
+    op->kind = OpKind::kWriteRange;
+    if (!(s = r.OnlyFields({"path", "offset", "content", "content_base64"}, "write_range")).ok()) return s;
+    if (!(s = r.Path("path", &op->path)).ok()) return s;
+    if (!(s = r.Offset("offset", &op->offset)).ok()) return s;
+    if (!(s = r.Content(&op->data)).ok()) return s;
+    if (op->data.empty()) return Bad(where + ": the content is empty: no bytes to write");
+    return Status::Ok();
+  }
   return Bad("op " + std::to_string(index + 1) + ": unknown op '" + name +
-             "' (expected rename, write_file, symlink, remove or mkdir)");
+             "' (expected rename, write_file, write_range, symlink, remove or mkdir)");
+}
+
+Status ParseOp(const json& v, size_t index, const std::vector<std::string>& roots, SpecOp* op) {
+  Status s = ParseOpBody(v, index, roots, op);
+  if (!s.ok()) return s;
+  std::string where = "op " + std::to_string(index + 1) + " (" + v.at("op").get<std::string>() + ")";
+  return OpReader(v, where, roots).Expect(&op->expect);
 }
 
 // nlohmann's message without its "[json.exception.parse_error.101] " tag.
@@ -248,7 +298,9 @@ void AddToTransaction(const Spec& spec, Transaction* tx) {
       case OpKind::kSymlink: tx->Symlink(op.target, op.path, op.replace); break;
       case OpKind::kRemove: tx->Remove(op.path); break;
       case OpKind::kMkdir: tx->Mkdir(op.path, op.mode.value_or(0755)); break;
+      case OpKind::kWriteRange: tx->WriteRange(op.path, op.offset, op.data); break;
     }
+    if (op.expect) tx->Expect(*op.expect);
   }
 }
 

@@ -6,7 +6,10 @@
 //              {"op": "write_file", "path": "/a/b", "content_base64": "AAEC"},
 //              {"op": "symlink", "target": "/a/y", "path": "/a/l", "replace": true},
 //              {"op": "remove", "path": "/a/old"},
-//              {"op": "mkdir", "path": "/a/new", "mode": "0755"} ] }
+//              {"op": "mkdir", "path": "/a/new", "mode": "0755"},
+//              {"op": "write_range", "path": "/a/img", "offset": 16, "content_base64": "AAAAIA=="},
+//              {"op": "remove", "path": "/a/y.bak", "expect": "xxh128:0123..."} ] }
+// Every op may carry "expect": "absent" or a content hash (Transaction::Expect).
 //
 // ParseSpec checks the shape of the document only: JSON syntax (with line
 // and column), field names and types, op names, base64, modes, that every
@@ -42,6 +45,8 @@ struct SpecOp {
   std::string data;    // write_file: decoded content
   bool replace = false;
   std::optional<uint32_t> mode;  // write_file / mkdir
+  uint64_t offset = 0;           // write_range
+  std::optional<Precondition> expect;
 };
 
 struct Spec {

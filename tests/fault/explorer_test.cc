@@ -105,6 +105,15 @@ const Workload kWorkloads[] = {
      [](Transaction& t, const std::string& r) {
        t.Mkdir(r + "/n").WriteFile(r + "/n/f", "f\n").Symlink("f", r + "/n/l").Remove(r + "/e/x");
      }},
+    {"write_range", [](Transaction& t, const std::string& r) { t.WriteRange(r + "/d/sub/c", 2, "ARL"); }},
+    {"write_range_twice_overlapping",
+     [](Transaction& t, const std::string& r) {
+       t.WriteRange(r + "/d/a", 0, "ALP").WriteRange(r + "/d/a", 1, "xyzw").Rename(r + "/e/x", r + "/e/y");
+     }},
+    {"rename_then_write_range_then_rename",
+     [](Transaction& t, const std::string& r) {
+       t.Rename(r + "/d/a", r + "/e/a").WriteRange(r + "/e/a", 1, "LPH").Rename(r + "/d/b", r + "/e/b");
+     }},
 };
 
 class ExplorerWorkloads : public ::testing::TestWithParam<Workload> {};
@@ -144,7 +153,7 @@ TEST(Explorer, ReplayRebuildsOneState) {
   explore::Options o;
   o.tree = tree.path();
   o.workload = kWorkloads[1].add;
-  o.replay = "power-weak:3:1";
+  o.replay = "power-weak:5:1";
   auto r = explore::Explore(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r.value().models.size(), 1u);

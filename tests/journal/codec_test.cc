@@ -51,6 +51,9 @@ TxRecord FullRecord() {
   wr.mode = 0640;
   wr.data = std::string("\0\x01\xff\x00binary\0", 11) + std::string(3000, '\xab');
   wr.before = Fp(1, 3);
+  wr.stage = "/var/lib/x/.fstx";
+  wr.data_size = wr.data.size();
+  wr.data_hash = std::string("\x01\x02\0\xff", 4) + std::string(12, 'h');
   Intent sym;
   sym.kind = OpKind::kSymlink;
   sym.path = "/etc/libvirt/qemu/autostart/vm2.xml";
@@ -103,6 +106,11 @@ void ExpectSameRecord(const TxRecord& a, const TxRecord& b) {
     EXPECT_EQ(x.data, y.data);
     ExpectSameFp(x.moved, y.moved);
     ExpectSameFp(x.before, y.before);
+    EXPECT_EQ(x.stage, y.stage);
+    EXPECT_EQ(x.offset, y.offset);
+    EXPECT_EQ(x.old_data, y.old_data);
+    EXPECT_EQ(x.data_size, y.data_size);
+    EXPECT_EQ(x.data_hash, y.data_hash);
   }
 }
 
@@ -157,7 +165,7 @@ TEST(CodecTest, EnvelopeLayout) {
   std::string bytes = EncodeRecord(FullRecord());
   ASSERT_GT(bytes.size(), 16u);
   EXPECT_EQ(bytes.substr(0, 4), "FXTR");
-  EXPECT_EQ(bytes[4], 1);  // version, little-endian u16
+  EXPECT_EQ(bytes[4], 2);  // version, little-endian u16
   EXPECT_EQ(bytes[5], 0);
   EXPECT_EQ(bytes[6], 0);  // reserved
   EXPECT_EQ(bytes[7], 0);
@@ -214,16 +222,16 @@ TEST(CodecTest, TruncatedAndExtended) {
 
 TEST(CodecTest, NewerVersionIsNotSupportedOlderIsCorrupt) {
   std::string bytes = EncodeRecord(FullRecord());
-  bytes[4] = 2;
+  bytes[4] = 3;
   TxRecord out;
   Status s = DecodeRecord(bytes, &out);
   EXPECT_EQ(s.code(), Code::kNotSupported);
-  EXPECT_NE(s.message().find("version 2"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("version 3"), std::string::npos) << s.message();
   bytes[4] = 0;
   s = DecodeRecord(bytes, &out);
   EXPECT_EQ(s.code(), Code::kCorruption);
   EXPECT_NE(s.message().find("unknown format version 0"), std::string::npos) << s.message();
-  bytes[4] = 1;
+  bytes[4] = 2;
   bytes[6] = 1;  // reserved must stay 0
   EXPECT_EQ(DecodeRecord(bytes, &out).code(), Code::kCorruption);
 }
@@ -270,9 +278,9 @@ TEST(CodecTest, UnknownTagsAreCorruption) {
   // After the header fields: created(8) finished(8) note size(8) count(8).
   size_t kind_at = 43 + 8 + 8 + 8 + 8;
   ASSERT_EQ(ip[kind_at], 1);
-  ip[kind_at] = 6;
+  ip[kind_at] = 7;
   s = DecodeRecord(Reseal(ip), &out);
-  EXPECT_NE(s.message().find("unknown op kind tag 6"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("unknown op kind tag 7"), std::string::npos) << s.message();
   ip[kind_at] = 1;
   // path size(8) src size(8), then the replace flag.
   ip[kind_at + 1 + 16] = 2;
@@ -297,9 +305,8 @@ TEST(CodecTest, HostileSizesFailWithoutAllocating) {
   EXPECT_EQ(DecodeRecord(Reseal(p), &out).code(), Code::kCorruption);
 }
 
-// The worked example in journal/FORMAT.md, byte for byte: a change here is a
-// format change (bump kFormatVersion and update the document).
-TEST(CodecTest, MatchesFormatDocExample) {
+// The symlink intent of the worked examples in journal/FORMAT.md.
+TxRecord DocExampleRecord() {
   TxRecord r;
   r.id = 7;
   r.label = "demo";
@@ -319,7 +326,44 @@ TEST(CodecTest, MatchesFormatDocExample) {
   in.before.size = 1;
   in.before.btime_ns = 1700000000123456789ull;
   r.intents.push_back(in);
+  return r;
+}
+
+// The worked example in journal/FORMAT.md, byte for byte: a change here is a
+// format change (bump kFormatVersion and update the document).
+TEST(CodecTest, MatchesFormatDocExample) {
+  TxRecord r = DocExampleRecord();
+  r.intents[0].stage = "/a/.fstx";
   const std::string golden(
+      "\x46\x58\x54\x52\x02\x00\x00\x00\xfe\x00\x00\x00\x62\x3b\x37\x8d"
+      "\x01\x07\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00"
+      "\x00\x64\x65\x6d\x6f\xd2\x04\x00\x00\x00\x00\x00\x00\x2e\x16\x00"
+      "\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x62\x31\x01"
+      "\x01\x00\x40\x1e\x18\x24\x0a\x06\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+      "\x00\x03\x04\x00\x00\x00\x00\x00\x00\x00\x2f\x61\x2f\x6c\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x01\x00\x00\x00\x00"
+      "\x00\x00\x00\x74\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x03\x03\x08\x00\x00\x00\x00\x00\x00\x34\x12\x00\x00\x00\x00"
+      "\x00\x00\xff\xa1\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00"
+      "\x00\x00\x00\x00\x00\x00\x15\xcd\x85\x3d\xfe\x9c\x97\x17\x08\x00"
+      "\x00\x00\x00\x00\x00\x00\x2f\x61\x2f\x2e\x66\x73\x74\x78\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+      270);
+  EXPECT_EQ(EncodeRecord(r), golden);
+  TxRecord back;
+  ASSERT_TRUE(DecodeRecord(golden, &back).ok());
+  EXPECT_EQ(back.intents.at(0).data, "t");
+  EXPECT_EQ(back.intents.at(0).stage, "/a/.fstx");
+}
+
+// A format-1 record (FORMAT.md's version-1 example) still decodes: no
+// staging directory (sibling staging names), content size from the data.
+TEST(CodecTest, DecodesFormatVersion1Records) {
+  const std::string v1(
       "\x46\x58\x54\x52\x01\x00\x00\x00\xce\x00\x00\x00\xbd\xa7\x02\x12"
       "\x01\x07\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00"
       "\x00\x64\x65\x6d\x6f\xd2\x04\x00\x00\x00\x00\x00\x00\x2e\x16\x00"
@@ -335,10 +379,39 @@ TEST(CodecTest, MatchesFormatDocExample) {
       "\x00\x00\xff\xa1\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00"
       "\x00\x00\x00\x00\x00\x00\x15\xcd\x85\x3d\xfe\x9c\x97\x17",
       222);
-  EXPECT_EQ(EncodeRecord(r), golden);
   TxRecord back;
-  ASSERT_TRUE(DecodeRecord(golden, &back).ok());
-  EXPECT_EQ(back.intents.at(0).data, "t");
+  ASSERT_TRUE(DecodeRecord(v1, &back).ok());
+  TxRecord want = DocExampleRecord();
+  want.intents[0].data_size = 1;
+  ExpectSameRecord(want, back);
+  EXPECT_EQ(back.intents[0].stage, "");
+  // A version-1 record may not hold a write_range (op kind 6).
+  std::string p = v1.substr(16);
+  // endianness, id, label, pid, start time, boot id, policy, state,
+  // created, finished, note, intent count: then the first intent's kind.
+  const size_t kind_at = 1 + 8 + (8 + 4) + 8 + 8 + (8 + 2) + 1 + 1 + 8 + 8 + (8 + 0) + 8;
+  ASSERT_EQ(p[kind_at], 3);
+  p[kind_at] = 6;
+  std::string sealed = Reseal(p);
+  sealed[4] = 1;
+  Status s = DecodeRecord(sealed, &back);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_NE(s.message().find("unknown op kind tag 6"), std::string::npos) << s.message();
+}
+
+TEST(CodecTest, HistoryKeepsNoWrittenContent) {
+  TxRecord r = FullRecord();
+  StripContent(&r);
+  for (const Intent& in : r.intents) {
+    if (in.kind == OpKind::kWriteFile) {
+      EXPECT_TRUE(in.data.empty());
+      EXPECT_EQ(in.data_size, 3011u);
+      EXPECT_EQ(in.data_hash.size(), 16u);
+    }
+    if (in.kind == OpKind::kSymlink) {
+      EXPECT_EQ(in.data, "../vm2.xml");
+    }
+  }
 }
 
 TEST(RecordNamesTest, AllEnumsHaveStableNames) {
@@ -365,7 +438,9 @@ TEST(RecordNamesTest, TagValuesAreOnDiskConstants) {
   EXPECT_EQ(static_cast<int>(Policy::kRollforward), 2);
   EXPECT_EQ(static_cast<int>(TxState::kNeedsAttention), 6);
   EXPECT_EQ(kRecordMagic, 0x52545846u);
-  EXPECT_EQ(kFormatVersion, 1);
+  EXPECT_EQ(static_cast<int>(OpKind::kWriteRange), 6);
+  EXPECT_EQ(kFormatVersion, 2);
+  EXPECT_EQ(kOldestFormatVersion, 1);
 }
 
 }  // namespace

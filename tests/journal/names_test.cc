@@ -18,15 +18,15 @@ TEST(NamesTest, LeafFormat) {
 }
 
 TEST(NamesTest, PathIsASiblingOfTheTarget) {
-  EXPECT_EQ(StagingPath("/etc/libvirt/qemu/vm1.xml", 5, 1, StagingKind::kNew),
+  EXPECT_EQ(StagingPath("", "/etc/libvirt/qemu/vm1.xml", 5, 1, StagingKind::kNew),
             "/etc/libvirt/qemu/.fstx-5-1-new");
-  EXPECT_EQ(StagingPath("/top", 5, 1, StagingKind::kOld), "/.fstx-5-1-old");
-  EXPECT_EQ(StagingPath("/a/b/", 9, 2, StagingKind::kDel), "/a/b/.fstx-9-2-del");
+  EXPECT_EQ(StagingPath("", "/top", 5, 1, StagingKind::kOld), "/.fstx-5-1-old");
+  EXPECT_EQ(StagingPath("", "/a/b/", 9, 2, StagingKind::kDel), "/a/b/.fstx-9-2-del");
 }
 
 TEST(NamesTest, LeafStaysShortForLongTargets) {
   std::string target = "/d/" + std::string(NAME_MAX, 'x');
-  std::string path = StagingPath(target, UINT64_MAX, UINT32_MAX, StagingKind::kOld);
+  std::string path = StagingPath("", target, UINT64_MAX, UINT32_MAX, StagingKind::kOld);
   std::string leaf = path.substr(path.rfind('/') + 1);
   EXPECT_LT(leaf.size(), 64u);
   EXPECT_EQ(path.substr(0, 3), "/d/");

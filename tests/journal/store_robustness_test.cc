@@ -131,12 +131,12 @@ TEST_F(StoreRobustnessTest, WrongMetaMagicIsForeign) {
 
 TEST_F(StoreRobustnessTest, NewerFormatIsNotSupported) {
   { ASSERT_TRUE(JournalStore::Open(Opts()).ok()); }
-  { RawEnv(Opts().dir).Put("meta", "format", std::string("\0\0\0\2", 4)); }
+  { RawEnv(Opts().dir).Put("meta", "format", std::string("\0\0\0\3", 4)); }
   for (bool ro : {false, true}) {
     auto r = JournalStore::Open(Opts(ro));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Code::kNotSupported);
-    EXPECT_NE(r.status().message().find("format version 2"), std::string::npos)
+    EXPECT_NE(r.status().message().find("format version 3"), std::string::npos)
         << r.status().message();
   }
 }

@@ -9,6 +9,7 @@
 #include "journal/names.h"
 #include "src/ops.h"
 #include "src/plan.h"
+#include "src/stage.h"
 #include "tests/fs_wrappers.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"
@@ -21,6 +22,17 @@ using testing::TempDir;
 using testing::TreeImage;
 
 using testing::FailNthFs;
+
+// Plans `ops` under one root and creates their staging directories, as
+// Commit() does before journaling.
+Status PlanStaged(Fs* fs, const std::string& root, std::vector<OpSpec> ops, std::vector<Intent>* out) {
+  Status s = Plan(fs, {root}, ops, out);
+  if (!s.ok()) return s;
+  std::set<std::string> stages;
+  for (const Intent& in : *out)
+    if (!in.stage.empty()) stages.insert(in.stage);
+  return EnsureStages(fs, stages);
+}
 
 struct Case {
   const char* name;
@@ -84,7 +96,7 @@ class OpsTest : public ::testing::TestWithParam<Case> {
     auto fs = PosixFs::Open({dir_.path()});
     ASSERT_TRUE(fs.ok()) << fs.status().ToString();
     fs_ = std::move(fs.value());
-    ASSERT_TRUE(Plan(fs_.get(), {GetParam().op(dir_.path())}, &intents_).ok());
+    ASSERT_TRUE(PlanStaged(fs_.get(), dir_.path(), {GetParam().op(dir_.path())}, &intents_).ok());
     pre_ = Snapshot(dir_.path());
   }
   const Intent& in() const { return intents_[0]; }
@@ -96,7 +108,7 @@ class OpsTest : public ::testing::TestWithParam<Case> {
     EXPECT_TRUE(ops::Apply(fs_.get(), kTx, 0, in()).ok());
     TreeImage post;
     for (const auto& [path, v] : Snapshot(dir_.path()))
-      if (path.find("/.fstx-") == std::string::npos) post[path] = v;
+      if (path.find("/.fstx-") == std::string::npos && path != "/.fstx") post[path] = v;
     EXPECT_TRUE(ops::Undo(fs_.get(), kTx, 0, in()).ok());
     return post;
   }
@@ -140,7 +152,7 @@ TEST_P(OpsTest, EveryInterruptedStateUndoesAndRedoes) {
     ASSERT_TRUE(fs.ok());
     Fs* real = fs.value().get();
     std::vector<Intent> intents;
-    ASSERT_TRUE(Plan(real, {GetParam().op(d.path())}, &intents).ok());
+    ASSERT_TRUE(PlanStaged(real, d.path(), {GetParam().op(d.path())}, &intents).ok());
     const Intent& in = intents[0];
     const TreeImage pre = Snapshot(d.path());
     ASSERT_EQ(pre, pre_);
@@ -199,7 +211,7 @@ TEST(OpsSocket, ListeningSocketRenamedAcceptsAtNewPath) {
   auto fs = PosixFs::Open({dir.path()});
   ASSERT_TRUE(fs.ok());
   std::vector<Intent> in;
-  ASSERT_TRUE(Plan(fs.value().get(), {Spec(OpKind::kRename, to, from)}, &in).ok());
+  ASSERT_TRUE(PlanStaged(fs.value().get(), dir.path(), {Spec(OpKind::kRename, to, from)}, &in).ok());
   ASSERT_TRUE(ops::Apply(fs.value().get(), 1, 0, in[0]).ok());
 
   auto connect_to = [](const std::string& p) {

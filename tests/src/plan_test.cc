@@ -35,7 +35,7 @@ class PlanTest : public ::testing::Test {
     std::vector<Intent> tmp;
     Status s = CheckLexical({dir_.path()}, &ops);
     if (!s.ok()) return s;
-    return Plan(fs_.get(), ops, out ? out : &tmp);
+    return Plan(fs_.get(), {dir_.path()}, ops, out ? out : &tmp);
   }
   TempDir dir_;
   std::unique_ptr<PosixFs> fs_;
