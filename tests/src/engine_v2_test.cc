@@ -1,0 +1,282 @@
+// Format-2 engine features on real files and a real journal: the staging
+// directory (never a staging object in a daemon's directory), write_range,
+// preconditions (expect), and the refusals that keep roots and staging
+// directories out of reach of ops.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <boost/filesystem.hpp>
+
+#include "fstx/fstx.h"
+#include "journal/store.h"
+#include "tests/fs_wrappers.h"
+#include "tests/testutil.h"
+#include "tests/vm_fixture.h"
+
+namespace fstx {
+namespace {
+
+using testing::Snapshot;
+using testing::TempDir;
+using testing::TreeImage;
+
+class EngineV2Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_ / "root";
+    testing::MkdirRaw(root_);
+    testing::BuildVmTree(root_);
+    pre_ = Snapshot(root_);
+  }
+  std::unique_ptr<Journal> OpenJournal(Fs* fs = nullptr) {
+    Options o;
+    o.dir = dir_ / "journal";
+    o.roots = {root_};
+    o.fs = fs;
+    auto j = Journal::Open(o);
+    EXPECT_TRUE(j.ok()) << j.status().ToString();
+    return j.ok() ? std::move(j.value()) : nullptr;
+  }
+  void History(std::vector<TxRecord>* history) {
+    auto st = JournalStore::Open({.dir = dir_ / "journal", .read_only = true});
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    std::vector<BadRecord> bad;
+    ASSERT_TRUE(st.value()->ListHistory(history, &bad).ok());
+  }
+  TempDir dir_;
+  std::string root_;
+  TreeImage pre_;
+};
+
+// Every staging object of every step of the VM rename lives in the
+// staging directory at the top of the root: no directory a daemon scans
+// ever holds one, at any point of the transaction.
+TEST_F(EngineV2Test, StagingObjectsNeverAppearBesideTheTargets) {
+  auto posix = PosixFs::Open({root_});
+  ASSERT_TRUE(posix.ok());
+  int checks = 0, staged_seen = 0;
+  std::vector<std::string> offenders;
+  testing::HookFs hook(posix.value().get(), [&](const char*, const std::string&) {
+    namespace bfs = boost::filesystem;
+    for (bfs::recursive_directory_iterator it(root_), end; it != end; ++it) {
+      const std::string name = it->path().filename().string();
+      const std::string parent = it->path().parent_path().string();
+      if (name.rfind(".fstx-", 0) == 0) {
+        if (parent == root_ + "/.fstx") ++staged_seen;
+        else offenders.push_back(it->path().string());
+      }
+    }
+    ++checks;
+    return Status();
+  });
+  auto j = OpenJournal(&hook);
+  ASSERT_TRUE(j);
+  Transaction tx = j->Begin("rename");
+  testing::AddVmRename(tx, root_);
+  ASSERT_TRUE(tx.Commit().ok());
+  EXPECT_GT(checks, 10);
+  EXPECT_GT(staged_seen, 0) << "the replaced and removed objects were staged";
+  EXPECT_TRUE(offenders.empty()) << offenders.front();
+  j.reset();
+  std::vector<std::string> left;
+  for (auto& e : boost::filesystem::directory_iterator(root_ + "/.fstx")) left.push_back(e.path().string());
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+TEST_F(EngineV2Test, WriteRangeAppliesAndKeepsNoContentInHistory) {
+  const std::string img = root_ + "/lib/images/vm1.qcow2";
+  std::string want = testing::ReadFileRaw(img);
+  want.replace(100, 5, "HELLO");
+  want.replace(102, 4, "abcd");  // a second, overlapping range
+  {
+    auto j = OpenJournal();
+    ASSERT_TRUE(j);
+    Transaction tx = j->Begin("header");
+    tx.WriteRange(img, 100, "HELLO").WriteRange(img, 102, "abcd");
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  EXPECT_EQ(testing::ReadFileRaw(img), want);
+  std::vector<TxRecord> history;
+  History(&history);
+  ASSERT_EQ(history.size(), 1u);
+  for (const Intent& in : history[0].intents) {
+    EXPECT_EQ(in.kind, OpKind::kWriteRange);
+    EXPECT_TRUE(in.data.empty());
+    EXPECT_TRUE(in.old_data.empty());
+    EXPECT_EQ(in.data_hash.size(), 16u);
+  }
+}
+
+// A failure after the two writes: rollback puts back exactly the bytes
+// each range held, in reverse order (the second range's before-image is
+// what the first one wrote).
+TEST_F(EngineV2Test, WriteRangeRollsBackToTheExactBytes) {
+  const std::string img = root_ + "/lib/images/vm1.qcow2";
+  auto posix = PosixFs::Open({root_});
+  ASSERT_TRUE(posix.ok());
+  testing::HookFs failing(posix.value().get(), [&](const char* call, const std::string& p) {
+    if (std::string(call) == "rename" && p.find("vm1.sock") != std::string::npos)
+      return Status::FromErrno(EIO, "injected rename", p);
+    return Status();
+  });
+  auto j = OpenJournal(&failing);
+  ASSERT_TRUE(j);
+  Transaction tx = j->Begin("header then fail");
+  tx.WriteRange(img, 10, "XXXXXXXX").WriteRange(img, 14, "yy").Rename(root_ + "/run/vm1.sock", root_ + "/run/vm2.sock");
+  Status s = tx.Commit();
+  EXPECT_EQ(s.code(), Code::kIoError) << s.ToString();
+  EXPECT_EQ(Snapshot(root_), pre_) << testing::Diff(pre_, Snapshot(root_));
+}
+
+TEST_F(EngineV2Test, WriteRangeRefusesWhatItCannotDoInPlace) {
+  auto j = OpenJournal();
+  ASSERT_TRUE(j);
+  const std::string img = root_ + "/lib/images/vm1.qcow2";
+  Status s = j->Begin("past the end").WriteRange(img, 64 * 1024 - 2, "abc").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("beyond the end"), std::string::npos) << s.message();
+  s = j->Begin("a directory").WriteRange(root_ + "/lib/images", 0, "a").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  s = j->Begin("missing").WriteRange(root_ + "/lib/images/none", 0, "a").Commit();
+  EXPECT_EQ(s.code(), Code::kNotFound) << s.ToString();
+  s = j->Begin("created first").WriteFile(root_ + "/lib/new", "abc").WriteRange(root_ + "/lib/new", 0, "x").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(Snapshot(root_), pre_);
+}
+
+// The plan was made from what the caller read; a file that changed since
+// fails the whole transaction before anything is journaled.
+TEST_F(EngineV2Test, StalePlanFailsAndChangesNothing) {
+  const std::string xml = root_ + "/etc/qemu/vm1.xml";
+  const std::string read = testing::ReadFileRaw(xml);
+  testing::WriteFileRaw(xml, read + "<!-- edited after the plan -->\n", 0600);
+  const TreeImage edited = Snapshot(root_);
+  {
+    auto j = OpenJournal();
+    ASSERT_TRUE(j);
+    Transaction tx = j->Begin("rename from a stale read");
+    tx.Rename(xml, root_ + "/etc/qemu/vm2.xml").Expect(Precondition::Content(read));
+    tx.WriteFile(root_ + "/etc/qemu/vm2.xml", "<domain/>", 0600);
+    EXPECT_EQ(tx.Validate().code(), Code::kStale);
+    Status s = tx.Commit();
+    EXPECT_EQ(s.code(), Code::kStale) << s.ToString();
+    EXPECT_NE(s.message().find(xml), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("changed since"), std::string::npos) << s.message();
+    EXPECT_EQ(tx.id(), 0u) << "nothing was journaled";
+  }
+  EXPECT_EQ(Snapshot(root_), edited);
+  std::vector<TxRecord> history;
+  History(&history);
+  EXPECT_TRUE(history.empty());
+}
+
+TEST_F(EngineV2Test, PreconditionsThatHoldLetTheTransactionRun) {
+  const std::string xml = root_ + "/etc/qemu/vm1.xml";
+  auto j = OpenJournal();
+  ASSERT_TRUE(j);
+  Transaction tx = j->Begin("fresh plan");
+  // The write sees the renamed file: its expectation is checked against
+  // the object the rename moved there.
+  tx.Rename(xml, root_ + "/etc/qemu/vm2.xml").Expect(Precondition::Content(testing::ReadFileRaw(xml)));
+  tx.WriteFile(root_ + "/etc/qemu/vm2.xml", "<domain/>", 0600)
+      .Expect(Precondition::Hash(ContentHash(testing::ReadFileRaw(xml))));
+  tx.Symlink("../vm2.xml", root_ + "/etc/qemu/autostart/vm2.xml").Expect(Precondition::Absent());
+  tx.Remove(root_ + "/etc/qemu/autostart/vm1.xml").Expect(Precondition::Content("../vm1.xml"));
+  Status s = tx.Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/etc/qemu/vm2.xml"), "<domain/>");
+}
+
+TEST_F(EngineV2Test, PreconditionMismatchesNameTheReason) {
+  auto j = OpenJournal();
+  ASSERT_TRUE(j);
+  Status s = j->Begin("absent expected").Mkdir(root_ + "/lib/x").Remove(root_ + "/lib/images/vm1.qcow2")
+                 .Expect(Precondition::Absent())
+                 .Commit();
+  EXPECT_EQ(s.code(), Code::kStale);
+  EXPECT_NE(s.message().find("expected to be absent"), std::string::npos) << s.message();
+  s = j->Begin("dir hash").Remove(root_ + "/lib/snapshot/vm1").Expect(Precondition::Content("x")).Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  s = j->Begin("bad hash").Remove(root_ + "/lib/images/vm1.qcow2").Expect(Precondition::Hash("md5:00")).Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  s = j->Begin("gone").Remove(root_ + "/lib/nothing").Expect(Precondition::Content("x")).Commit();
+  EXPECT_NE(s.code(), Code::kOk);
+  Transaction first = j->Begin("expect first");
+  first.Expect(Precondition::Absent()).Mkdir(root_ + "/lib/y");
+  EXPECT_EQ(first.Commit().code(), Code::kInvalidArgument);
+  EXPECT_EQ(Snapshot(root_), pre_);
+}
+
+TEST(EngineV2Roots, OpsMayNotTouchRootsTheirAncestorsOrStagingDirectories) {
+  TempDir d;
+  const std::string n = d / "n";
+  testing::MkdirRaw(n);
+  testing::MkdirRaw(n + "/x");
+  testing::MkdirRaw(n + "/x/y");
+  testing::WriteFileRaw(n + "/x/y/f", "f");
+  testing::MkdirRaw(n + "/new");
+  testing::MkdirRaw(n + "/.fstx");
+  const TreeImage pre = Snapshot(n);
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {n, n + "/x/y"};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  // The nested-roots trap: move the ancestor of a root away, move another
+  // directory into its place, then write beneath the nested root.
+  Transaction tx = (*j)->Begin("nested");
+  tx.Rename(n + "/x", n + "/gone").Rename(n + "/new", n + "/x").WriteFile(n + "/x/y/f", "g");
+  Status s = tx.Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("ancestor"), std::string::npos) << s.message();
+  s = (*j)->Begin("remove root").Remove(n + "/x/y").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  s = (*j)->Begin("staging").WriteFile(n + "/.fstx/evil", "x").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("staging directory"), std::string::npos) << s.message();
+  s = (*j)->Begin("staging dir itself").Remove(n + "/.fstx").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(Snapshot(n), pre);
+  // Beneath the nested root, staging goes to the nested root's own
+  // staging directory.
+  ASSERT_TRUE((*j)->Begin("ok").WriteFile(n + "/x/y/f", "g").Commit().ok());
+  EXPECT_EQ(testing::ReadFileRaw(n + "/x/y/f"), "g");
+  EXPECT_TRUE(testing::Exists(n + "/x/y/.fstx"));
+}
+
+// A filesystem mounted beneath a root gets its own staging directory at
+// its top, so staging renames never cross a mount (EXDEV).
+TEST(EngineV2Mounts, StagingStaysOnTheTargetsMount) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  testing::MkdirRaw(r + "/images");
+  testing::MkdirRaw(r + "/etc");
+  testing::WriteFileRaw(r + "/etc/a.xml", "a");
+  ASSERT_EQ(::mount("tmpfs", (r + "/images").c_str(), "tmpfs", 0, "size=4m"), 0)
+      << "mounting a tmpfs needs root (CAP_SYS_ADMIN): " << std::strerror(errno);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{r + "/images"};
+  testing::MkdirRaw(r + "/images/pool");
+  testing::WriteFileRaw(r + "/images/pool/vm1.qcow2", std::string(4096, 'q'));
+  testing::WriteFileRaw(r + "/images/pool/vm2.qcow2", "old");
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  Transaction ok = (*j)->Begin("both mounts");
+  ok.Rename(r + "/images/pool/vm1.qcow2", r + "/images/pool/vm2.qcow2", /*replace=*/true)
+      .WriteFile(r + "/etc/a.xml", "A");
+  Status s = ok.Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(testing::Exists(r + "/images/.fstx"));
+  EXPECT_TRUE(testing::Exists(r + "/.fstx"));
+  EXPECT_EQ(testing::ReadFileRaw(r + "/images/pool/vm2.qcow2").size(), 4096u);
+  EXPECT_EQ(testing::ReadFileRaw(r + "/etc/a.xml"), "A");
+}
+
+}  // namespace
+}  // namespace fstx
