@@ -61,7 +61,7 @@ usage:
   libvirt_env.sh stop STATE_DIR           destroy running domains, stop the daemons, end the namespace
                                           (idempotent: "not running" is not an error)
   libvirt_env.sh status STATE_DIR         print running=yes|no and the namespace's processes
-  libvirt_env.sh virsh STATE_DIR ARGS...  virsh -c qemu:///system ARGS against the private daemon
+  libvirt_env.sh virsh STATE_DIR ARGS...  virsh -q -c qemu:///system ARGS against the private daemon
                                           (under timeout $VIRSH_TIMEOUT, default 60 s)
   libvirt_env.sh exec STATE_DIR CMD...    run CMD in the private view (/etc/libvirt etc. = STATE_DIR's);
                                           works with the daemon stopped too (transient namespace)
@@ -99,6 +99,7 @@ set_state_dir() {
   [[ -n $arg ]] || { usage; die "STATE_DIR argument missing"; }
   S=$(realpath -m -- "$arg") || die "cannot resolve STATE_DIR '$arg'"
   [[ $S != / ]] || die "STATE_DIR must not be /"
+  [[ $S != *[[:space:]\\]* ]] || die "STATE_DIR '$S' must not contain whitespace or backslashes (mountinfo escapes them)"
   local d
   for d in "${BIND_DIRS[@]}" /dev /proc /sys; do
     if [[ $S == "$d" || $S == "$d"/* ]]; then
@@ -193,25 +194,37 @@ ip link set lo up 2>/dev/null || true
 
 ns_id() { readlink "/proc/$1/ns/$2" 2>/dev/null; }
 
-# Is the holder alive (pid recorded and its namespaces are the recorded ones)?
+# Does PID see THIS STATE_DIR's view?  (Namespace inode numbers are reused
+# once a namespace dies, and a copied STATE_DIR carries stale records, so the
+# recorded ids alone are not proof.)  The bind shows in mountinfo as
+# "... $S/etc/libvirt /etc/libvirt ..." (root within the fs, mount point).
+pid_in_view() { grep -qF " $S/etc/libvirt /etc/libvirt " "/proc/$1/mountinfo" 2>/dev/null; }
+
+# Is the holder alive (pid recorded, its namespaces are the recorded ones,
+# and it sees this STATE_DIR's binds)?
 holder_pid() {
   local pid mnt net
   [[ -f $H/holder.pid && -f $H/ns.mnt && -f $H/ns.net ]] || return 1
   pid=$(<"$H/holder.pid"); mnt=$(<"$H/ns.mnt"); net=$(<"$H/ns.net")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ $(ns_id "$pid" mnt) == "$mnt" && $(ns_id "$pid" net) == "$net" ]] || return 1
+  pid_in_view "$pid" || return 1
   echo "$pid"
 }
 
 # Every process in the private network namespace (holder, daemons, QEMU —
 # QEMU gets a further mount namespace from libvirt but keeps the network one).
 ns_pids() {
-  local net p
+  local net ino path
   [[ -f $H/ns.net ]] || return 0
-  net=$(<"$H/ns.net")
-  for p in /proc/[0-9]*; do
-    [[ $(readlink "$p/ns/net" 2>/dev/null) == "$net" ]] && echo "${p#/proc/}"
-  done
+  net=$(<"$H/ns.net"); net=${net#net:[}; net=${net%]}
+  # one stat(1) for all processes: "INODE /proc/PID/ns/net"
+  while read -r ino path; do
+    [[ $ino == "$net" ]] || continue
+    path=${path#/proc/}; path=${path%%/*}
+    pid_in_view "$path" && echo "$path"
+  done < <(stat -L -c '%i %n' /proc/[0-9]*/ns/net 2>/dev/null)
+  return 0
 }
 
 describe_pids() { local p; for p in "$@"; do echo "  pid $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-160)"; done; }
@@ -242,9 +255,11 @@ v() {
 }
 # virsh that must succeed.
 vv() {
-  local out rc
-  out=$(v "$@" 2>&1); rc=$?
-  ((rc == 0)) || die "virsh $* failed (exit $rc): $out"
+  local out rc err
+  err=$(mktemp) || die "mktemp failed"
+  out=$(v "$@" 2>"$err"); rc=$?
+  ((rc == 0)) || { out+=$(cat "$err"); rm -f "$err"; die "virsh $* failed (exit $rc): $out"; }
+  cat "$err" >&2; rm -f "$err"
   printf '%s\n' "$out"
 }
 
@@ -264,7 +279,7 @@ daemon_pid() { # $1 = libvirtd|virtlogd ; prints pid if alive in our namespace
   [[ -f $f ]] || return 1
   pid=$(tr -dc '0-9' <"$f"); [[ -n $pid ]] || return 1
   net=$(<"$H/ns.net") || return 1
-  [[ $(ns_id "$pid" net) == "$net" ]] || return 1
+  [[ $(ns_id "$pid" net) == "$net" ]] && pid_in_view "$pid" || return 1
   echo "$pid"
 }
 
@@ -309,7 +324,7 @@ cmd_start() {
     setsid unshare --mount --propagation private --net -- bash -c "$MOUNT_SCRIPT"'
 for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"; done
 echo $$ > "$S/harness/holder.pid.tmp" && mv "$S/harness/holder.pid.tmp" "$S/harness/holder.pid"
-exec sleep infinity' holder "$S" </dev/null >"$H/holder.log" 2>&1 9>&- &
+exec -a "fstx-libvirt-holder $S" sleep infinity' holder "$S" </dev/null >"$H/holder.log" 2>&1 9>&- &
     local i hp=
     for ((i = 0; i < 100; i++)); do
       if [[ -f $H/holder.pid ]]; then hp=$(<"$H/holder.pid"); break; fi
@@ -416,12 +431,13 @@ cmd_stop() {
       v destroy "$d" >/dev/null || note "virsh destroy $d failed (its QEMU will be killed below)"
     done
   fi
-  stop_libvirtd
+  # No domain runs now: stop virtlogd and libvirtd together (each takes ~2 s).
   local pid i
-  if pid=$(daemon_pid virtlogd); then
-    kill -TERM "$pid" 2>/dev/null
+  if pid=$(daemon_pid virtlogd); then kill -TERM "$pid" 2>/dev/null; fi
+  stop_libvirtd
+  if [[ -n $pid ]]; then
     for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
+    kill -0 "$pid" 2>/dev/null && { note "virtlogd pid $pid ignored SIGTERM for 5 s; sending SIGKILL"; kill -KILL "$pid" 2>/dev/null; }
   fi
   # Anything else left in the namespace (a QEMU, a stuck probe) except the holder.
   local left=() p
@@ -541,6 +557,22 @@ EOF
   vv define "$xml" >/dev/null   # $H is visible at the same path inside the namespace
   timing "virsh define" "$t"
 
+  # Two external disk-only snapshots of vda (vdb excluded).
+  #  live (default): after the checkpoint, while the guest is paused; libvirt
+  #    carries the checkpoint's bitmap into each overlay and writes the chain
+  #    as <backingStore> into the inactive XML.
+  #  offline: before the first start (libvirt creates the overlays with
+  #    qemu-img; the inactive XML has no <backingStore>), checkpoint after.
+  #    libvirt 9.0 refuses offline snapshots once a checkpoint exists:
+  #    "cannot perform block operations while checkpoint exists".
+  snap() { # $1 = snap1|snap2, $2 = live|offline
+    local ts; ts=$(now)
+    vv snapshot-create-as "$name" "$1" --description "harness $1" --disk-only --atomic \
+      --diskspec "vda,snapshot=external,file=$img/$name.$1" --diskspec "vdb,snapshot=no" >/dev/null
+    timing "virsh snapshot-create-as $1 ($2, disk-only)" "$ts"
+  }
+  if [[ $SNAPSHOT_MODE == offline ]]; then snap snap1 offline; snap snap2 offline; fi
+
   # A checkpoint needs a running domain; a paused TCG guest (sitting before
   # the firmware's first instruction) is enough.  Starting it also makes
   # libvirt create NAME_VARS.fd from the template.
@@ -551,17 +583,6 @@ EOF
   vv checkpoint-create-as "$name" "$CHECKPOINT_NAME" --description "harness checkpoint" >/dev/null
   timing "virsh checkpoint-create-as $CHECKPOINT_NAME (running)" "$t"
 
-  # Two external disk-only snapshots of vda (vdb excluded).  live (default):
-  # taken while the guest is paused; libvirt carries the checkpoint's bitmap
-  # into each overlay and writes the chain as <backingStore> into the
-  # inactive XML.  offline: taken after destroy (qemu-img creates the
-  # overlays; the inactive XML then has no <backingStore>).
-  snap() { # $1 = snap1|snap2, $2 = live|offline
-    local ts; ts=$(now)
-    vv snapshot-create-as "$name" "$1" --description "harness $1" --disk-only --atomic \
-      --diskspec "vda,snapshot=external,file=$img/$name.$1" --diskspec "vdb,snapshot=no" >/dev/null
-    timing "virsh snapshot-create-as $1 ($2, disk-only)" "$ts"
-  }
   if [[ $SNAPSHOT_MODE == live ]]; then snap snap1 live; snap snap2 live; fi
 
   # Let OVMF run until it has written its variable store, so NAME_VARS.fd
@@ -580,7 +601,6 @@ EOF
   t=$(now)
   vv destroy "$name" >/dev/null
   timing "virsh destroy" "$t"
-  if [[ $SNAPSHOT_MODE == offline ]]; then snap snap1 offline; snap snap2 offline; fi
   t=$(now)
   vv autostart "$name" >/dev/null
   timing "virsh autostart" "$t"
@@ -678,11 +698,15 @@ cmd_check_domain() {
   # Every domain definition libvirt holds for NAME (inactive XML, each
   # snapshot's <domain>/<inactiveDomain>, the checkpoint's <domain>) must carry
   # NAME, the UUID, the NVRAM path, and only image paths of this domain.
-  check_refs() { # $1 label, $2 xml, $3 xpath of the embedded domain elements
-    local label=$1 x=$2 roots=$3 v f n=0
-    while IFS= read -r v; do [[ -z $v ]] && continue; n=$((n + 1)); [[ $v == "$name" ]] || mismatch "$label: embedded <name>$v</name>, expected $name"; done < <(xq "$x" "($roots)/name/text()"; echo)
-    while IFS= read -r v; do [[ -z $v || $v == "$uuid" ]] || mismatch "$label: embedded <uuid>$v</uuid>, expected $uuid"; done < <(xq "$x" "($roots)/uuid/text()"; echo)
-    while IFS= read -r v; do [[ -z $v || $v == "$nvram" ]] || mismatch "$label: embedded <nvram>$v</nvram>, the domain's is $nvram"; done < <(xq "$x" "($roots)/os/nvram/text()"; echo)
+  check_refs() { # $1 label, $2 xml, $3 xpaths (space-separated) of the domain elements
+    local label=$1 x=$2 roots=$3 v f n=0 r
+    for r in $roots; do
+      [[ $(xq "$x" "count($r)") -gt 0 ]] || continue
+      n=$((n + 1))
+      v=$(xq "$x" "string($r/name)"); [[ $v == "$name" ]] || mismatch "$label: $r has <name>$v</name>, expected $name"
+      v=$(xq "$x" "string($r/uuid)"); [[ $v == "$uuid" ]] || mismatch "$label: $r has <uuid>$v</uuid>, expected $uuid"
+      v=$(xq "$x" "string($r/os/nvram)"); [[ $v == "$nvram" ]] || mismatch "$label: $r has <nvram>$v</nvram>, the domain's is $nvram"
+    done
     while IFS= read -r f; do
       [[ -z $f || $f != /var/lib/libvirt/* ]] && continue
       [[ $allowed_images == *" $f "* ]] || mismatch "$label: references $f, not one of$allowed_images"
@@ -748,7 +772,7 @@ cmd_check_domain() {
     sx=$(vv snapshot-dumpxml "$name" "$s")
     sfile=$(xq "$sx" "string(/domainsnapshot/disks/disk[@name='vda']/source/@file)"); kv "${s}_vda_file" "$sfile"
     [[ $sfile == "$img/$prefix.$s" ]] || mismatch "snapshot $s: disk vda file is '$sfile', expected $img/$prefix.$s"
-    check_refs "$s" "$sx" '/domainsnapshot/domain | /domainsnapshot/inactiveDomain'
+    check_refs "$s" "$sx" '/domainsnapshot/domain /domainsnapshot/inactiveDomain'
   done
 
   # 7. Checkpoint.
@@ -800,8 +824,13 @@ cmd_list_files() {
   add "/run/libvirt/qemu/$name.xml"
   add "/run/libvirt/qemu/$name.pid"
   add "/var/log/libvirt/qemu/$name.log"
+  # While running: per-run directories (libvirt shortens the name to 20 chars).
+  local f
+  for f in "$S"/var/lib/libvirt/qemu/domain-[0-9]*-"${name:0:20}" "$S"/var/lib/libvirt/qemu/channel/target/domain-[0-9]*-"${name:0:20}"; do
+    [[ -e $f ]] && add "${f#$S}"
+  done
   # Named inside the config: NVRAM and disk sources (and their backing chains).
-  local nv='' f
+  local nv=''
   if [[ -f $cfg ]]; then
     nv=$(xmllint --xpath 'string(/domain/os/nvram)' "$cfg" 2>/dev/null)
     while IFS= read -r f; do [[ -n $f ]] && add "$f"; done < <(
@@ -875,6 +904,27 @@ cmd_selftest() {
   if "$SELF" check-domain "$dir" vm1 --expect-images-prefix vm2 >/dev/null 2>&1; then die "check-domain with the wrong image prefix passed"; fi
   if "$SELF" check-domain "$dir" vm1 --expect-uuid 00000000-0000-0000-0000-000000000000 >/dev/null 2>&1; then die "check-domain with a wrong UUID passed"; fi
   note "selftest: list-files vm1"; "$SELF" list-files "$dir" vm1 || die "list-files failed"
+
+  # The cycle a rename test uses: stop, edit STATE_DIR's files from outside
+  # (here through the private view, daemon stopped), start, check.
+  # Break two things libvirt cannot see from its definitions alone and make
+  # sure check-domain notices, then repair them and pass again.
+  t=$(now)
+  st "stop (for edits)" stop "$dir"
+  st "edit: remove autostart link" exec "$dir" rm /etc/libvirt/qemu/autostart/vm1.xml
+  st "edit: move NVRAM away" exec "$dir" mv /var/lib/libvirt/qemu/nvram/vm1_VARS.fd /var/lib/libvirt/qemu/nvram/vm1_VARS.fd.away
+  st "start" start "$dir"
+  local out
+  if out=$("$SELF" check-domain "$dir" vm1 2>&1); then die "check-domain passed with the autostart link and the NVRAM removed"; fi
+  grep -q "autostart is 'disable'" <<<"$out" || die "check-domain did not report the missing autostart link: $out"
+  grep -q "NVRAM file .* does not exist" <<<"$out" || die "check-domain did not report the missing NVRAM: $out"
+  note "selftest: check-domain caught the broken autostart link and NVRAM, as it must"
+  st "stop (for repair)" stop "$dir"
+  st "repair: autostart link" exec "$dir" ln -s /etc/libvirt/qemu/vm1.xml /etc/libvirt/qemu/autostart/vm1.xml
+  st "repair: NVRAM" exec "$dir" mv /var/lib/libvirt/qemu/nvram/vm1_VARS.fd.away /var/lib/libvirt/qemu/nvram/vm1_VARS.fd
+  st "start" start "$dir"
+  st "check-domain vm1 after repair, with a start test" check-domain "$dir" vm1 --expect-uuid "$uuid" --start-test
+  timing "selftest edit/check cycle" "$t"
   t=$(now); st "stop" stop "$dir"; timing "selftest stop #2" "$t"
   timing "selftest (total)" "$T0"
   note "selftest PASSED ($dir)"
