@@ -69,17 +69,19 @@ usage:
                                           define NAME (q35, UEFI+NVRAM, TCG, 2 qcow2 disks), checkpoint,
                                           2 external disk-only snapshots, autostart; domain left shut off,
                                           daemon left RUNNING (it must be running before)
-  libvirt_env.sh check-domain STATE_DIR NAME [--restart] [--expect-images-prefix P]
+  libvirt_env.sh check-domain STATE_DIR NAME [--restart] [--start-test] [--expect-images-prefix P]
                               [--expect-uuid UUID] [--allow-other DOM]... [--allow-any-nvram-name]
                                           verify NAME through virsh; key=value summary on stdout;
-                                          exit 1 listing every mismatch on stderr
+                                          exit 1 listing every mismatch on stderr (daemon must run;
+                                          --restart = stop+start first; --start-test = start paused+destroy)
   libvirt_env.sh list-files STATE_DIR NAME [--state-paths]
                                           every file libvirt keeps for NAME (reads STATE_DIR directly):
                                           "MODE OWNER:GROUP TYPE PATH [-> TARGET]"
   libvirt_env.sh try-domrename STATE_DIR OLD NEW
                                           libvirt's own `virsh domrename` (for comparison only) + list-files
   libvirt_env.sh selftest [STATE_DIR]     start, make-domain vm1, stop, start, check-domain vm1,
-                                          negative checks, stop; STATE_DIR default: a new mktemp -d
+                                          negative checks, stop/edit/start/check (break + repair), stop;
+                                          STATE_DIR default: a new mktemp -d (kept for inspection)
 EOF
 }
 
