@@ -13,7 +13,11 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 PACKAGES=(meson ninja-build g++ pkg-config python3 liblmdb-dev libboost-filesystem-dev
           libcereal-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev googletest
-          libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+          libbenchmark-dev libcli11-dev nlohmann-json3-dev libpugixml-dev libxxhash-dev
+          # fstx virt: the real-libvirtd test suite and the demo (a private
+          # libvirtd; xmllint and jq are used by tests/virt/harness/libvirt_env.sh)
+          libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf
+          libxml2-utils jq)
 
 usage() {
   echo "usage: $0 demo | test | bench [BENCH-ARGS...]" >&2
@@ -33,7 +37,9 @@ install_missing() {
   fi
   echo "setup.sh: installing ${missing[*]}"
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+  # No recommends: libvirt-daemon-system would otherwise pull in dnsmasq,
+  # firewall tools, polkit and more than the tests need.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
 # build DIR [MESON-OPTIONS...]: configure (or reconfigure) and build.

@@ -1,186 +1,128 @@
 #!/usr/bin/env bash
-# demo.sh FSTX — renames a libvirt-like VM atomically with fstx, then shows
-# crash safety: the reverse rename is killed half-way (SIGKILL from a
-# failpoint) and `fstx recover` makes the tree whole again.
+# demo.sh FSTX — renames a real libvirt domain with `fstx virt rename`, on a
+# private libvirtd (tests/virt/harness/libvirt_env.sh: its own mount
+# namespace over a temporary STATE_DIR; the host's libvirt is never touched).
 #
-# Everything happens in a temporary directory that is removed at the end.
-# Exits non-zero if any expectation fails. Run by `./setup.sh demo`.
+#   define vm1 (UEFI NVRAM, 2 external snapshots, a checkpoint, autostart)
+#   -> fstx virt check, rename --dry-run, rename vm1 -> vm2 --rename-images
+#   -> virsh sees vm2 whole -> rename back, SIGKILLed half-way -> the half-done
+#   tree -> fstx recover -> virsh sees one whole domain
+#   -> contrast: libvirt's own `virsh domrename`, and what it leaves.
+#
+# Needs root and libvirt-daemon-system libvirt-clients qemu-utils
+# qemu-system-x86 ovmf (./setup.sh installs them). Exits non-zero if any step
+# fails. Run by `./setup.sh demo`; about 1-2 minutes.
 set -euo pipefail
 
 FSTX=$(readlink -f "${1:?usage: demo.sh PATH/TO/fstx}")
 [[ -x $FSTX ]] || { echo "demo: $FSTX is not executable" >&2; exit 2; }
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/fstx-demo-XXXXXX")
-HOST=$WORK/host  # stands for / of a libvirt host
-JOURNAL=$WORK/journal
-LISTENER=
+HARNESS=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/../virt/harness/libvirt_env.sh")
+[[ -r $HARNESS ]] || { echo "demo: $HARNESS not found" >&2; exit 2; }
+[[ $(id -u) -eq 0 ]] || { echo "demo: must run as root (a private libvirtd in its own mount namespace)" >&2; exit 2; }
+
+S=$(mktemp -d "${TMPDIR:-/tmp}/fstx-demo-XXXXXX")
+J=$S/journal  # fstx's journal: outside libvirt's directories
+T0=$SECONDS
 cleanup() {
   local rc=$?
-  if [[ -n $LISTENER ]]; then
-    kill "$LISTENER" 2>/dev/null || true
-    wait "$LISTENER" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
+  bash "$HARNESS" stop "$S" >/dev/null 2>&1 || true
+  if ((rc == 0)) || [[ -z ${FSTX_DEMO_KEEP:-} ]]; then rm -rf "$S"; else echo "demo: state kept in $S" >&2; fi
   exit "$rc"
 }
 trap cleanup EXIT
 
 if [[ -t 1 ]]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
 section() { printf '\n%s==== %s ====%s\n' "$BOLD" "$*" "$PLAIN"; }
+say() { printf '%s\n' "$*" | fold -s -w 100; }
 fail() { echo "DEMO FAILED: $*" >&2; exit 1; }
-fstx() {
-  "$FSTX" --journal "$JOURNAL" --root "$HOST/etc/libvirt" --root "$HOST/var/lib/libvirt" \
-    --root "$HOST/run/libvirt" "$@"
-}
-# The tree as `ls -l`-like lines, relative to $HOST.
-show_tree() {
-  (cd "$HOST" && find . -mindepth 1 -printf '%M %9s  %P' \( -type l -printf ' -> %l' -o -true \) \
-     -printf '\n' | sort -k3)
-}
-# A digest of names, types, modes, link targets and file contents.
-digest() {
-  (cd "$HOST" && { find . -mindepth 1 -printf '%P %y %m %l\n' | sort
-                   find . -type f -print0 | sort -z | xargs -0 -r sha256sum; } | sha256sum)
-}
-domain_xml() {
-  cat <<EOF
-<domain type='kvm'>
-  <name>$1</name>
-  <uuid>8c4b7e3a-2f6d-4b8e-9a1c-5d7f3e2b1a90</uuid>
-  <memory unit='KiB'>2097152</memory>
-  <vcpu placement='static'>2</vcpu>
-  <os firmware='efi'>
-    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>
-    <nvram>/var/lib/libvirt/qemu/nvram/$1_VARS.fd</nvram>
-  </os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='/var/lib/libvirt/images/$1.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-EOF
-}
-# rename_spec FROM TO: the JSON spec that renames domain FROM to TO.
-rename_spec() {
-  local from=$1 to=$2 q=$HOST/etc/libvirt/qemu v=$HOST/var/lib/libvirt
-  domain_xml "$to" | python3 -c '
-import json, sys
-q, v, r, a, b = sys.argv[1:6]
-xml = sys.stdin.read()
-print(json.dumps({"label": f"rename {a} to {b}", "policy": "rollback", "ops": [
-  {"op": "rename", "from": f"{q}/{a}.xml", "to": f"{q}/{b}.xml"},
-  {"op": "write_file", "path": f"{q}/{b}.xml", "content": xml, "mode": "0600"},
-  {"op": "symlink", "target": f"../{b}.xml", "path": f"{q}/autostart/{b}.xml"},
-  {"op": "remove", "path": f"{q}/autostart/{a}.xml"},
-  {"op": "rename", "from": f"{v}/qemu/snapshot/{a}", "to": f"{v}/qemu/snapshot/{b}"},
-  {"op": "rename", "from": f"{v}/qemu/checkpoint/{a}", "to": f"{v}/qemu/checkpoint/{b}"},
-  {"op": "rename", "from": f"{v}/qemu/nvram/{a}_VARS.fd", "to": f"{v}/qemu/nvram/{b}_VARS.fd"},
-  {"op": "rename", "from": f"{v}/images/{a}.qcow2", "to": f"{v}/images/{b}.qcow2"},
-  {"op": "rename", "from": f"{r}/qemu/{a}.monitor", "to": f"{r}/qemu/{b}.monitor"},
-]}, indent=2))' "$q" "$v" "$HOST/run/libvirt" "$from" "$to"
-}
-# Greeting from the monitor socket at $1.
-monitor_hello() {
-  python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(200).decode().strip())' "$1"
-}
+show() { printf '%s$ %s%s\n' "$BOLD" "$*" "$PLAIN"; }
+# The harness, quiet (its timing notes go to a log).
+H() { bash "$HARNESS" "$@" 2>>"$S.harness.log"; }
+virsh() { show "virsh $*"; H virsh "$S" "$@" || fail "virsh $* failed (see $S.harness.log)"; }
+# fstx as an operator runs it on the host: inside the private view, where
+# /etc/libvirt and /var/lib/libvirt are the daemon's.
+fstx() { show "fstx $*"; bash "$HARNESS" exec "$S" "$FSTX" --journal "$J" "$@"; }
+start() { H start "$S" || fail "the private libvirtd did not start: $(tail -3 "$S.harness.log")"; }
+stop() { H stop "$S" || fail "stopping libvirtd failed: $(tail -3 "$S.harness.log")"; }
 
-section "1. A libvirt host with domain vm1 (in $HOST)"
-mkdir -p "$HOST"/etc/libvirt/qemu/autostart \
-         "$HOST"/var/lib/libvirt/qemu/{snapshot/vm1,checkpoint/vm1,nvram} \
-         "$HOST"/var/lib/libvirt/images "$HOST"/run/libvirt/qemu
-domain_xml vm1 > "$HOST/etc/libvirt/qemu/vm1.xml"
-chmod 0600 "$HOST/etc/libvirt/qemu/vm1.xml"
-ln -s ../vm1.xml "$HOST/etc/libvirt/qemu/autostart/vm1.xml"
-for s in 1700000000 1700086400; do
-  printf "<domainsnapshot>\n  <name>%s</name>\n  <domain><name>vm1</name></domain>\n</domainsnapshot>\n" \
-    "$s" > "$HOST/var/lib/libvirt/qemu/snapshot/vm1/$s.xml"
-done
-printf "<domaincheckpoint>\n  <name>nightly</name>\n</domaincheckpoint>\n" \
-  > "$HOST/var/lib/libvirt/qemu/checkpoint/vm1/nightly.xml"
-head -c 65536 /dev/urandom > "$HOST/var/lib/libvirt/qemu/nvram/vm1_VARS.fd"
-{ printf 'QFI\xfb\0\0\0\3'; head -c $((4 * 1024 * 1024 - 8)) /dev/urandom; } \
-  > "$HOST/var/lib/libvirt/images/vm1.qcow2"
-# A live QEMU monitor socket: a listener that greets every client.
-python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
-while True:
-    c, _ = s.accept(); c.sendall(b"{\"QMP\": {\"version\": \"demo\"}}\n"); c.close()' \
-  "$HOST/run/libvirt/qemu/vm1.monitor" &
-LISTENER=$!
-for _ in $(seq 100); do [[ -S $HOST/run/libvirt/qemu/vm1.monitor ]] && break; sleep 0.05; done
-[[ -S $HOST/run/libvirt/qemu/vm1.monitor ]] || fail "monitor socket did not appear"
-show_tree
-DIGEST_VM1=$(digest)
+section "1. A real libvirtd (private, in $S) with domain vm1"
+start
+say "Defining vm1: q35, UEFI with NVRAM, two qcow2 disks; a checkpoint (taken on the paused guest), two external disk-only snapshots, autostart. About 10-20 s."
+H make-domain "$S" vm1 >/dev/null || fail "make-domain vm1 failed: $(tail -5 "$S.harness.log")"
+virsh list --all
+virsh snapshot-list vm1 --parent
+virsh checkpoint-list vm1
+UUID=$(H virsh "$S" domuuid vm1 | sed '/^$/d')
+echo "vm1's UUID: $UUID"
+stop
+say "libvirtd is stopped: it keeps definitions in memory and would overwrite files renamed under it."
 
-section "2. The transaction: rename vm1 to vm2 (9 ops)"
-rename_spec vm1 vm2 > "$WORK/vm1-to-vm2.json"
-cat "$WORK/vm1-to-vm2.json"
-echo "\$ fstx apply vm1-to-vm2.json"
-fstx apply "$WORK/vm1-to-vm2.json" || fail "fstx apply exited $?"
+section "2. What fstx sees: fstx virt check (read-only)"
+fstx virt check vm1 || fail "fstx virt check vm1 found problems on a fresh domain"
 
-section "3. After: every name says vm2"
-show_tree
-DIGEST_VM2=$(digest)
-[[ -S $HOST/run/libvirt/qemu/vm2.monitor && ! -e $HOST/run/libvirt/qemu/vm1.monitor ]] \
-  || fail "monitor socket not renamed"
-[[ $(readlink "$HOST/etc/libvirt/qemu/autostart/vm2.xml") == ../vm2.xml ]] || fail "autostart link"
-[[ ! -e $HOST/etc/libvirt/qemu/autostart/vm1.xml ]] || fail "vm1 autostart link still there"
-grep -q '<name>vm2</name>' "$HOST/etc/libvirt/qemu/vm2.xml" || fail "vm2.xml does not name vm2"
-echo "monitor still answers at its new name: $(monitor_hello "$HOST/run/libvirt/qemu/vm2.monitor")"
-echo "\$ fstx list --all"
-fstx list --all
+section "3. The plan: fstx virt rename vm1 vm2 --rename-images --dry-run"
+fstx virt rename vm1 vm2 --rename-images --dry-run || fail "dry run failed"
 
-section "4. Crash: rename vm2 back to vm1, killed at the 3rd rename"
-rename_spec vm2 vm1 > "$WORK/vm2-to-vm1.json"
-echo "\$ FSTX_FAILPOINTS='fs.rename:3=crash' fstx apply vm2-to-vm1.json"
+section "4. The rename, for real: one transaction"
+fstx virt rename vm1 vm2 --rename-images || fail "fstx virt rename vm1 vm2 failed"
+show "libvirt_env.sh list-files vm2"
+H list-files "$S" vm2 | sed 's/^/  /'
+[[ -z $(H list-files "$S" vm1) ]] || fail "files of vm1 are left: $(H list-files "$S" vm1)"
+
+section "5. libvirtd restarted: vm2 is whole"
+start
+virsh list --all
+virsh dominfo vm2 | grep -E '^(Name|UUID|Autostart)'
+virsh snapshot-list vm2 --parent
+virsh checkpoint-list vm2
+show "qemu-img info --backing-chain /var/lib/libvirt/images/vm2.snap2 | grep -E 'image|backing file'"
+H exec "$S" qemu-img info -U --backing-chain /var/lib/libvirt/images/vm2.snap2 | grep -E '^(image|backing file):' | sed 's/^/  /'
+say "The harness checks every piece through virsh (same UUID, snapshots + parents, checkpoint, autostart, NVRAM content, the chain opens, the guest starts):"
+H check-domain "$S" vm2 --expect-uuid "$UUID" --expect-images-prefix vm2 --start-test >"$S.check" \
+  || fail "virsh does not see vm2 whole: $(grep MISMATCH "$S.harness.log" | tail -5)"
+grep -E '^(domains|uuid|autostart|nvram|backing_chain|snapshots|snap2_parent|checkpoints|start_test|result)=' "$S.check" | sed 's/^/  /'
+stop
+
+section "6. Crash: rename vm2 back to vm1, SIGKILLed at the 4th rename"
 set +e
-FSTX_FAILPOINTS='fs.rename:3=crash' fstx apply "$WORK/vm2-to-vm1.json"
+FSTX_FAILPOINTS='fs.rename:4=crash' fstx virt rename vm2 vm1 --rename-images
 rc=$?
 set -e
-[[ $rc -eq 137 ]] || fail "expected the apply to be SIGKILLed (exit 137), got $rc"
-echo "(the process was SIGKILLed half-way: exit $rc)"
+((rc == 137)) || fail "expected the rename to be killed (exit 137), got exit $rc"
+echo "(killed: exit $rc)"
 
-section "5. The half-done tree"
-show_tree
-DIGEST_CRASH=$(digest)
-[[ $DIGEST_CRASH != "$DIGEST_VM2" && $DIGEST_CRASH != "$DIGEST_VM1" ]] \
-  || fail "expected a half-done tree after the crash"
-echo "\$ fstx status"
-fstx status || fail "fstx status exited $?"
+section "7. The half-done tree"
+show "libvirt_env.sh list-files vm1; list-files vm2"
+{ H list-files "$S" vm1; H list-files "$S" vm2; } | sed 's/^/  /'
+say "fstx virt check reports what libvirt would load from this (staging objects live in .fstx/ at the top of each root, never in the directories libvirt scans):"
+fstx virt check || true
+fstx status || true
 
-section "6. Recovery"
-echo "\$ fstx recover"
-fstx recover || fail "fstx recover exited $?"
-show_tree
-[[ $(digest) == "$DIGEST_VM2" ]] || fail "after recovery the tree is not the vm2 tree"
-echo "the tree is whole again: exactly as before the interrupted transaction"
-echo "monitor still answers: $(monitor_hello "$HOST/run/libvirt/qemu/vm2.monitor")"
-echo "\$ fstx verify"
-fstx verify || fail "fstx verify found problems"
-echo "\$ fstx list --all"
-fstx list --all
-fstx status --json | python3 -c 'import json, sys
-assert json.load(sys.stdin)["transactions"] == [], "unfinished transactions remain"' \
-  || fail "status shows unfinished transactions"
+section "8. Recovery: fstx recover"
+fstx --root /etc/libvirt --root /var/lib/libvirt recover || fail "fstx recover failed"
+fstx virt check || fail "the tree is not consistent after recovery"
+if [[ -e $S/etc/libvirt/qemu/vm2.xml ]]; then NAME=vm2; else NAME=vm1; fi
+say "Recovery rolled the interrupted transaction back or forward to one whole domain: $NAME."
+start
+virsh list --all
+H check-domain "$S" "$NAME" --expect-uuid "$UUID" --expect-images-prefix "$NAME" >"$S.check" \
+  || fail "virsh does not see $NAME whole after recovery: $(grep MISMATCH "$S.harness.log" | tail -5)"
+grep -E '^(domains|uuid|autostart|snapshots|checkpoints|backing_chain|result)=' "$S.check" | sed 's/^/  /'
 
-section "7. The crash explorer: the same 9-op rename, crashed at every point"
-# A copy of the host (a small image: every crash state is a fresh copy) and
-# the spec with paths relative to it.
-CT=$WORK/crashtest-tree
-cp -a "$HOST" "$CT"
-truncate -s 65536 "$CT/var/lib/libvirt/images/vm2.qcow2"
-rename_spec vm2 vm1 | python3 -c '
-import json, sys
-host = sys.argv[1]
-spec = json.load(sys.stdin)
-for op in spec["ops"]:
-    for k in ("path", "from", "to"):
-        if k in op: op[k] = op[k][len(host):]
-print(json.dumps(spec))' "$HOST" > "$WORK/crashtest.json"
-echo "\$ fstx crashtest crashtest.json --tree crashtest-tree"
-"$FSTX" crashtest "$WORK/crashtest.json" --tree "$CT" || fail "the crash explorer found violations"
+section "9. Contrast: libvirt's own virsh domrename $NAME vm3 (no crash at all)"
+show "virsh domrename $NAME vm3"
+H virsh "$S" domrename "$NAME" vm3 || fail "virsh domrename failed"
+stop
+start  # libvirt re-reads what it wrote
+virsh checkpoint-list vm3
+virsh dominfo vm3 | grep -E '^(Name|UUID)'
+stop
+say "What it left on disk, by fstx virt check:"
+set +e
+fstx virt check vm3
+rc=$?
+set -e
+((rc == 1)) || fail "expected fstx virt check to find problems in what virsh domrename left (exit 1), got $rc"
 
-section "Demo passed"
+section "Demo passed ($((SECONDS - T0)) s)"
+say "fstx renamed vm1 -> vm2 (config, autostart, snapshots, checkpoint, NVRAM, images and their qcow2 headers) in one transaction, survived a SIGKILL half-way, and libvirt saw one whole domain each time; virsh domrename lost the checkpoint and left the NVRAM and images under the old name."
