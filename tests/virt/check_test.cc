@@ -117,7 +117,9 @@ TEST_F(CheckTest, LibvirtDomrenameLeftoversAreReported) {
   EXPECT_EQ(stale.size(), 2u) << Dump(r);
   for (const auto& d : r.domains)
     for (const auto& p : d.problems) {
-      if (p.kind == "stale-embedded-name") EXPECT_EQ(p.severity, "warning");
+      if (p.kind == "stale-embedded-name") {
+        EXPECT_EQ(p.severity, "warning");
+      }
       if (p.kind == "checkpoint-in-snapshot-dir") {
         EXPECT_EQ(p.severity, "error");
         EXPECT_NE(p.message.find(P("/var/lib/libvirt/qemu/checkpoint/vm2")), std::string::npos) << p.message;

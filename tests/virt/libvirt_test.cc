@@ -69,7 +69,7 @@ std::string Quote(const std::string& s) {
 
 // Runs argv (PATH lookup) with extra environment "K=V" entries; stdout and
 // stderr are captured through temp files. Every call is under timeout(1).
-RunResult Run(std::vector<std::string> argv, const std::vector<std::string>& env = {}, int timeout_s = 600) {
+RunResult RunCmd(std::vector<std::string> argv, const std::vector<std::string>& env = {}, int timeout_s = 600) {
   RunResult r;
   for (const auto& a : argv) r.cmd += (r.cmd.empty() ? "" : " ") + Quote(a);
   for (const auto& e : env) r.cmd = e + " " + r.cmd;
@@ -125,7 +125,7 @@ const std::string& Harness() {
 RunResult H(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
   std::vector<std::string> argv = {"bash", Harness()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv, env, 900);
+  return RunCmd(argv, env, 900);
 }
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -232,7 +232,7 @@ std::string MissingPrereqs() {
     why += "LIBVIRT_ENV='" + Harness() + "' is not readable; ";
   for (const char* tool : {"libvirtd", "virtlogd", "virsh", "qemu-img", "qemu-system-x86_64", "xmllint", "jq",
                            "unshare", "nsenter"}) {
-    RunResult r = Run({"sh", "-c", std::string("command -v ") + tool}, {}, 10);
+    RunResult r = RunCmd({"sh", "-c", std::string("command -v ") + tool}, {}, 10);
     if (r.code != 0)
       why += std::string(tool) +
              " not found (install libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf "
@@ -325,12 +325,12 @@ class Daemon {
   ASSERT_TRUE(golden.ok) << "real-libvirtd suite cannot run: " << golden.why
 
 class VirtLibvirt : public ::testing::Test {
- protected:
+ public:
   // A fresh clone of the golden STATE_DIR (daemon stopped).
   std::string Clone(const std::string& label) {
     Golden& g = TheGolden();
     std::string dst = g.base + "/" + label + "-" + std::to_string(++g.clones);
-    RunResult r = Run({"cp", "-a", g.state, dst}, {}, 120);
+    RunResult r = RunCmd({"cp", "-a", g.state, dst}, {}, 120);
     EXPECT_EQ(r.code, 0) << r.Describe();
     return dst;
   }
@@ -511,7 +511,7 @@ TEST_F(VirtLibvirt, Prerequisites) {
 TEST_F(VirtLibvirt, CheckOnRealTreeIsClean) {
   REQUIRE_GOLDEN();
   std::string s = Clone("check");
-  RunResult r = Run({Fstx(), "virt", "check", "--json", "--prefix", s}, {}, 60);
+  RunResult r = RunCmd({Fstx(), "virt", "check", "--json", "--prefix", s}, {}, 60);
   ASSERT_EQ(r.code, 0) << r.Describe();
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -522,7 +522,7 @@ TEST_F(VirtLibvirt, CheckOnRealTreeIsClean) {
   EXPECT_EQ(j["domains"][0]["files"]["nvram_exists"], true);
   EXPECT_EQ(j["domains"][0]["files"]["snapshots"].size(), 2u);
   EXPECT_EQ(j["domains"][0]["files"]["checkpoints"].size(), 1u);
-  RunResult missing = Run({Fstx(), "virt", "check", "vm7", "--prefix", s}, {}, 60);
+  RunResult missing = RunCmd({Fstx(), "virt", "check", "vm7", "--prefix", s}, {}, 60);
   EXPECT_EQ(missing.code, 1) << missing.Describe();
   EXPECT_NE(missing.err.find(s + "/etc/libvirt/qemu/vm7.xml"), std::string::npos) << missing.Describe();
 }
@@ -535,7 +535,7 @@ TEST_F(VirtLibvirt, RenameInsideView) {
   ASSERT_EQ(r.code, 0) << r.Describe();
   std::printf("[rename] vm1 -> vm2 (no images) in %.2f s\n", r.secs);
   ExpectExactRename(s, false);
-  RunResult c = Run({Fstx(), "virt", "check", "--prefix", s}, {}, 60);
+  RunResult c = RunCmd({Fstx(), "virt", "check", "--prefix", s}, {}, 60);
   EXPECT_EQ(c.code, 0) << "fstx virt check after the rename: " << c.Describe();
   StartAndCheck(s, "vm2", "vm1", false, "after rename vm1 -> vm2");
 }
@@ -562,7 +562,7 @@ TEST_F(VirtLibvirt, RenameImagesInsideView) {
 TEST_F(VirtLibvirt, RenameWithPrefixFromOutside) {
   REQUIRE_GOLDEN();
   std::string s = Clone("prefix");
-  RunResult r = Run({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--rename-images",
+  RunResult r = RunCmd({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--rename-images",
                      "--prefix", s},
                     {}, 300);
   ASSERT_EQ(r.code, 0) << r.Describe();
@@ -582,14 +582,14 @@ TEST_F(VirtLibvirt, RenameWithPrefixFromOutside) {
 }
 
 // d. Crash matrix: killed at every failpoint, recovered, exactly vm1 or vm2.
-void CrashMatrix(VirtLibvirt* self, bool images) {
+void CrashMatrix(bool images) {
   Golden& g = TheGolden();
   const std::string tag = images ? "crash-images" : "crash";
   std::vector<std::string> rename = {"virt", "rename", "vm1", "vm2"};
   if (images) rename.push_back("--rename-images");
   auto clone = [&](const std::string& label) {
     std::string dst = g.base + "/" + label;
-    RunResult r = Run({"cp", "-a", g.state, dst}, {}, 120);
+    RunResult r = RunCmd({"cp", "-a", g.state, dst}, {}, 120);
     EXPECT_EQ(r.code, 0) << r.Describe();
     return dst;
   };
@@ -662,11 +662,11 @@ void CrashMatrix(VirtLibvirt* self, bool images) {
 
 TEST_F(VirtLibvirt, CrashMatrix) {
   REQUIRE_GOLDEN();
-  CrashMatrix(this, false);
+  CrashMatrix(false);
 }
 TEST_F(VirtLibvirt, CrashMatrixRenameImages) {
   REQUIRE_GOLDEN();
-  CrashMatrix(this, true);
+  CrashMatrix(true);
 }
 
 // e. Guards: refused with exit 2, nothing changed.
@@ -697,15 +697,15 @@ TEST_F(VirtLibvirt, RefusesRunningDomainOffline) {
   std::ofstream(s + "/run/libvirt/qemu/vm1.xml") << "<domstatus state='running' pid='" << ::getpid() << "'/>\n";
   std::ofstream(s + "/run/libvirt/qemu/vm1.pid") << ::getpid() << "\n";
   Tree before = Snapshot(s);
-  RunResult r = Run({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
+  RunResult r = RunCmd({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
   EXPECT_EQ(r.code, 2) << r.Describe();
   EXPECT_NE(r.err.find("running"), std::string::npos) << r.Describe();
   EXPECT_EQ(Snapshot(s), before) << Diff(before, Snapshot(s));
-  RunResult c = Run({Fstx(), "virt", "check", "vm1", "--json", "--prefix", s}, {}, 60);
+  RunResult c = RunCmd({Fstx(), "virt", "check", "vm1", "--json", "--prefix", s}, {}, 60);
   EXPECT_NE(c.out.find("\"running\""), std::string::npos) << c.Describe();
   // Only the pid file, pid alive: still refused.
   fs::remove(s + "/run/libvirt/qemu/vm1.xml");
-  r = Run({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
+  r = RunCmd({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
   EXPECT_EQ(r.code, 2) << "a live vm1.pid alone must refuse: " << r.Describe();
   EXPECT_EQ(Snapshot(s), before) << Diff(before, Snapshot(s));
 }
@@ -723,7 +723,7 @@ TEST_F(VirtLibvirt, RefusesTakenName) {
     if (dir) fs::create_directories(s + path);
     else std::ofstream(s + path) << "taken\n";
     Tree before = Snapshot(s);
-    RunResult r = Run({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
+    RunResult r = RunCmd({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
     EXPECT_EQ(r.code, 2) << path << " exists: " << r.Describe();
     EXPECT_NE(r.err.find(path), std::string::npos) << "the message must name " << path << ": " << r.Describe();
     EXPECT_EQ(Snapshot(s), before) << path << ": " << Diff(before, Snapshot(s));
@@ -752,7 +752,7 @@ TEST_F(VirtLibvirt, LibvirtDomrenameContrast) {
                 kv["result"].c_str(), kv["checkpoints"].c_str(), kv["nvram"].c_str());
     EXPECT_FALSE(failure.empty()) << "libvirt 9.0's domrename was expected to lose the checkpoint";
   }
-  RunResult c = Run({Fstx(), "virt", "check", "--prefix", s}, {}, 60);
+  RunResult c = RunCmd({Fstx(), "virt", "check", "--prefix", s}, {}, 60);
   std::printf("[domrename] fstx virt check on what it left: exit %d\n%s", c.code, c.out.c_str());
   EXPECT_EQ(c.code, 1) << c.Describe();
   EXPECT_NE(c.out.find("checkpoint-in-snapshot-dir"), std::string::npos) << c.Describe();
