@@ -199,7 +199,8 @@ class Runner {
     const int snap = w_.SnapshotBefore(p);
     Status s = w_.BuildPowerState(persist, snap, torn);
     if (!s.ok()) return s.Annotate(id);
-    const bool success = p == w_.events().size() && w_.committed();
+    // A torn last write means the call never returned: not a success.
+    const bool success = p == w_.events().size() && w_.committed() && !torn;
     if (Fresh(snap)) Judge(w_.Check(success), id, Persisted(persist, torn));
     return Status();
   }

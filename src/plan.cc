@@ -253,15 +253,17 @@ class Planner {
     if (!s.ok()) return s;
     if (in->old_data.size() != op.data.size())
       return Status(Code::kInvalidArgument, op.path + " shrank while it was being read");
-    // An earlier write_range of this transaction on the same file: the
-    // before-image is what that one leaves.
+    // Two ranges of one transaction may not overlap: the probe of the later
+    // one could not tell its before-image from the earlier one's not
+    // having run. Ranges that do not overlap are told apart exactly.
     for (const auto& w : ranges_) {
       if (w.dev != target.dev || w.ino != target.ino) continue;
-      const uint64_t lo = std::max(w.offset, op.offset);
-      const uint64_t hi = std::min(w.offset + w.data.size(), op.offset + op.data.size());
-      for (uint64_t b = lo; b < hi; ++b) in->old_data[b - op.offset] = w.data[b - w.offset];
+      if (w.offset < op.offset + op.data.size() && op.offset < w.offset + w.data.size())
+        return Status(Code::kInvalidArgument, "range " + std::to_string(op.offset) + "+" + std::to_string(op.data.size()) +
+                                                  " overlaps the range op " + std::to_string(w.op + 1) +
+                                                  " writes in the same file; merge them into one write_range");
     }
-    ranges_.push_back({target.dev, target.ino, op.offset, op.data});
+    ranges_.push_back({target.dev, target.ino, op.offset, k, op.data});
     in->offset = op.offset;
     in->before = ops::FingerprintOf(target);
     return Status();
@@ -269,6 +271,7 @@ class Planner {
 
   struct Range {
     uint64_t dev, ino, offset;
+    size_t op;
     std::string data;
   };
 

@@ -14,7 +14,10 @@
 // an object created by an earlier op of the same transaction (write it at
 // its final path instead: each op's before-state must be a real object or
 // nothing, which is what makes every probe decidable).
-// Reads through `fs` only (Stat). Thread-compatible.
+// write_range: the range must lie within the existing regular file, and two
+// ranges of one transaction in the same file may not overlap.
+// Reads through `fs` only (Stat, ReadAt, and ReadFile/ReadLink for
+// preconditions). Thread-compatible.
 #pragma once
 
 #include <optional>

@@ -59,6 +59,16 @@ struct CrashtestArgs {
   uint64_t max_weak = 64;
 };
 int CmdCrashtest(const CrashtestArgs& args);
+struct VirtRenameArgs {
+  std::string old_name, new_name;
+  std::string prefix;  // "" or an absolute directory without a trailing '/'
+  bool rename_images = false;
+  bool dry_run = false;
+  bool json = false;
+};
+// fstx virt rename (g.journal and g.roots already default to libvirt's).
+int CmdVirtRename(const Globals& g, const VirtRenameArgs& args);
+
 // Prints each file's content hash (for a spec's "expect"); a symlink's is
 // its target's text.
 int CmdHash(const std::vector<std::string>& files, bool json);

@@ -2,6 +2,7 @@
 // codes, and dispatch to the subcommands in cmd_*.cc.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "src/cli/cli.h"
@@ -153,6 +154,33 @@ int Run(int argc, char** argv) {
       "  fstx crashtest rename-vm.json --tree fixtures/host --replay power-weak:12:3 --keep\n"
       "Spec paths are relative to --tree. Exit 0: no violation; 1: violations; 2: bad input.");
 
+  VirtRenameArgs vrename;
+  CLI::App* c_virt = app.add_subcommand(
+      "virt", "libvirt recipes: rename a QEMU domain with every file it owns, all or nothing");
+  c_virt->require_subcommand(1);
+  CLI::App* c_vrename = c_virt->add_subcommand(
+      "rename", "Rename a shut-off domain on disk: config, autostart link, snapshots, checkpoints, NVRAM, "
+                "managed save (and with --rename-images its disk images and qcow2 backing chain)");
+  c_vrename->add_option("OLD", vrename.old_name, "The domain's current name")->required();
+  c_vrename->add_option("NEW", vrename.new_name, "The new name")->required();
+  c_vrename->add_flag("--rename-images", vrename.rename_images,
+                      "Also rename disk images whose file name carries OLD, and every reference to them "
+                      "(XML <source>/<backingStore>, qcow2 overlay headers)");
+  c_vrename->add_flag("--dry-run", vrename.dry_run, "Print the planned ops, change nothing");
+  c_vrename->add_flag("--json", vrename.json, "Print the result as JSON");
+  c_vrename->add_option("--prefix", vrename.prefix,
+                        "Find libvirt's directories beneath DIR (an offline image, a test tree); paths written "
+                        "into files and links stay as libvirt writes them on the host")
+      ->option_text("DIR");
+  c_vrename->footer(
+      "Libvirt's daemon (libvirtd or virtqemud) must be stopped: it keeps definitions in memory.\n"
+      "Defaults: roots /etc/libvirt and /var/lib/libvirt, journal /var/lib/fstx/libvirt\n"
+      "(beneath --prefix; --root, --journal, FSTX_ROOTS and FSTX_JOURNAL override them).\n"
+      "Example:\n  systemctl stop libvirtd\n  fstx virt rename vm1 vm2 --rename-images --dry-run\n"
+      "  fstx virt rename vm1 vm2 --rename-images\n  systemctl start libvirtd\n"
+      "Exit 0: renamed; 1: failed and rolled back (or a file changed since it was read);\n"
+      "2: refused before anything changed (daemon or domain running, name taken, bad name);\n"
+      "3: needs attention.");
   std::vector<std::string> hash_files;
   bool hash_json = false;
   CLI::App* c_hash = app.add_subcommand("hash", "Print the content hash of files, for a spec's \"expect\"");
@@ -176,6 +204,17 @@ int Run(int argc, char** argv) {
   }
 
   SetupLogging(verbosity);
+  if (c_vrename->parsed()) {
+    Result<std::string> prefix = vrename.prefix.empty() ? Result<std::string>(std::string()) : AbsolutePath(vrename.prefix);
+    if (!prefix.ok()) {
+      PrintError("--prefix", prefix.status().message());
+      return kExitUsage;
+    }
+    vrename.prefix = *prefix == "/" ? std::string() : *prefix;
+    if (journal.empty() && std::getenv("FSTX_JOURNAL") == nullptr) journal = vrename.prefix + "/var/lib/fstx/libvirt";
+    if (root_flags.empty() && std::getenv("FSTX_ROOTS") == nullptr)
+      root_flags = {vrename.prefix + "/etc/libvirt", vrename.prefix + "/var/lib/libvirt"};
+  }
   if (c_crash->parsed()) return CmdCrashtest(crash);  // needs no journal or roots
   if (c_hash->parsed()) return CmdHash(hash_files, hash_json);
   Globals g;
@@ -193,6 +232,7 @@ int Run(int argc, char** argv) {
   g.roots = *roots;
 
   if (c_apply->parsed()) return CmdApply(g, apply);
+  if (c_vrename->parsed()) return CmdVirtRename(g, vrename);
   if (c_recover->parsed()) return CmdRecover(g, dry_run, recover_json);
   if (c_status->parsed()) return CmdStatus(g, status_json);
   if (c_list->parsed()) return CmdList(g, list_all, list_json);

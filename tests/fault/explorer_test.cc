@@ -106,9 +106,9 @@ const Workload kWorkloads[] = {
        t.Mkdir(r + "/n").WriteFile(r + "/n/f", "f\n").Symlink("f", r + "/n/l").Remove(r + "/e/x");
      }},
     {"write_range", [](Transaction& t, const std::string& r) { t.WriteRange(r + "/d/sub/c", 2, "ARL"); }},
-    {"write_range_twice_overlapping",
+    {"write_range_twice_same_file",
      [](Transaction& t, const std::string& r) {
-       t.WriteRange(r + "/d/a", 0, "ALP").WriteRange(r + "/d/a", 1, "xyzw").Rename(r + "/e/x", r + "/e/y");
+       t.WriteRange(r + "/d/a", 0, "AL").WriteRange(r + "/d/a", 3, "HA").Rename(r + "/e/x", r + "/e/y");
      }},
     {"rename_then_write_range_then_rename",
      [](Transaction& t, const std::string& r) {
