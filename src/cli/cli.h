@@ -68,6 +68,9 @@ struct VirtRenameArgs {
 };
 // fstx virt rename (g.journal and g.roots already default to libvirt's).
 int CmdVirtRename(const Globals& g, const VirtRenameArgs& args);
+// fstx virt check [NAME] [--json] [--prefix DIR]: read-only, no journal.
+// name "" = every domain; prefix "" = the host's own directories.
+int CmdVirtCheck(const std::string& name, const std::string& prefix, bool json);
 
 // Prints each file's content hash (for a spec's "expect"); a symlink's is
 // its target's text.

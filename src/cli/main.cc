@@ -181,6 +181,20 @@ int Run(int argc, char** argv) {
       "Exit 0: renamed; 1: failed and rolled back (or a file changed since it was read);\n"
       "2: refused before anything changed (daemon or domain running, name taken, bad name);\n"
       "3: needs attention.");
+  std::string vcheck_name, vcheck_prefix;
+  bool vcheck_json = false;
+  CLI::App* c_vcheck = c_virt->add_subcommand(
+      "check", "Read-only: list each domain's files (config, autostart, snapshots, checkpoints, NVRAM, managed "
+               "save, run status) and what is inconsistent");
+  c_vcheck->add_option("NAME", vcheck_name, "Only this domain (default: every domain)");
+  c_vcheck->add_flag("--json", vcheck_json, "Print the report as JSON");
+  c_vcheck->add_option("--prefix", vcheck_prefix, "Find libvirt's directories beneath DIR")->option_text("DIR");
+  c_vcheck->footer(
+      "Problems: dangling-autostart, duplicate-uuid, name-mismatch, bad-xml, orphan-snapshot-dir,\n"
+      "orphan-checkpoint-dir, checkpoint-in-snapshot-dir, nvram-missing (errors); stale-embedded-name,\n"
+      "orphan-nvram, running (warnings). Needs no journal.\n"
+      "Example:\n  fstx virt check vm1\n  fstx virt check --json --prefix /mnt/host\n"
+      "Exit 0: no errors; 1: errors found, NAME not found, or a directory unreadable; 2: bad --prefix.");
   std::vector<std::string> hash_files;
   bool hash_json = false;
   CLI::App* c_hash = app.add_subcommand("hash", "Print the content hash of files, for a spec's \"expect\"");
@@ -216,6 +230,7 @@ int Run(int argc, char** argv) {
       root_flags = {vrename.prefix + "/etc/libvirt", vrename.prefix + "/var/lib/libvirt"};
   }
   if (c_crash->parsed()) return CmdCrashtest(crash);  // needs no journal or roots
+  if (c_vcheck->parsed()) return CmdVirtCheck(vcheck_name, vcheck_prefix, vcheck_json);  // read-only
   if (c_hash->parsed()) return CmdHash(hash_files, hash_json);
   Globals g;
   Result<std::string> dir = AbsolutePath(journal.empty() ? DefaultJournalDir() : journal);
