@@ -693,22 +693,62 @@ TEST_F(VirtLibvirt, RefusesWhileDaemonRuns) {
   EXPECT_EQ(kv["result"], "OK");
 }
 
+// A live process that looks like a guest's QEMU (comm "qemu-system-x86"):
+// a copy of sleep(1) under that name. Killed when this goes out of scope.
+class FakeQemu {
+ public:
+  explicit FakeQemu(const std::string& dir) {
+    const std::string bin = dir + "/qemu-system-x86_64";
+    fs::copy_file("/bin/sleep", bin, fs::copy_options::overwrite_existing);
+    fs::permissions(bin, fs::perms::owner_all);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execl(bin.c_str(), bin.c_str(), "300", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::usleep(100 * 1000);
+  }
+  ~FakeQemu() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::vector<std::string> ProblemKinds(const std::string& json_text) {
+  std::vector<std::string> kinds;
+  auto j = nlohmann::json::parse(json_text, nullptr, false);
+  if (j.is_discarded()) return {"<unparsable: " + json_text.substr(0, 200) + ">"};
+  for (const auto& d : j["domains"])
+    for (const auto& p : d["problems"]) kinds.push_back(p["kind"].get<std::string>());
+  return kinds;
+}
+
 TEST_F(VirtLibvirt, RefusesRunningDomainOffline) {
   REQUIRE_GOLDEN();
   std::string s = Clone("guard-running");
-  // A running domain's traces, with a live pid (ours), in an offline tree.
+  FakeQemu qemu(s + "/harness");
+  ASSERT_GT(qemu.pid(), 0);
+  // A running domain's traces, as libvirt leaves them, in an offline tree.
   fs::create_directories(s + "/run/libvirt/qemu");
-  std::ofstream(s + "/run/libvirt/qemu/vm1.xml") << "<domstatus state='running' pid='" << ::getpid() << "'/>\n";
-  std::ofstream(s + "/run/libvirt/qemu/vm1.pid") << ::getpid() << "\n";
+  std::ofstream(s + "/run/libvirt/qemu/vm1.xml") << "<domstatus state='running' pid='" << qemu.pid() << "'/>\n";
+  std::ofstream(s + "/run/libvirt/qemu/vm1.pid") << qemu.pid();
   Tree before = Snapshot(s);
   RunResult r = RunCmd({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
   EXPECT_EQ(r.code, 2) << r.Describe();
   EXPECT_NE(r.err.find("running"), std::string::npos) << r.Describe();
   EXPECT_TRUE(Snapshot(s) == before) << Diff(before, Snapshot(s));
   RunResult c = RunCmd({Fstx(), "virt", "check", "vm1", "--json", "--prefix", s}, {}, 60);
-  EXPECT_NE(c.out.find("\"running\""), std::string::npos) << c.Describe();
-  // Only the pid file, pid alive: still refused.
+  EXPECT_EQ(ProblemKinds(c.out), std::vector<std::string>{"running"}) << c.Describe();
+  // Only the pid file, its QEMU alive (the issue: "pidfiles with live pids"):
+  // still refused.
   fs::remove(s + "/run/libvirt/qemu/vm1.xml");
+  before = Snapshot(s);
   r = RunCmd({Fstx(), "--journal", s + "/journal", "virt", "rename", "vm1", "vm2", "--prefix", s}, {}, 120);
   EXPECT_EQ(r.code, 2) << "a live vm1.pid alone must refuse: " << r.Describe();
   EXPECT_TRUE(Snapshot(s) == before) << Diff(before, Snapshot(s));
