@@ -13,7 +13,8 @@ cd "$(dirname "$(readlink -f "$0")")"
 
 PACKAGES=(meson ninja-build g++ pkg-config python3 liblmdb-dev libboost-filesystem-dev
           libcereal-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev googletest
-          libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+          libbenchmark-dev libcli11-dev nlohmann-json3-dev libpugixml-dev libxxhash-dev
+          qemu-utils)
 
 usage() {
   echo "usage: $0 demo | test | bench [BENCH-ARGS...]" >&2
