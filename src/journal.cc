@@ -13,6 +13,9 @@
 // then the record stays in `active` and recovery would finish it forward.
 #include <spdlog/spdlog.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include <atomic>
 #include <mutex>
 
@@ -51,6 +54,7 @@ struct Journal::Impl {
 
   Options opts;
   std::vector<std::string> roots;
+  std::vector<std::string> protect;  // the journal directory, as given and resolved
   std::unique_ptr<PosixFs> own_fs;
   Fs* fs = nullptr;
   std::unique_ptr<JournalStore> store;
@@ -229,7 +233,7 @@ Status Transaction::Validate() {
   if (impl_->expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
   std::vector<OpSpec> specs = impl_->ops;
-  Status s = CheckLexical(impl_->j->roots, &specs);
+  Status s = CheckLexical(impl_->j->roots, &specs, impl_->j->protect);
   if (!s.ok()) return s;
   std::vector<Intent> intents;
   return Plan(impl_->j->fs, impl_->j->roots, specs, &intents);
@@ -241,7 +245,7 @@ Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent
                                   uint64_t* lock_key) {
   if (expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
-  Status s = CheckLexical(j->roots, specs);
+  Status s = CheckLexical(j->roots, specs, j->protect);
   if (!s.ok()) return s;
   std::set<std::string> paths;
   for (const auto& op : *specs) {
@@ -418,6 +422,11 @@ Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
   so.commit_hook = options.journal_hook;
   auto store = JournalStore::Open(so);
   if (!store.ok()) return store.status();
+  if (auto d = paths::Normalize(options.dir); d.ok()) impl->protect.push_back(*d);
+  if (char* real = ::realpath(options.dir.c_str(), nullptr)) {
+    impl->protect.push_back(real);
+    std::free(real);
+  }
   impl->store = std::move(store.value());
   std::unique_ptr<Journal> journal(new Journal(std::move(impl)));
   if (options.recover_on_open) {

@@ -6,6 +6,8 @@
 #include <sys/mount.h>
 
 #include <boost/filesystem.hpp>
+#include <cstring>
+#include <functional>
 
 #include "fstx/fstx.h"
 #include "journal/store.h"
@@ -278,6 +280,72 @@ TEST(EngineV2Mounts, StagingStaysOnTheTargetsMount) {
   EXPECT_TRUE(testing::Exists(r + "/.fstx"));
   EXPECT_EQ(testing::ReadFileRaw(r + "/images/pool/vm2.qcow2").size(), 4096u);
   EXPECT_EQ(testing::ReadFileRaw(r + "/etc/a.xml"), "A");
+}
+
+}  // namespace
+}  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// A journal beneath a root: no op may move, replace or remove it or an
+// ancestor of it (crashed half-way, such a rename left recovery with no
+// journal to read).
+TEST(EngineV2Journal, OpsMayNotTouchTheJournal) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  testing::MkdirRaw(r + "/state");
+  testing::WriteFileRaw(r + "/a", "a");
+  Options o;
+  o.dir = r + "/state/fstx";
+  o.roots = {r};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  for (auto add : std::vector<std::function<void(Transaction&)>>{
+           [&](Transaction& t) { t.Rename(r + "/state", r + "/moved"); },
+           [&](Transaction& t) { t.Remove(r + "/state/fstx"); },
+           [&](Transaction& t) { t.WriteFile(r + "/state/fstx/data.mdb", "x"); },
+           [&](Transaction& t) { t.Rename(r + "/a", r + "/state", true); }}) {
+    Transaction tx = (*j)->Begin("journal");
+    add(tx);
+    Status s = tx.Commit();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+    EXPECT_NE(s.message().find("its own journal"), std::string::npos) << s.message();
+  }
+  EXPECT_TRUE((*j)->Begin("fine").Rename(r + "/a", r + "/b").Commit().ok());
+}
+
+// Removing a directory that holds a bind mount would delete the mounted
+// filesystem's files, outside every root: refused, nothing changed.
+TEST(EngineV2Mounts, RemoveNeverCrossesAMountPoint) {
+  TempDir d;
+  const std::string r = d / "root", outside = d / "outside";
+  testing::MkdirRaw(r);
+  testing::MkdirRaw(r + "/dir");
+  testing::MkdirRaw(r + "/dir/mnt");
+  testing::MkdirRaw(outside);
+  testing::WriteFileRaw(outside + "/precious", "keep me");
+  ASSERT_EQ(::mount(outside.c_str(), (r + "/dir/mnt").c_str(), nullptr, MS_BIND, nullptr), 0)
+      << "a bind mount needs root (CAP_SYS_ADMIN): " << std::strerror(errno);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{r + "/dir/mnt"};
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  Status s = (*j)->Begin("remove").Remove(r + "/dir").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("mount point"), std::string::npos) << s.message();
+  EXPECT_EQ(testing::ReadFileRaw(outside + "/precious"), "keep me");
+  // The seam's RemoveTree refuses to descend on its own, too.
+  auto posix = PosixFs::Open({r});
+  ASSERT_TRUE(posix.ok());
+  EXPECT_EQ(RemoveTree(posix.value().get(), r + "/dir").code(), Code::kNotSupported);
+  EXPECT_EQ(testing::ReadFileRaw(outside + "/precious"), "keep me");
 }
 
 }  // namespace
