@@ -350,3 +350,52 @@ TEST(EngineV2Mounts, RemoveNeverCrossesAMountPoint) {
 
 }  // namespace
 }  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// A committed transaction whose staging objects cannot be deleted is
+// still done: recovery finishes it, says what was left, and nothing stays
+// locked or needs attention forever.
+TEST(EngineV2Cleanup, LeftoverStagingDoesNotBlockACommittedTransaction) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  testing::WriteFileRaw(r + "/a", "new");
+  testing::WriteFileRaw(r + "/b", "old");
+  auto posix = PosixFs::Open({r});
+  ASSERT_TRUE(posix.ok());
+  testing::HookFs stuck(posix.value().get(), [&](const char* call, const std::string& p) {
+    if (std::string(call) == "unlink" && p.find("/.fstx/.fstx-") != std::string::npos)
+      return Status::FromErrno(EACCES, "injected unlink", p);
+    return Status();
+  });
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  o.fs = &stuck;
+  {
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->Begin("replace").Rename(r + "/a", r + "/b", true).Commit().ok());
+  }
+  {
+    auto j = Journal::Open(o);  // recovery finishes it, the deletion still fails
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    const RecoveryReport& rep = (*j)->open_report();
+    ASSERT_EQ(rep.txs.size(), 1u);
+    EXPECT_EQ(rep.txs[0].decision, "rolled-forward");
+    EXPECT_FALSE(rep.needs_attention());
+    EXPECT_NE(rep.txs[0].message.find("left behind"), std::string::npos) << rep.txs[0].message;
+  }
+  o.fs = nullptr;
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE((*j)->open_report().clean());
+  EXPECT_EQ(testing::ReadFileRaw(r + "/b"), "new");
+  // The paths are free again.
+  EXPECT_TRUE((*j)->Begin("again").Rename(r + "/b", r + "/c").Commit().ok());
+}
+
+}  // namespace
+}  // namespace fstx
