@@ -399,3 +399,41 @@ TEST(EngineV2Cleanup, LeftoverStagingDoesNotBlockACommittedTransaction) {
 
 }  // namespace
 }  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// Staging objects of a transaction the journal never handed out mean the
+// journal lost records (a damaged meta page rolled it back): recovery says
+// so, touches nothing, and no new transaction may reuse those ids.
+TEST(EngineV2LostRecords, StagingOfAnUnknownTransactionIsCorruption) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  testing::WriteFileRaw(r + "/a", "a");
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  {
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->Begin("one").Rename(r + "/a", r + "/b").Commit().ok());  // tx 1; next id 2
+  }
+  if (!testing::Exists(r + "/.fstx")) testing::MkdirRaw(r + "/.fstx", 0700);
+  testing::WriteFileRaw(r + "/.fstx/.fstx-7-0-old", "the only copy of someone's file");
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  const RecoveryReport& rep = (*j)->open_report();
+  ASSERT_EQ(rep.txs.size(), 1u);
+  EXPECT_EQ(rep.txs[0].decision, "corrupt");
+  EXPECT_EQ(rep.txs[0].id, 7u);
+  EXPECT_NE(rep.txs[0].message.find(r + "/.fstx/.fstx-7-0-old"), std::string::npos) << rep.txs[0].message;
+  EXPECT_TRUE(rep.needs_attention());
+  Status s = (*j)->Begin("two").Rename(r + "/b", r + "/c").Commit();
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_EQ(testing::ReadFileRaw(r + "/.fstx/.fstx-7-0-old"), "the only copy of someone's file");
+  EXPECT_TRUE(testing::Exists(r + "/b"));
+}
+
+}  // namespace
+}  // namespace fstx
