@@ -437,3 +437,44 @@ TEST(EngineV2LostRecords, StagingOfAnUnknownTransactionIsCorruption) {
 
 }  // namespace
 }  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// A target path just under PATH_MAX: staging names live in the staging
+// directory at the top of the root, so they never make a path overflow;
+// a path over PATH_MAX is refused before anything is journaled.
+TEST(EngineV2Limits, PathsNearPathMaxCommitOrAreRefusedUpFront) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  std::string dir = r;
+  while (dir.size() < 4096 - 300) {
+    dir += "/" + std::string(200, 'd');
+    testing::MkdirRaw(dir);
+  }
+  // A last directory so that a one-letter name makes the path 4095 bytes:
+  // a sibling staging name (".fstx-1-0-new") would have overflowed it.
+  dir += "/" + std::string(4093 - dir.size() - 1, 'e');
+  testing::MkdirRaw(dir);
+  const std::string leaf = "f";
+  const std::string path = dir + "/" + leaf;
+  ASSERT_EQ(path.size(), 4095u);
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok());
+  Status s = (*j)->Begin("long").WriteFile(path, "x").Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  s = (*j)->Begin("long replace").WriteFile(path, "y").Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Transaction tx = (*j)->Begin("too long");
+  tx.WriteFile(path + "g", "z");
+  s = tx.Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(tx.id(), 0u) << "refused before it was journaled";
+}
+
+}  // namespace
+}  // namespace fstx
