@@ -646,3 +646,71 @@ TEST(VirtXmlEscaping, RoundTrips) {
 
 }  // namespace
 }  // namespace fstx::virt
+
+namespace fstx::virt {
+namespace {
+
+// Mutated samples (byte flips, insertions, deletions, truncations): whatever
+// the input, the functions return a value, never crash (the sanitizer build
+// runs this too); when a rename succeeds, its splices account for every
+// changed byte and the result still parses.
+TEST(VirtXmlRobustness, MutatedSamplesNeverMisbehave) {
+  const std::string samples[] = {ReadData("vm1.xml"), ReadData("snap2-live.xml"),
+                                 ReadData("cp1.xml")};
+  const MomentKind kinds[] = {MomentKind::kDomain, MomentKind::kSnapshot,
+                              MomentKind::kCheckpoint};
+  const char alphabet[] = "<>/='\"&;!?[]-# \r\n\tavm1x\xC3\xA9";
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto next = [&seed]() {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  int renamed = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::size_t which = iter % 3;
+    std::string x = samples[which];
+    ASSERT_FALSE(x.empty());
+    int muts = 1 + static_cast<int>(next() % 3);
+    for (int m = 0; m < muts && !x.empty(); ++m) {
+      std::size_t at = next() % x.size();
+      char c = alphabet[next() % (sizeof alphabet - 1)];
+      switch (next() % 4) {
+        case 0: x[at] = c; break;
+        case 1: x.insert(at, 1, c); break;
+        case 2: x.erase(at, 1 + next() % 8); break;
+        case 3: x.resize(at); break;
+      }
+    }
+    (void)DetectKind(x);
+    (void)InspectDomainXml(x);
+    (void)InspectMomentXml(x);
+    Result<std::vector<XmlSplice>> plan = PlanRenameInXml(x, kinds[which], Vm1ToVm2());
+    if (!plan.ok()) {
+      EXPECT_NE(plan.status().message(), "") << "an error without a message";
+      continue;
+    }
+    ++renamed;
+    Result<std::string> out = ApplySplices(x, *plan);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    // Undo the splices at their places in the output: the input comes back.
+    std::string back = *out;
+    std::vector<std::size_t> at;
+    std::ptrdiff_t delta = 0;
+    for (const XmlSplice& s : *plan) {
+      at.push_back(static_cast<std::size_t>(static_cast<std::ptrdiff_t>(s.offset) + delta));
+      delta += static_cast<std::ptrdiff_t>(s.new_raw.size()) -
+               static_cast<std::ptrdiff_t>(s.old_raw.size());
+    }
+    for (std::size_t i = plan->size(); i-- > 0;) {
+      back.replace(at[i], (*plan)[i].new_raw.size(), (*plan)[i].old_raw);
+    }
+    EXPECT_TRUE(back == x) << "iteration " << iter;
+    EXPECT_TRUE(DetectKind(*out).ok()) << "iteration " << iter << ": output does not parse";
+  }
+  EXPECT_GT(renamed, 100);  // the mutations leave many documents intact enough
+}
+
+}  // namespace
+}  // namespace fstx::virt
