@@ -591,6 +591,10 @@ TEST(VirtXmlErrors, MalformedXmlNamesTheParserMessageAndPlace) {
   ExpectError("<!DOCTYPE domain [<!ENTITY n 'vm1'>]><domain><name>&n;</name></domain>",
               Code::kNotSupported, "DOCTYPE");
   ExpectError("<network><name>vm1</name></network>", Code::kInvalidArgument, "<network>");
+  ExpectError("<?xml version='1.0' encoding='ISO-8859-1'?><domain><name>vm1</name></domain>",
+              Code::kNotSupported, "only UTF-8");
+  EXPECT_TRUE(Dom("<?xml version='1.0' encoding='utf-8'?><domain><name>vm1</name></domain>",
+                  Simple()).ok());
 }
 
 TEST(VirtXmlErrors, BadEditsAreRefused) {
