@@ -108,12 +108,26 @@ class Recovery {
   void FinishForward() {
     out_.decision = dry_run_ ? "would-roll-forward" : "rolled-forward";
     if (dry_run_) return;
+    CleanupAll();
+    Finish(TxState::kDone);
+  }
+
+  // Deletes the staging objects of a transaction that is complete. A
+  // deletion that fails (a read-only directory, an immutable file) does not
+  // hold the transaction: it is done, and what is left in the staging
+  // directory is garbage, reported in the record's note, by the recovery
+  // report and by `fstx verify`, for an operator to delete.
+  void CleanupAll() {
+    std::string left;
     for (size_t j = 0; j < n(); ++j) {
       Status s = ops::Cleanup(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
-      if (!s.ok()) return Attention(s);
+      if (!s.ok()) left += (left.empty() ? "" : "; ") + std::string("op ") + std::to_string(j + 1) + ": " + s.ToString();
       for (const auto& d : ops::Dirs(rec_.intents[j])) barriers_.Dirty(d);
     }
-    Finish(TxState::kDone);
+    if (left.empty()) return;
+    rec_.note = "complete, but staging objects were left behind (safe to delete): " + left;
+    out_.message = rec_.note;
+    env_.log->warn("fstx: tx {} ({}): {}", rec_.id, rec_.label, rec_.note);
   }
 
   // Undoes the ops that reached the disk, last first, and discards what
@@ -166,11 +180,7 @@ class Recovery {
       state_.clear();  // undo every op by its own probe
       return RollBack();
     }
-    for (size_t j = 0; j < n(); ++j) {
-      Status s = ops::Cleanup(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
-      if (!s.ok()) return Attention(s);
-      for (const auto& d : ops::Dirs(rec_.intents[j])) barriers_.Dirty(d);
-    }
+    CleanupAll();
     Finish(TxState::kDone);
   }
 

@@ -13,10 +13,15 @@
 // then the record stays in `active` and recovery would finish it forward.
 #include <spdlog/spdlog.h>
 
+#include <climits>
+#include <cstdlib>
+
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 
 #include "fstx/fstx.h"
+#include "journal/names.h"
 #include "journal/store.h"
 #include "recovery/recover.h"
 #include "src/barrier.h"
@@ -51,6 +56,7 @@ struct Journal::Impl {
 
   Options opts;
   std::vector<std::string> roots;
+  std::vector<std::string> protect;  // the journal directory, as given and resolved
   std::unique_ptr<PosixFs> own_fs;
   Fs* fs = nullptr;
   std::unique_ptr<JournalStore> store;
@@ -117,6 +123,43 @@ struct Journal::Impl {
       pending.erase(pending.begin() + static_cast<long>(finished[i]));
     }
     return s;
+  }
+
+  // Set when the tree holds staging objects of transactions the journal
+  // never handed out: records were lost (a damaged journal). New
+  // transactions could reuse those ids and take the objects for their own,
+  // so Commit() refuses until an operator has looked.
+  std::string lost_records;
+
+  // Staging objects in the roots' staging directories whose transaction id
+  // is at or above the journal's next id.
+  Status FindLostRecords(RecoveryReport* report) {
+    StoreStats st;
+    Status s = store->Stats(&st);
+    if (!s.ok()) return s;
+    for (const std::string& root : roots) {
+      const std::string stage = StagingDirAt(root);
+      std::vector<std::string> names;
+      s = fs->ListDir(stage, &names);
+      if (s.code() == Code::kNotFound) continue;
+      if (!s.ok()) return s.Annotate("listing the staging directory");
+      std::sort(names.begin(), names.end());
+      for (const std::string& leaf : names) {
+        StagingName n;
+        if (!ParseStagingLeaf(leaf, &n) || n.txid < st.next_id) continue;
+        RecoveredTx t;
+        t.id = n.txid;
+        t.decision = "corrupt";
+        t.message = "staging object " + stage + "/" + leaf + " belongs to transaction " + std::to_string(n.txid) +
+                    ", which this journal never handed out (next id " + std::to_string(st.next_id) +
+                    "): journal records were lost; nothing was touched. Restore the journal, or move the "
+                    "staging object away after checking the tree by hand";
+        log->error("fstx: journal {}: {}", store->dir(), t.message);
+        if (lost_records.empty()) lost_records = t.message;
+        report->txs.push_back(std::move(t));
+      }
+    }
+    return Status();
   }
 
   RecoveryEnv Env() {
@@ -229,7 +272,7 @@ Status Transaction::Validate() {
   if (impl_->expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
   std::vector<OpSpec> specs = impl_->ops;
-  Status s = CheckLexical(impl_->j->roots, &specs);
+  Status s = CheckLexical(impl_->j->roots, &specs, impl_->j->protect);
   if (!s.ok()) return s;
   std::vector<Intent> intents;
   return Plan(impl_->j->fs, impl_->j->roots, specs, &intents);
@@ -241,7 +284,7 @@ Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent
                                   uint64_t* lock_key) {
   if (expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
-  Status s = CheckLexical(j->roots, specs);
+  Status s = CheckLexical(j->roots, specs, j->protect);
   if (!s.ok()) return s;
   std::set<std::string> paths;
   for (const auto& op : *specs) {
@@ -265,6 +308,7 @@ Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent
 Status Transaction::Impl::Commit() {
   if (finished) return Status(Code::kInvalidArgument, "transaction '" + label + "' was already committed");
   finished = true;
+  if (!j->lost_records.empty()) return Status(Code::kCorruption, "journal " + j->store->dir() + ": " + j->lost_records);
   std::vector<OpSpec> specs = ops;
   std::vector<Intent> intents;
   uint64_t lock_key = 0;
@@ -418,6 +462,11 @@ Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
   so.commit_hook = options.journal_hook;
   auto store = JournalStore::Open(so);
   if (!store.ok()) return store.status();
+  if (auto d = paths::Normalize(options.dir); d.ok()) impl->protect.push_back(*d);
+  if (char* real = ::realpath(options.dir.c_str(), nullptr)) {
+    impl->protect.push_back(real);
+    std::free(real);
+  }
   impl->store = std::move(store.value());
   std::unique_ptr<Journal> journal(new Journal(std::move(impl)));
   if (options.recover_on_open) {
@@ -442,6 +491,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   std::vector<BadRecord> bad;
   Status s = impl_->store->ListActive(&recs, &bad);
   if (!s.ok()) return s;
+  if (!(s = impl_->FindLostRecords(report)).ok()) return s;
   for (const auto& b : bad) {
     RecoveredTx t;
     t.id = b.id;

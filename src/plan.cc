@@ -218,10 +218,18 @@ class Planner {
         if (op.data.empty()) return Status(Code::kInvalidArgument, "empty symlink target");
         in->before = ops::FingerprintOf(target);
         return Status();
-      case OpKind::kRemove:
+      case OpKind::kRemove: {
         if (!target.exists()) return Status(Code::kNotFound, op.path + " does not exist", ENOENT);
         in->moved = ops::FingerprintOf(target);
+        // Deleting a tree must never reach into another filesystem.
+        std::string mount;
+        s = FindMountBelow(fs_, Lookup(op.path, k).real, &mount);
+        if (!s.ok()) return s;
+        if (!mount.empty())
+          return Status(Code::kInvalidArgument, op.path + " holds a mount point, " + mount +
+                                                    ": unmount it first (fstx never removes another filesystem's files)");
         return Status();
+      }
       case OpKind::kMkdir:
         if (target.exists()) return Status(Code::kExists, op.path + " exists", EEXIST);
         in->mode = op.mode ? *op.mode : 0755;
@@ -290,7 +298,8 @@ std::string DescribeSpec(const OpSpec& op) {
   return s + " " + op.path;
 }
 
-Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops) {
+Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops,
+                    const std::vector<std::string>& protect) {
   if (ops->empty()) return Status(Code::kInvalidArgument, "transaction has no operations");
   for (size_t k = 0; k < ops->size(); ++k) {
     OpSpec& op = (*ops)[k];
@@ -308,6 +317,11 @@ Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* 
       for (std::string q = *p; q != "/"; q = paths::Parent(q))
         if (IsStagingDirName(paths::Leaf(q)))
           return fail(Status(Code::kInvalidArgument, *p + " lies in an fstx staging directory (" + q + ")"));
+      for (const std::string& j : protect)
+        if (paths::IsSameOrAncestor(*p, j) || paths::IsAncestor(j, *p))
+          return fail(Status(Code::kInvalidArgument, *p + " is the journal's directory " + j +
+                                                         ", beneath it or an ancestor of it: a transaction may "
+                                                         "not touch its own journal"));
       for (const std::string& r : roots)
         if (paths::IsSameOrAncestor(*p, r))
           return fail(Status(Code::kInvalidArgument, *p + " is the root " + r + " or an ancestor of it: "

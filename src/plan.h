@@ -49,7 +49,10 @@ std::string DescribeSpec(const OpSpec& op);
 // place and checks them against the roots. Refused besides: a path that is
 // a root or an ancestor of one (moving it would move a root), and a path
 // with a staging directory (".fstx") among its components.
-Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops);
+// `protect`: paths no op may name, lie beneath or be an ancestor of (the
+// journal's own directory).
+Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops,
+                    const std::vector<std::string>& protect = {});
 
 // Full validation; fills *out with one intent per op, with its staging
 // directory (stage.h) and content size and hash. Preconditions are checked

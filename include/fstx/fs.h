@@ -175,7 +175,12 @@ class PosixFs : public Fs {
 };
 
 // Deletes `path` and, if it is a directory, everything beneath it, through
-// `fs` (so faults and traces see every call). Absent is ok.
+// `fs` (so faults and traces see every call). Absent is ok. Never descends
+// into another mount: a mount point beneath `path` fails it (kNotSupported).
 Status RemoveTree(Fs* fs, const std::string& path);
+
+// The first directory beneath `path` that is on another mount (a mount
+// point), or "" if none; `path` not a directory: "".
+Status FindMountBelow(Fs* fs, const std::string& path, std::string* found);
 
 }  // namespace fstx

@@ -122,6 +122,17 @@ Status Load(std::string_view xml, Doc& d) {
         }
         d.root = n;
         break;
+      case pugi::node_declaration: {
+        // Values are compared and written as UTF-8: refuse any other encoding.
+        std::string enc = n.attribute("encoding").value();
+        for (char& c : enc) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+        if (!enc.empty() && enc != "UTF-8" && enc != "UTF8") {
+          return Status(Code::kNotSupported, "XML declares encoding '" +
+                                                 std::string(n.attribute("encoding").value()) +
+                                                 "'; only UTF-8 is supported");
+        }
+        break;
+      }
       case pugi::node_pcdata:
       case pugi::node_cdata:
         return Status(Code::kInvalidArgument,

@@ -6,6 +6,8 @@
 #include <sys/mount.h>
 
 #include <boost/filesystem.hpp>
+#include <cstring>
+#include <functional>
 
 #include "fstx/fstx.h"
 #include "journal/store.h"
@@ -278,6 +280,200 @@ TEST(EngineV2Mounts, StagingStaysOnTheTargetsMount) {
   EXPECT_TRUE(testing::Exists(r + "/.fstx"));
   EXPECT_EQ(testing::ReadFileRaw(r + "/images/pool/vm2.qcow2").size(), 4096u);
   EXPECT_EQ(testing::ReadFileRaw(r + "/etc/a.xml"), "A");
+}
+
+}  // namespace
+}  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// A journal beneath a root: no op may move, replace or remove it or an
+// ancestor of it (crashed half-way, such a rename left recovery with no
+// journal to read).
+TEST(EngineV2Journal, OpsMayNotTouchTheJournal) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  testing::MkdirRaw(r + "/state");
+  testing::WriteFileRaw(r + "/a", "a");
+  Options o;
+  o.dir = r + "/state/fstx";
+  o.roots = {r};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  for (auto add : std::vector<std::function<void(Transaction&)>>{
+           [&](Transaction& t) { t.Rename(r + "/state", r + "/moved"); },
+           [&](Transaction& t) { t.Remove(r + "/state/fstx"); },
+           [&](Transaction& t) { t.WriteFile(r + "/state/fstx/data.mdb", "x"); },
+           [&](Transaction& t) { t.Rename(r + "/a", r + "/state", true); }}) {
+    Transaction tx = (*j)->Begin("journal");
+    add(tx);
+    Status s = tx.Commit();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+    EXPECT_NE(s.message().find("its own journal"), std::string::npos) << s.message();
+  }
+  EXPECT_TRUE((*j)->Begin("fine").Rename(r + "/a", r + "/b").Commit().ok());
+}
+
+// Removing a directory that holds a bind mount would delete the mounted
+// filesystem's files, outside every root: refused, nothing changed.
+TEST(EngineV2Mounts, RemoveNeverCrossesAMountPoint) {
+  TempDir d;
+  const std::string r = d / "root", outside = d / "outside";
+  testing::MkdirRaw(r);
+  testing::MkdirRaw(r + "/dir");
+  testing::MkdirRaw(r + "/dir/mnt");
+  testing::MkdirRaw(outside);
+  testing::WriteFileRaw(outside + "/precious", "keep me");
+  ASSERT_EQ(::mount(outside.c_str(), (r + "/dir/mnt").c_str(), nullptr, MS_BIND, nullptr), 0)
+      << "a bind mount needs root (CAP_SYS_ADMIN): " << std::strerror(errno);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{r + "/dir/mnt"};
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  Status s = (*j)->Begin("remove").Remove(r + "/dir").Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("mount point"), std::string::npos) << s.message();
+  EXPECT_EQ(testing::ReadFileRaw(outside + "/precious"), "keep me");
+  // The seam's RemoveTree refuses to descend on its own, too.
+  auto posix = PosixFs::Open({r});
+  ASSERT_TRUE(posix.ok());
+  EXPECT_EQ(RemoveTree(posix.value().get(), r + "/dir").code(), Code::kNotSupported);
+  EXPECT_EQ(testing::ReadFileRaw(outside + "/precious"), "keep me");
+}
+
+}  // namespace
+}  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// A committed transaction whose staging objects cannot be deleted is
+// still done: recovery finishes it, says what was left, and nothing stays
+// locked or needs attention forever.
+TEST(EngineV2Cleanup, LeftoverStagingDoesNotBlockACommittedTransaction) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  testing::WriteFileRaw(r + "/a", "new");
+  testing::WriteFileRaw(r + "/b", "old");
+  auto posix = PosixFs::Open({r});
+  ASSERT_TRUE(posix.ok());
+  testing::HookFs stuck(posix.value().get(), [&](const char* call, const std::string& p) {
+    if (std::string(call) == "unlink" && p.find("/.fstx/.fstx-") != std::string::npos)
+      return Status::FromErrno(EACCES, "injected unlink", p);
+    return Status();
+  });
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  o.fs = &stuck;
+  {
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->Begin("replace").Rename(r + "/a", r + "/b", true).Commit().ok());
+  }
+  {
+    auto j = Journal::Open(o);  // recovery finishes it, the deletion still fails
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    const RecoveryReport& rep = (*j)->open_report();
+    ASSERT_EQ(rep.txs.size(), 1u);
+    EXPECT_EQ(rep.txs[0].decision, "rolled-forward");
+    EXPECT_FALSE(rep.needs_attention());
+    EXPECT_NE(rep.txs[0].message.find("left behind"), std::string::npos) << rep.txs[0].message;
+  }
+  o.fs = nullptr;
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE((*j)->open_report().clean());
+  EXPECT_EQ(testing::ReadFileRaw(r + "/b"), "new");
+  // The paths are free again.
+  EXPECT_TRUE((*j)->Begin("again").Rename(r + "/b", r + "/c").Commit().ok());
+}
+
+}  // namespace
+}  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// Staging objects of a transaction the journal never handed out mean the
+// journal lost records (a damaged meta page rolled it back): recovery says
+// so, touches nothing, and no new transaction may reuse those ids.
+TEST(EngineV2LostRecords, StagingOfAnUnknownTransactionIsCorruption) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  testing::WriteFileRaw(r + "/a", "a");
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  {
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok());
+    ASSERT_TRUE((*j)->Begin("one").Rename(r + "/a", r + "/b").Commit().ok());  // tx 1; next id 2
+  }
+  if (!testing::Exists(r + "/.fstx")) testing::MkdirRaw(r + "/.fstx", 0700);
+  testing::WriteFileRaw(r + "/.fstx/.fstx-7-0-old", "the only copy of someone's file");
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  const RecoveryReport& rep = (*j)->open_report();
+  ASSERT_EQ(rep.txs.size(), 1u);
+  EXPECT_EQ(rep.txs[0].decision, "corrupt");
+  EXPECT_EQ(rep.txs[0].id, 7u);
+  EXPECT_NE(rep.txs[0].message.find(r + "/.fstx/.fstx-7-0-old"), std::string::npos) << rep.txs[0].message;
+  EXPECT_TRUE(rep.needs_attention());
+  Status s = (*j)->Begin("two").Rename(r + "/b", r + "/c").Commit();
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_EQ(testing::ReadFileRaw(r + "/.fstx/.fstx-7-0-old"), "the only copy of someone's file");
+  EXPECT_TRUE(testing::Exists(r + "/b"));
+}
+
+}  // namespace
+}  // namespace fstx
+
+namespace fstx {
+namespace {
+
+// A target path just under PATH_MAX: staging names live in the staging
+// directory at the top of the root, so they never make a path overflow;
+// a path over PATH_MAX is refused before anything is journaled.
+TEST(EngineV2Limits, PathsNearPathMaxCommitOrAreRefusedUpFront) {
+  TempDir d;
+  const std::string r = d / "root";
+  testing::MkdirRaw(r);
+  std::string dir = r;
+  while (dir.size() < 4096 - 300) {
+    dir += "/" + std::string(200, 'd');
+    testing::MkdirRaw(dir);
+  }
+  // A last directory so that a one-letter name makes the path 4095 bytes:
+  // a sibling staging name (".fstx-1-0-new") would have overflowed it.
+  dir += "/" + std::string(4093 - dir.size() - 1, 'e');
+  testing::MkdirRaw(dir);
+  const std::string leaf = "f";
+  const std::string path = dir + "/" + leaf;
+  ASSERT_EQ(path.size(), 4095u);
+  Options o;
+  o.dir = d / "journal";
+  o.roots = {r};
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok());
+  Status s = (*j)->Begin("long").WriteFile(path, "x").Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  s = (*j)->Begin("long replace").WriteFile(path, "y").Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Transaction tx = (*j)->Begin("too long");
+  tx.WriteFile(path + "g", "z");
+  s = tx.Commit();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(tx.id(), 0u) << "refused before it was journaled";
 }
 
 }  // namespace

@@ -605,3 +605,66 @@ TEST(Qcow2Synthetic, ApplyEditsChecksTheBeforeImage) {
 
 }  // namespace
 }  // namespace fstx::virt::qcow2
+
+namespace fstx::virt::qcow2 {
+namespace {
+
+// Random corruption of real headers: ParseHeader/SetBackingFile return a
+// value, never crash or read out of bounds (the sanitizer build runs this
+// too), and any planned edit stays inside the first cluster, after the
+// extension area, within the bytes given.
+TEST_F(Qcow2Images, MutatedHeadersNeverMisbehave) {
+  std::string heads[2];
+  for (int v = 0; v < 2; ++v) {
+    std::string base = dir_ / ("base" + std::to_string(v) + ".qcow2");
+    std::string overlay = dir_ / ("overlay" + std::to_string(v) + ".qcow2");
+    ASSERT_NO_FATAL_FAILURE(MakeChain(base, overlay, v ? "0.10" : "1.1", base,
+                                      "cluster_size=4096"));
+    heads[v] = ReadFirstCluster(overlay);
+  }
+  uint64_t seed = 0xD1B54A32D192ED03ull;
+  auto next = [&seed]() {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  int planned = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string h = heads[iter % 2];
+    int muts = 1 + static_cast<int>(next() % 4);
+    for (int m = 0; m < muts; ++m) {
+      // Mostly the interesting first 640 bytes; sometimes truncate.
+      std::size_t at = next() % 640;
+      if (next() % 16 == 0) {
+        h.resize(at);
+      } else if (at < h.size()) {
+        h[at] = static_cast<char>(next() % 5 == 0 ? 0 : next());
+      }
+    }
+    Result<Header> ph = ParseHeader(h);
+    std::string name(1 + next() % 300, 'n');
+    Result<std::vector<RangeEdit>> e = SetBackingFile(h, name);
+    if (!e.ok()) {
+      EXPECT_NE(e.status().message(), "");
+      continue;
+    }
+    ++planned;
+    ASSERT_TRUE(ph.ok());
+    ASSERT_EQ(e->size(), 2u);
+    const RangeEdit& n = (*e)[0];
+    EXPECT_GE(n.offset, ph->extensions_end);
+    EXPECT_GE(n.offset, ph->header_length);
+    EXPECT_LE(n.offset + n.new_bytes.size(), h.size());
+    EXPECT_LE(n.offset + name.size(), ph->cluster_size);
+    std::string copy = h;
+    ASSERT_TRUE(ApplyEdits(copy, *e).ok());
+    Result<std::string> back = ReadBackingFile(copy);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, name);
+  }
+  EXPECT_GT(planned, 1000);
+}
+
+}  // namespace
+}  // namespace fstx::virt::qcow2
