@@ -192,7 +192,7 @@ int Run(int argc, char** argv) {
   c_vcheck->footer(
       "Problems: dangling-autostart, duplicate-uuid, name-mismatch, bad-xml, orphan-snapshot-dir,\n"
       "orphan-checkpoint-dir, checkpoint-in-snapshot-dir, nvram-missing (errors); stale-embedded-name,\n"
-      "orphan-nvram, running (warnings). Needs no journal.\n"
+      "nvram-other-name, orphan-nvram, running (warnings). Needs no journal.\n"
       "Example:\n  fstx virt check vm1\n  fstx virt check --json --prefix /mnt/host\n"
       "Exit 0: no errors; 1: errors found, NAME not found, or a directory unreadable; 2: bad --prefix.");
   std::vector<std::string> hash_files;

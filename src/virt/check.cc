@@ -379,6 +379,16 @@ class Checker {
                 " belongs to no defined domain: NVRAM under the wrong name; libvirt would start " + name +
                 " with a blank UEFI variable store. Rename that file to " + d.nvram + " (daemon stopped)");
       }
+      // <nvram> following libvirt's NAME_VARS.fd convention, but for another
+      // name: what `virsh domrename` leaves (it does not rename the file).
+      const std::string nv_dir = l_.state_dir + "/nvram/";
+      if (d.defined && d.nvram_exists && d.nvram.rfind(nv_dir, 0) == 0 && EndsWith(d.nvram, "_VARS.fd") &&
+          d.nvram != l_.Nvram(name))
+        Add(d, "nvram-other-name", "warning", l_.OnDisk(d.nvram),
+            "the domain's NVRAM is named after another domain ('" +
+                d.nvram.substr(nv_dir.size(), d.nvram.size() - nv_dir.size() - 8) +
+                "'), as `virsh domrename` leaves it; libvirt uses it, but a domain defined later under that "
+                "name would claim the same file; `fstx virt rename` renames it with the domain");
       if (d.running)
         Add(d, "running", "warning", l_.OnDisk(l_.RunStatus(name)),
             "the domain is running (" + d.run_detail + "): shut it down (virsh shutdown " + name +

@@ -21,6 +21,7 @@
 //   stale-embedded-name         warning   snapshot/checkpoint XML embedding <domain><name> != X
 //   nvram-missing               error     X's <nvram> file is absent while an unclaimed
 //                                         nvram/OTHER_VARS.fd exists (NVRAM under the wrong name)
+//   nvram-other-name            warning   X's <nvram> is nvram/OTHER_VARS.fd (domrename leaves it)
 //   orphan-nvram                warning   nvram/X_VARS.fd claimed by no domain
 //                                         (`virsh undefine --keep-nvram` leaves one on purpose)
 //   running                     warning   run_dir/X.xml present, or X.pid with a live pid

@@ -127,7 +127,12 @@ TEST_F(CheckTest, LibvirtDomrenameLeftoversAreReported) {
     }
   EXPECT_TRUE(Kinds(r, "orphan-nvram").empty()) << Dump(r);
   EXPECT_TRUE(Kinds(r, "nvram-missing").empty()) << Dump(r);
+  // ... but it is named after vm1: a warning.
+  EXPECT_EQ(Kinds(r, "nvram-other-name"),
+            std::vector<std::string>{"vm2:" + P("/var/lib/libvirt/qemu/nvram/vm1_VARS.fd")})
+      << Dump(r);
   EXPECT_EQ(r.errors, 1) << Dump(r);
+  EXPECT_EQ(r.warnings, 3) << Dump(r);
 }
 
 TEST_F(CheckTest, InterruptedDomrenameLeavesDanglingAutostartAndDuplicateUuid) {

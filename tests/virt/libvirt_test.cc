@@ -5,7 +5,7 @@
 // (libvirt_env.sh). Needs root, libvirtd, virsh, qemu-img and
 // qemu-system-x86_64: anything missing FAILS the suite with the reason (it
 // never skips). Knobs: FSTX_VIRT_CRASH_CHECKS (daemon checks per crash
-// matrix, default 8; 0 = every point), FSTX_VIRT_KEEP=1 keeps the state
+// matrix, default 6; 0 = every point), FSTX_VIRT_KEEP=1 keeps the state
 // dirs under $TMPDIR for inspection.
 //
 // One golden STATE_DIR is made once (start, make-domain vm1, stop: a domain
@@ -634,7 +634,7 @@ void CrashMatrix(bool images) {
   ASSERT_GT(completed_at, 0) << "the rename never completed within 5000 crash points";
   const double sweep = std::chrono::duration<double>(Clock::now() - t0).count();
   // Through virsh: every k-th point, plus the first pre and first post ones.
-  const int want_checks = Env("FSTX_VIRT_CRASH_CHECKS").empty() ? 8 : std::atoi(Env("FSTX_VIRT_CRASH_CHECKS").c_str());
+  const int want_checks = Env("FSTX_VIRT_CRASH_CHECKS").empty() ? 6 : std::atoi(Env("FSTX_VIRT_CRASH_CHECKS").c_str());
   const size_t P = points.size();
   const size_t k = (want_checks <= 0 || static_cast<size_t>(want_checks) >= P) ? 1 : (P + want_checks - 1) / want_checks;
   std::set<size_t> chosen;
