@@ -26,7 +26,7 @@ T0=$SECONDS
 cleanup() {
   local rc=$?
   bash "$HARNESS" stop "$S" >/dev/null 2>&1 || true
-  if ((rc == 0)) || [[ -z ${FSTX_DEMO_KEEP:-} ]]; then rm -rf "$S"; else echo "demo: state kept in $S" >&2; fi
+  if ((rc == 0)) || [[ -z ${FSTX_DEMO_KEEP:-} ]]; then rm -rf "$S" "$S".*; else echo "demo: state kept in $S ($S.harness.log)" >&2; fi
   exit "$rc"
 }
 trap cleanup EXIT
