@@ -145,6 +145,10 @@ Status CheckOffline(const Layout& layout, const std::string& name) {
                     "libvirt's daemon is running (pid " + pid + ", " + layout.OnDisk(pf) +
                         "): it keeps domain definitions in memory and would overwrite the renamed files; "
                         "stop it first (systemctl stop libvirtd virtqemud), then rename, then start it");
+  const std::string pidfile = layout.OnDisk(layout.RunPid(name));
+  if (PidAlive(pidfile, {"qemu"}, &pid))
+    return Status(Code::kInvalidArgument, "domain " + name + " is running (pid " + pid + ", " + pidfile +
+                                              "): shut it down first (virsh shutdown " + name + ")");
   const std::string status = layout.OnDisk(layout.RunStatus(name));
   if (TypeAt(status) != 0)
     return Status(Code::kInvalidArgument, "domain " + name + " is running (" + status +
