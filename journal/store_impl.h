@@ -69,6 +69,10 @@ inline Status LmdbStatus(int rc, const std::string& what, const std::string& dir
   if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
     return Status(Code::kNoSpace, msg, rc > 0 ? rc : 0);
   if (rc == EACCES || rc == EROFS || rc == EPERM) return Status(Code::kPermission, msg, rc);
+  if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
+      rc == MDB_PAGE_NOTFOUND) {
+    return Status(Code::kCorruption, msg);
+  }
   return Status(Code::kIoError, msg, rc > 0 ? rc : 0);
 }
 
