@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -82,13 +83,17 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
   MDB_val k = Val("next_id"), v;
   int rc = mdb_get(txn, meta_dbi, &k, &v);
   uint64_t next = 0;
-  if (rc != 0 || v.mv_size != 8 || !FromBe(v, &next)) {
-    *what = "read meta next_id";
+  if (rc != 0 || v.mv_size != 8 || !FromBe(v, &next) || next == 0 || next == UINT64_MAX) {
+    *what = "read meta next_id (" + std::to_string(next) + ")";
     return rc != 0 ? rc : MDB_CORRUPTED;
   }
   const uint64_t first = next;
   for (TxRecord& r : batch->put_active) {
     if (r.id == 0) r.id = next++;
+    if (r.id == UINT64_MAX || next == UINT64_MAX) {  // ids exhausted: never wrap to 0
+      *what = "assign id " + std::to_string(r.id) + " (ids exhausted)";
+      return MDB_CORRUPTED;
+    }
     if (r.id >= next) next = r.id + 1;  // caller-chosen id: never hand it out again
     std::string key = BeKey(r.id), val = EncodeRecord(r);
     MDB_val kk = Val(key), vv = Val(val);
@@ -107,6 +112,10 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
       return rc;
     }
     if (hist->has_value()) (**hist)[r.id] = r.finished_us;
+    if (r.id == UINT64_MAX) {
+      *what = "move record " + std::to_string(r.id) + " to history (ids exhausted)";
+      return MDB_CORRUPTED;
+    }
     if (r.id >= next) next = r.id + 1;
   }
   if (next != first) {

@@ -113,6 +113,7 @@ struct JournalStore::Impl {
 
   ~Impl();                                   // store_open.cc
   Status OpenDatabases(MDB_txn* txn);        // store_open.cc
+  Status CheckNextId(MDB_txn* txn);          // store_open.cc
   Status CheckPid() const;                   // the rest: store.cc
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,

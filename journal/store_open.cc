@@ -7,8 +7,9 @@
 // check data.mdb and lock.mdb (regular files, never followed through a
 // symlink; data.mdb safe for LMDB to map: DataFileCheck below), open LMDB
 // and make sure it opened the file that was checked, clear stale readers,
-// open or initialise the "meta" / "active" / "history" databases and refuse
-// anything that is not an fstx journal.
+// open or initialise the "meta" / "active" / "history" databases, refuse
+// anything that is not an fstx journal and a meta next_id that would hand
+// out an id again.
 //
 // An unreadable data.mdb (EACCES) is kPermission, never "no journal"; a
 // missing one is kNotFound for readers and a new journal for writers.
@@ -689,6 +690,50 @@ Status JournalStore::Impl::OpenDatabases(MDB_txn* txn) {
                   "journal " + dir + ": the active or history database is missing");
   }
   if (rc != 0) return LmdbStatus(rc, "open active/history databases", dir);
+  return CheckNextId(txn);
+}
+
+// FORMAT.md section 2: ids come from meta next_id and are never reused, so
+// next_id is a usable id (not 0, not the largest u64) above every id in
+// "active" and "history". Anything else means lost records or corruption:
+// a writer would hand out an id a second time.
+Status JournalStore::Impl::CheckNextId(MDB_txn* txn) {
+  MDB_val k = Val("next_id"), v;
+  int rc = mdb_get(txn, meta_dbi, &k, &v);
+  uint64_t next = 0;
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "read meta next_id", dir);
+  if (rc == MDB_NOTFOUND || v.mv_size != 8 || !FromBe(v, &next)) {
+    return Status(Code::kCorruption, "journal " + dir + ": meta next_id is missing or malformed");
+  }
+  const std::string bad = "journal " + dir + ": meta next_id is " + std::to_string(next);
+  if (next == 0 || next == UINT64_MAX) {
+    return Status(Code::kCorruption, bad + ", which is never a valid next id");
+  }
+  for (auto [dbi, table] : {std::pair<MDB_dbi, const char*>{active_dbi, "active"},
+                            std::pair<MDB_dbi, const char*>{history_dbi, "history"}}) {
+    MDB_cursor* cur = nullptr;
+    if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+      return LmdbStatus(rc, std::string("open cursor on ") + table, dir);
+    }
+    // The largest 8-byte key (a key of another size is reported by List).
+    MDB_val kk, vv;
+    uint64_t top = 0;
+    bool found = false;
+    for (rc = mdb_cursor_get(cur, &kk, &vv, MDB_LAST); rc == 0 && !found;
+         rc = mdb_cursor_get(cur, &kk, &vv, MDB_PREV)) {
+      found = kk.mv_size == 8 && FromBe(kk, &top);
+    }
+    mdb_cursor_close(cur);
+    if (!found && rc != MDB_NOTFOUND) {
+      return LmdbStatus(rc, std::string("read the last id of ") + table, dir);
+    }
+    if (found && top >= next) {
+      return Status(Code::kCorruption,
+                    bad + ", not above " + table + " record " + std::to_string(top) +
+                        ": the next transaction would reuse an id (the journal has lost "
+                        "records or is corrupt)");
+    }
+  }
   return Status::Ok();
 }
 
