@@ -9,6 +9,7 @@
 // A store is bound to the pid that opened it: in a fork() child every call
 // returns kInvalidArgument. history_max_age_s <= 0 disables the age bound.
 #include <lmdb.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -34,8 +35,30 @@ namespace {
 
 constexpr uint64_t kMaxMapSize = 1ull << 40;
 constexpr int kMaxTries = 40;
+// Room for LMDB's own pages around a write: branch pages, the free list,
+// one run of MDB_COMMIT_PAGES (64) pages.
+constexpr uint64_t kWriteMargin = 1ull << 20;
 
 }  // namespace
+
+namespace store_detail {
+
+Status WriteStatus(int rc, const std::string& what, const std::string& dir, uint64_t bytes) {
+  if (rc != EIO) return LmdbStatus(rc, what, dir);
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0) return LmdbStatus(rc, what, dir);
+  // Root may use the blocks reserved for it (ext4's 5%); others may not.
+  const uint64_t blocks = ::geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+  const uint64_t free_bytes = blocks * vfs.f_frsize;
+  if (free_bytes >= bytes + kWriteMargin) return LmdbStatus(rc, what, dir);
+  return Status(Code::kNoSpace,
+                what + " in journal " + dir + ": no space left on the journal's filesystem (" +
+                    std::to_string(free_bytes) + " bytes free, the write needed about " +
+                    std::to_string(bytes) + "; LMDB reports the short write as EIO)",
+                ENOSPC);
+}
+
+}  // namespace store_detail
 
 Status JournalStore::Impl::CheckPid() const {
   if (::getpid() == owner_pid) return Status::Ok();
@@ -79,7 +102,7 @@ Status JournalStore::Impl::Grow() {
 
 // Applies the batch inside `txn`; returns an LMDB code and names the step.
 int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist,
-                              std::string* what) {
+                              std::string* what, uint64_t* bytes) {
   MDB_val k = Val("next_id"), v;
   int rc = mdb_get(txn, meta_dbi, &k, &v);
   uint64_t next = 0;
@@ -96,6 +119,7 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
     }
     if (r.id >= next) next = r.id + 1;  // caller-chosen id: never hand it out again
     std::string key = BeKey(r.id), val = EncodeRecord(r);
+    *bytes += key.size() + val.size();
     MDB_val kk = Val(key), vv = Val(val);
     if ((rc = mdb_put(txn, active_dbi, &kk, &vv, 0)) != 0) {
       *what = "put active record " + std::to_string(r.id);
@@ -104,6 +128,7 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
   }
   for (const TxRecord& r : batch->to_history) {
     std::string key = BeKey(r.id), val = EncodeRecord(r);
+    *bytes += key.size() + val.size();
     MDB_val kk = Val(key), vv = Val(val);
     rc = mdb_del(txn, active_dbi, &kk, nullptr);
     if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_put(txn, history_dbi, &kk, &vv, 0);
@@ -220,7 +245,8 @@ Status JournalStore::Write(WriteBatch* batch) {
     std::optional<Impl::HistoryAges> hist;
     if (!batch->to_history.empty()) hist = m.history_finished;
     std::string what;
-    rc = m.Apply(txn, batch, &hist, &what);
+    uint64_t bytes = 0;
+    rc = m.Apply(txn, batch, &hist, &what, &bytes);
     if (rc == 0 && m.opts.commit_hook) {
       Status hs = m.opts.commit_hook("journal.commit.before");
       if (!hs.ok()) {
@@ -244,7 +270,7 @@ Status JournalStore::Write(WriteBatch* batch) {
     }
     if (rc != 0) {
       reset_ids();
-      return LmdbStatus(rc, what, m.dir);
+      return store_detail::WriteStatus(rc, what, m.dir, bytes);
     }
     if (hist.has_value()) m.history_finished = std::move(hist);
     if (m.opts.commit_hook) return m.opts.commit_hook("journal.commit.after");

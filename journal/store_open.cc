@@ -810,7 +810,7 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
     return LmdbStatus(rc, "configure environment", dir);
   }
   rc = mdb_env_open(impl->env, dir.c_str(), MDB_NOTLS | (opts.read_only ? MDB_RDONLY : 0), 0600);
-  if (rc != 0) return LmdbStatus(rc, "open environment", dir);
+  if (rc != 0) return store_detail::WriteStatus(rc, "open environment", dir, 0);
   // LMDB opened both files by name, following symlinks. The directory is
   // writable only by its owner (or root), so only they could have swapped
   // a file in since the checks above; still, make sure LMDB has the file
@@ -833,7 +833,7 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
     return s;
   }
   rc = mdb_txn_commit(txn);
-  if (rc != 0) return LmdbStatus(rc, "commit open transaction", dir);
+  if (rc != 0) return store_detail::WriteStatus(rc, "commit open transaction", dir, 0);
   return std::unique_ptr<JournalStore>(new JournalStore(std::move(impl)));
 }
 
