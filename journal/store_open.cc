@@ -260,9 +260,14 @@ class DataFileCheck {
       if (err.empty()) return Status::Ok();
       MetaInfo m[2];
       uint64_t size = 0;
-      if (!ReadMetas(m, &size).empty() || Newest(m).txnid == txnid) break;  // stable: real
+      if (!ReadMetas(m, &size).empty() || Newest(m).txnid == txnid) {
+        // A failure on a snapshot that did not move: the file is damaged.
+        return Status(Code::kCorruption, "journal file " + path_ + " is corrupt: " + err);
+      }
     }
-    return Status(Code::kCorruption, "journal file " + path_ + " is corrupt: " + err);
+    return Status(Code::kBusy, "journal file " + path_ + " kept changing while it was checked (" +
+                                   std::to_string(kCheckAttempts) + " commits by another process); " +
+                                   "the last check found: " + err);
   }
 
  private:
