@@ -73,6 +73,8 @@ if ((!build_ok)); then
 fi
 
 failed=0
+work=""
+trap 'if [[ -n $work ]]; then rm -rf "$work"; fi' EXIT
 for f in "${FUZZERS[@]}"; do
   work=$(mktemp -d)
   mkdir "$work/corpus"
