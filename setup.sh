@@ -3,7 +3,9 @@
 #
 #   ./setup.sh demo          install what is missing, build build/, run the demo
 #   ./setup.sh test          build build/ and build-san/ (ASan+UBSan), run every
-#                            test in both; the last line is "N passed, N failed"
+#                            test in both, then the libFuzzer harnesses for 20 s
+#                            each (tests/fuzz/run.sh, clang, build-fuzz/); the
+#                            last line is "N passed, N failed"
 #   ./setup.sh bench [ARGS]  release build in build-rel/, run the VM-rename
 #                            benchmark (ARGS go to it, e.g. --json)
 #
@@ -14,6 +16,8 @@ cd "$(dirname "$(readlink -f "$0")")"
 PACKAGES=(meson ninja-build g++ pkg-config python3 liblmdb-dev libboost-filesystem-dev
           libcereal-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev googletest
           libbenchmark-dev libcli11-dev nlohmann-json3-dev libpugixml-dev libxxhash-dev
+          # the libFuzzer harnesses (tests/fuzz)
+          clang libclang-rt-14-dev
           # fstx virt: the real-libvirtd test suite and the demo (a private
           # libvirtd; xmllint and jq are used by tests/virt/harness/libvirt_env.sh)
           libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf
@@ -101,6 +105,11 @@ case $MODE in
     done
     reports=()
     for d in "${dirs[@]}"; do reports+=("$d/tests/reports"); done
+    # The fuzzers write one GoogleTest-shaped report each (suite "Fuzz"), so
+    # they count in the totals; a crash fails the run.
+    echo "=== tests/fuzz/run.sh 20"
+    bash tests/fuzz/run.sh 20 || rc=1
+    reports+=(build-fuzz/tests/reports)
     python3 tests/count_results.py "${reports[@]}" || rc=1
     exit $rc
     ;;

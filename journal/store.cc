@@ -9,9 +9,11 @@
 // A store is bound to the pid that opened it: in a fork() child every call
 // returns kInvalidArgument. history_max_age_s <= 0 disables the age bound.
 #include <lmdb.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -33,8 +35,30 @@ namespace {
 
 constexpr uint64_t kMaxMapSize = 1ull << 40;
 constexpr int kMaxTries = 40;
+// Room for LMDB's own pages around a write: branch pages, the free list,
+// one run of MDB_COMMIT_PAGES (64) pages.
+constexpr uint64_t kWriteMargin = 1ull << 20;
 
 }  // namespace
+
+namespace store_detail {
+
+Status WriteStatus(int rc, const std::string& what, const std::string& dir, uint64_t bytes) {
+  if (rc != EIO) return LmdbStatus(rc, what, dir);
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0) return LmdbStatus(rc, what, dir);
+  // Root may use the blocks reserved for it (ext4's 5%); others may not.
+  const uint64_t blocks = ::geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+  const uint64_t free_bytes = blocks * vfs.f_frsize;
+  if (free_bytes >= bytes + kWriteMargin) return LmdbStatus(rc, what, dir);
+  return Status(Code::kNoSpace,
+                what + " in journal " + dir + ": no space left on the journal's filesystem (" +
+                    std::to_string(free_bytes) + " bytes free, the write needed about " +
+                    std::to_string(bytes) + "; LMDB reports the short write as EIO)",
+                ENOSPC);
+}
+
+}  // namespace store_detail
 
 Status JournalStore::Impl::CheckPid() const {
   if (::getpid() == owner_pid) return Status::Ok();
@@ -78,19 +102,24 @@ Status JournalStore::Impl::Grow() {
 
 // Applies the batch inside `txn`; returns an LMDB code and names the step.
 int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist,
-                              std::string* what) {
+                              std::string* what, uint64_t* bytes) {
   MDB_val k = Val("next_id"), v;
   int rc = mdb_get(txn, meta_dbi, &k, &v);
   uint64_t next = 0;
-  if (rc != 0 || v.mv_size != 8 || !FromBe(v, &next)) {
-    *what = "read meta next_id";
+  if (rc != 0 || v.mv_size != 8 || !FromBe(v, &next) || next == 0 || next == UINT64_MAX) {
+    *what = "read meta next_id (" + std::to_string(next) + ")";
     return rc != 0 ? rc : MDB_CORRUPTED;
   }
   const uint64_t first = next;
   for (TxRecord& r : batch->put_active) {
     if (r.id == 0) r.id = next++;
+    if (r.id == UINT64_MAX || next == UINT64_MAX) {  // ids exhausted: never wrap to 0
+      *what = "assign id " + std::to_string(r.id) + " (ids exhausted)";
+      return MDB_CORRUPTED;
+    }
     if (r.id >= next) next = r.id + 1;  // caller-chosen id: never hand it out again
     std::string key = BeKey(r.id), val = EncodeRecord(r);
+    *bytes += key.size() + val.size();
     MDB_val kk = Val(key), vv = Val(val);
     if ((rc = mdb_put(txn, active_dbi, &kk, &vv, 0)) != 0) {
       *what = "put active record " + std::to_string(r.id);
@@ -102,6 +131,7 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
     TxRecord slim = r;
     StripContent(&slim);
     std::string key = BeKey(r.id), val = EncodeRecord(slim);
+    *bytes += key.size() + val.size();
     MDB_val kk = Val(key), vv = Val(val);
     rc = mdb_del(txn, active_dbi, &kk, nullptr);
     if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_put(txn, history_dbi, &kk, &vv, 0);
@@ -110,6 +140,10 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
       return rc;
     }
     if (hist->has_value()) (**hist)[r.id] = r.finished_us;
+    if (r.id == UINT64_MAX) {
+      *what = "move record " + std::to_string(r.id) + " to history (ids exhausted)";
+      return MDB_CORRUPTED;
+    }
     if (r.id >= next) next = r.id + 1;
   }
   if (next != first) {
@@ -214,7 +248,8 @@ Status JournalStore::Write(WriteBatch* batch) {
     std::optional<Impl::HistoryAges> hist;
     if (!batch->to_history.empty()) hist = m.history_finished;
     std::string what;
-    rc = m.Apply(txn, batch, &hist, &what);
+    uint64_t bytes = 0;
+    rc = m.Apply(txn, batch, &hist, &what, &bytes);
     if (rc == 0 && m.opts.commit_hook) {
       Status hs = m.opts.commit_hook("journal.commit.before");
       if (!hs.ok()) {
@@ -238,7 +273,7 @@ Status JournalStore::Write(WriteBatch* batch) {
     }
     if (rc != 0) {
       reset_ids();
-      return LmdbStatus(rc, what, m.dir);
+      return store_detail::WriteStatus(rc, what, m.dir, bytes);
     }
     if (hist.has_value()) m.history_finished = std::move(hist);
     if (m.opts.commit_hook) return m.opts.commit_hook("journal.commit.after");

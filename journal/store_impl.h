@@ -13,9 +13,12 @@
 // mdb_env_set_mapsize away from live transactions of this process;
 // write_mu serialises writers. The fields set by Open are immutable after.
 //
-// The helpers below are pure: LMDB key/value conversions and LMDB error ->
-// Status (kNoSpace for a full map or disk, kPermission for EACCES/EROFS/
-// EPERM, kIoError otherwise), each message naming the step and the journal.
+// The helpers below: LMDB key/value conversions and LMDB error -> Status
+// (kNoSpace for a full map or disk, kPermission for EACCES/EROFS/EPERM,
+// kCorruption for LMDB's own corruption codes, kIoError otherwise), each
+// message naming the step and the journal; WriteStatus also looks at the
+// journal filesystem's free space (statvfs) to tell a short write (EIO)
+// on a full disk from an I/O error.
 #pragma once
 
 #include <lmdb.h>
@@ -69,8 +72,20 @@ inline Status LmdbStatus(int rc, const std::string& what, const std::string& dir
   if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
     return Status(Code::kNoSpace, msg, rc > 0 ? rc : 0);
   if (rc == EACCES || rc == EROFS || rc == EPERM) return Status(Code::kPermission, msg, rc);
+  if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED ||
+      rc == MDB_PAGE_NOTFOUND) {
+    return Status(Code::kCorruption, msg);
+  }
   return Status(Code::kIoError, msg, rc > 0 ? rc : 0);
 }
+
+// A failed LMDB write, `bytes` being about what it tried to add. LMDB
+// reports a short write as EIO (mdb.c, mdb_page_flush: "short write,
+// filesystem full?"; the meta write in mdb_env_write_meta likewise): a
+// write(2) that runs out of space part-way returns a short count, not
+// ENOSPC. So an EIO while the journal's filesystem has less room left than
+// that write (plus a margin for LMDB's page runs) is kNoSpace.
+Status WriteStatus(int rc, const std::string& what, const std::string& dir, uint64_t bytes);
 
 }  // namespace store_detail
 
@@ -109,11 +124,13 @@ struct JournalStore::Impl {
 
   ~Impl();                                   // store_open.cc
   Status OpenDatabases(MDB_txn* txn);        // store_open.cc
+  Status CheckNextId(MDB_txn* txn);          // store_open.cc
   Status CheckPid() const;                   // the rest: store.cc
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
               std::vector<BadRecord>* bad) const;
-  int Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist, std::string* what);
+  int Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist, std::string* what,
+            uint64_t* bytes);
   int Prune(MDB_txn* txn, std::optional<HistoryAges>* hist, std::string* what);
   Status Grow();
 };

@@ -4,8 +4,15 @@
 // Open: check/create the directory (mode 0700, owned by this user or root,
 // not a symlink, not writable by group or others), refuse a second open of
 // the same directory in this process, take writer.lock (writers only),
-// open LMDB, clear stale readers, open or initialise the "meta" / "active" /
-// "history" databases and refuse anything that is not an fstx journal.
+// check data.mdb and lock.mdb (regular files, never followed through a
+// symlink; data.mdb safe for LMDB to map: DataFileCheck below), open LMDB
+// and make sure it opened the file that was checked, clear stale readers,
+// open or initialise the "meta" / "active" / "history" databases, refuse
+// anything that is not an fstx journal and a meta next_id that would hand
+// out an id again.
+//
+// An unreadable data.mdb (EACCES) is kPermission, never "no journal"; a
+// missing one is kNotFound for readers and a new journal for writers.
 //
 // Beyond store.h: a process-wide registry refuses (kBusy) a second open of
 // the same journal directory in one process, read-only or not, because
@@ -18,10 +25,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "journal/codec.h"
 #include "journal/store.h"
@@ -89,10 +100,467 @@ Status PrepareDir(const StoreOptions& o, struct stat* st) {
   return CheckDir(dir, *st);
 }
 
+// ---- Files in the journal directory --------------------------------------
+//
+// Every file fstx opens there is opened with O_NOFOLLOW | O_CLOEXEC (and
+// O_NONBLOCK, so that a FIFO cannot block the open) and refused unless it
+// is a regular file: a planted symlink must not redirect a write, a FIFO
+// must not hang a reader. A symlink is kPermission (as for the directory),
+// any other non-regular file kCorruption.
+Status NotRegular(const std::string& path, const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) {
+    return Status(Code::kPermission, path + " is a symlink; refusing to follow it", ELOOP);
+  }
+  const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                     : S_ISFIFO(st.st_mode) ? "a FIFO"
+                     : S_ISSOCK(st.st_mode) ? "a socket"
+                     : S_ISCHR(st.st_mode)  ? "a character device"
+                     : S_ISBLK(st.st_mode)  ? "a block device"
+                                            : "not a regular file";
+  return Status(Code::kCorruption, path + " is " + kind + ", not a regular file");
+}
+
+// open(2) of a file in the journal directory. ELOOP (O_NOFOLLOW met a
+// symlink) is reported as the symlink it is. On success *st is its fstat.
+Status OpenJournalFile(const std::string& path, int flags, int* fd_out, struct stat* st) {
+  int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+  if (fd < 0) {
+    int err = errno;
+    struct stat lst;
+    if (err == ELOOP && ::lstat(path.c_str(), &lst) == 0) return NotRegular(path, lst);
+    if (err == ENXIO && ::lstat(path.c_str(), &lst) == 0) return NotRegular(path, lst);  // socket
+    return Status::FromErrno(err, "open", path);
+  }
+  if (::fstat(fd, st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno(err, "fstat", path);
+  }
+  if (!S_ISREG(st->st_mode)) {
+    ::close(fd);
+    return NotRegular(path, *st);
+  }
+  *fd_out = fd;
+  return Status::Ok();
+}
+
+// An existing `path` must be a regular file (lstat, no open); absent is fine.
+Status CheckIfPresent(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno(errno, "stat", path);
+  }
+  return S_ISREG(st.st_mode) ? Status::Ok() : NotRegular(path, st);
+}
+
+// ---- Checking data.mdb before LMDB maps it --------------------------------
+//
+// LMDB maps data.mdb and trusts it: a page number past the end of the file,
+// a node offset or size running off its page, or an overflow run past EOF
+// makes a mapped read fault (SIGBUS past EOF, SIGSEGV past the map), and a
+// malformed tree trips LMDB's assertions (abort). So before mdb_env_open the
+// file is read with pread(2) and checked the way LMDB will use it:
+//
+//  * both meta pages: P_META, their own page number, magic 0xBEEFC0DE, data
+//    version 1, the same sane page size (a power of two, 512..32768), the
+//    file at least two pages long;
+//  * from the newest meta (the larger txnid, as LMDB picks it): the free
+//    list tree, the main tree and every named database in it, walked page
+//    by page: each page number within 2..mm_last_pg and wholly inside the
+//    file, reached once, of the expected kind at its depth (branch above,
+//    leaf at md_depth <= 32, LMDB's cursor stack), pointers and nodes
+//    inside the page, keys <= 511 bytes, branch pages with >= 2 keys (1 in
+//    the free tree), overflow runs inside the file and big enough for
+//    their data, free-list values well-formed (count, then that many page
+//    numbers within 2..mm_last_pg, none of them a live page);
+//  * pages past the end of the file up to mm_last_pg must all be free
+//    (mdb.c: "the file may be shorter if the freeDB lists the final
+//    pages"); so no page LMDB reads lies past EOF.
+// No sorted-duplicate databases (fstx uses none), so no sub-pages.
+//
+// Layout (LMDB 0.9 mdb.c, 64-bit builds; host byte order):
+//   page header (PAGEHDRSZ 16): pgno u64, pad u16, flags u16,
+//                               lower u16, upper u16 (overflow: pages u32)
+//   MDB_meta at page+16: magic u32, version u32, address u64, mapsize u64,
+//     dbs[2] (free, main) of MDB_db, last_pg u64 @+120, txnid u64 @+128;
+//     the page size is dbs[0].md_pad
+//   MDB_db (48): pad u32, flags u16, depth u16, branch, leaf, overflow
+//     pages u64, entries u64, root u64 (~0 = empty)
+//   node (NODESIZE 8): lo u16, hi u16, flags u16, ksize u16, key, data;
+//     branch: child pgno = lo | hi << 16 | flags << 32; leaf: data size
+//     lo | hi << 16, F_BIGDATA data = overflow pgno u64, F_SUBDATA data =
+//     an MDB_db.
+//
+// A reader may run while another process commits: LMDB never overwrites a
+// page reachable from the newest meta, so a walk that fails is repeated if
+// the newest txnid changed meanwhile, and only a failure on a stable
+// snapshot is reported.
+static_assert(sizeof(size_t) == 8, "the data.mdb check assumes LMDB's 64-bit layout");
+
+constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
+constexpr uint32_t kLmdbDataVersion = 1;
+constexpr size_t kPageHdr = 16;
+constexpr size_t kNodeHdr = 8;
+constexpr size_t kDbBytes = 48;
+constexpr size_t kMetaBytes = 136;
+constexpr uint16_t kPBranch = 0x01, kPLeaf = 0x02, kPOverflow = 0x04, kPMeta = 0x08,
+                   kPDirty = 0x10;
+constexpr uint16_t kFBigData = 0x01, kFSubData = 0x02, kFDupData = 0x04;
+constexpr uint64_t kNoPage = ~0ull;
+constexpr unsigned kMaxDepth = 32;  // CURSOR_STACK
+constexpr size_t kMaxKey = 511;     // MDB_MAXKEYSIZE
+constexpr unsigned kDupFlags = MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP | MDB_REVERSEDUP;
+constexpr int kCheckAttempts = 8;
+
+template <class T>
+T Load(const unsigned char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+struct DbInfo {
+  uint32_t pad = 0;
+  uint16_t flags = 0;
+  uint16_t depth = 0;
+  uint64_t root = kNoPage;
+};
+
+DbInfo ParseDb(const unsigned char* p) {
+  DbInfo d;
+  d.pad = Load<uint32_t>(p);
+  d.flags = Load<uint16_t>(p + 4);
+  d.depth = Load<uint16_t>(p + 6);
+  d.root = Load<uint64_t>(p + 40);
+  return d;
+}
+
+struct MetaInfo {
+  uint32_t psize = 0;
+  DbInfo free_db, main_db;
+  uint64_t last_pg = 0, txnid = 0;
+};
+
+std::string Hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+class DataFileCheck {
+ public:
+  DataFileCheck(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+
+  Status Run() {
+    std::string err;
+    for (int attempt = 0; attempt < kCheckAttempts; attempt++) {
+      uint64_t txnid = 0;
+      err = CheckOnce(&txnid);
+      if (err.empty()) return Status::Ok();
+      MetaInfo m[2];
+      uint64_t size = 0;
+      if (!ReadMetas(m, &size).empty() || Newest(m).txnid == txnid) {
+        // A failure on a snapshot that did not move: the file is damaged.
+        return Status(Code::kCorruption, "journal file " + path_ + " is corrupt: " + err);
+      }
+    }
+    return Status(Code::kBusy, "journal file " + path_ + " kept changing while it was checked (" +
+                                   std::to_string(kCheckAttempts) + " commits by another process); " +
+                                   "the last check found: " + err);
+  }
+
+ private:
+  static const MetaInfo& Newest(const MetaInfo m[2]) { return m[1].txnid > m[0].txnid ? m[1] : m[0]; }
+
+  // One meta page at `off`; "" or what is wrong with it.
+  std::string ReadMeta(int index, uint64_t off, MetaInfo* out) {
+    unsigned char buf[kPageHdr + kMetaBytes];
+    ssize_t n = ::pread(fd_, buf, sizeof buf, static_cast<off_t>(off));
+    std::string which = "meta page " + std::to_string(index);
+    if (n < 0) return which + ": read failed: " + std::strerror(errno);
+    if (static_cast<size_t>(n) != sizeof buf) {
+      return which + ": truncated (the file ends at byte " + std::to_string(off + static_cast<uint64_t>(n)) + ")";
+    }
+    const uint64_t pgno = Load<uint64_t>(buf);
+    const uint16_t flags = Load<uint16_t>(buf + 10);
+    const unsigned char* m = buf + kPageHdr;
+    const uint32_t magic = Load<uint32_t>(m), version = Load<uint32_t>(m + 4);
+    if (!(flags & kPMeta)) return which + ": not a meta page (flags " + Hex(flags) + ")";
+    if (magic != kLmdbMagic) return which + ": magic " + Hex(magic) + ", not LMDB's 0xbeefc0de";
+    if (version != kLmdbDataVersion) {
+      return which + ": LMDB data version " + std::to_string(version) + ", not " +
+             std::to_string(kLmdbDataVersion);
+    }
+    if (pgno != static_cast<uint64_t>(index)) {
+      return which + ": page number field is " + std::to_string(pgno);
+    }
+    out->free_db = ParseDb(m + 24);
+    out->main_db = ParseDb(m + 24 + kDbBytes);
+    out->psize = out->free_db.pad;
+    out->last_pg = Load<uint64_t>(m + 120);
+    out->txnid = Load<uint64_t>(m + 128);
+    if (out->psize < 512 || out->psize > 32768 || (out->psize & (out->psize - 1)) != 0) {
+      return which + ": page size " + std::to_string(out->psize) +
+             " is not a power of two between 512 and 32768";
+    }
+    return "";
+  }
+
+  // Both metas and the file size (taken after the metas, so that a
+  // concurrent commit's pages are in it).
+  std::string ReadMetas(MetaInfo m[2], uint64_t* size) {
+    std::string err = ReadMeta(0, 0, &m[0]);
+    if (err.empty()) err = ReadMeta(1, m[0].psize, &m[1]);
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return std::string("fstat failed: ") + std::strerror(errno);
+    *size = static_cast<uint64_t>(st.st_size);
+    if (!err.empty()) return err + " (file size " + std::to_string(*size) + " bytes)";
+    if (m[1].psize != m[0].psize) {
+      return "the meta pages disagree on the page size (" + std::to_string(m[0].psize) + " and " +
+             std::to_string(m[1].psize) + ")";
+    }
+    if (*size < 2ull * m[0].psize) {
+      return "truncated: " + std::to_string(*size) + " bytes, shorter than its two meta pages";
+    }
+    return "";
+  }
+
+  std::string CheckOnce(uint64_t* txnid) {
+    MetaInfo m[2];
+    std::string err = ReadMetas(m, &size_);
+    if (!err.empty()) return err;
+    const int newest = m[1].txnid > m[0].txnid ? 1 : 0;
+    meta_ = m[newest];
+    *txnid = meta_.txnid;
+    psize_ = meta_.psize;
+    where_ = "meta page " + std::to_string(newest) + " (txn " + std::to_string(meta_.txnid) + ")";
+    if (meta_.last_pg < 1) return where_ + ": last page " + std::to_string(meta_.last_pg);
+    file_pages_ = size_ / psize_;
+    seen_.assign(static_cast<size_t>(file_pages_), false);
+    free_.clear();
+    if (!Tree("the free-page database", meta_.free_db, kFree, &err) ||
+        !Tree("the main database", meta_.main_db, kMain, &err)) {
+      return err;
+    }
+    // Pages LMDB has never written may lie past EOF only if they are free.
+    if (meta_.last_pg + 1 > file_pages_) {
+      const uint64_t missing = meta_.last_pg + 1 - file_pages_;
+      std::unordered_set<uint64_t> free_set(free_.begin(), free_.end());
+      bool all_free = missing <= free_set.size();
+      for (uint64_t p = file_pages_; all_free && p <= meta_.last_pg; p++) all_free = free_set.count(p);
+      if (!all_free) {
+        return "truncated: " + std::to_string(size_) + " bytes (" + std::to_string(file_pages_) +
+               " pages of " + std::to_string(psize_) + "), but " + where_ + " uses pages up to " +
+               std::to_string(meta_.last_pg) + " (" +
+               std::to_string((meta_.last_pg + 1) * psize_) + " bytes)";
+      }
+    }
+    for (uint64_t p : free_) {
+      if (p < file_pages_ && seen_[static_cast<size_t>(p)]) {
+        return where_ + ": page " + std::to_string(p) + " is both in use and on the free list";
+      }
+    }
+    return "";
+  }
+
+  enum Kind { kFree, kMain, kNamed };
+
+  bool Fail(std::string* err, const std::string& msg) {
+    *err = where_ + ": " + msg;
+    return false;
+  }
+
+  bool Tree(const std::string& name, const DbInfo& db, Kind kind, std::string* err) {
+    if (db.flags & kDupFlags) {
+      return Fail(err, name + " has sorted-duplicate flags " + Hex(db.flags) +
+                           ", which no fstx journal uses");
+    }
+    if (db.root == kNoPage) {
+      if (db.depth != 0) return Fail(err, name + " is empty but has depth " + std::to_string(db.depth));
+      return true;
+    }
+    if (db.depth < 1 || db.depth > kMaxDepth) {
+      return Fail(err, name + " has depth " + std::to_string(db.depth) + " (1.." +
+                           std::to_string(kMaxDepth) + ")");
+    }
+    return Page(name, db, kind, db.root, 1, err);
+  }
+
+  // Page `pgno` must be a page LMDB may read: in 2..last_pg and in the file.
+  bool Claim(const std::string& name, uint64_t pgno, uint64_t count, std::string* err) {
+    if (pgno < 2 || pgno > meta_.last_pg || count > meta_.last_pg - pgno + 1) {
+      return Fail(err, name + " points to page " + std::to_string(pgno) +
+                           (count > 1 ? " (+" + std::to_string(count - 1) + " overflow pages)" : "") +
+                           ", outside pages 2.." + std::to_string(meta_.last_pg));
+    }
+    if (pgno + count > file_pages_) {
+      return Fail(err, name + " needs page " + std::to_string(pgno + count - 1) +
+                           ", past the end of the file (" + std::to_string(size_) + " bytes)");
+    }
+    for (uint64_t p = pgno; p < pgno + count; p++) {
+      if (seen_[static_cast<size_t>(p)]) {
+        return Fail(err, name + ": page " + std::to_string(p) + " is reached twice");
+      }
+      seen_[static_cast<size_t>(p)] = true;
+    }
+    return true;
+  }
+
+  bool ReadAt(uint64_t off, size_t len, std::vector<unsigned char>* buf) {
+    buf->resize(len);
+    size_t done = 0;
+    while (done < len) {
+      ssize_t n = ::pread(fd_, buf->data() + done, len - done, static_cast<off_t>(off + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  bool Page(const std::string& name, const DbInfo& db, Kind kind, uint64_t pgno, unsigned level,
+            std::string* err) {
+    if (!Claim(name, pgno, 1, err)) return false;
+    std::vector<unsigned char> buf;
+    const std::string at = name + ", page " + std::to_string(pgno);
+    if (!ReadAt(pgno * psize_, psize_, &buf)) return Fail(err, at + ": read failed");
+    const unsigned char* p = buf.data();
+    const uint64_t self = Load<uint64_t>(p);
+    const uint16_t flags = Load<uint16_t>(p + 10) & static_cast<uint16_t>(~kPDirty);
+    const uint16_t lower = Load<uint16_t>(p + 12), upper = Load<uint16_t>(p + 14);
+    if (self != pgno) return Fail(err, at + ": its page number field is " + std::to_string(self));
+    const bool leaf = level == db.depth;
+    if (flags != (leaf ? kPLeaf : kPBranch)) {
+      return Fail(err, at + ": flags " + Hex(flags) + ", expected a " +
+                           (leaf ? "leaf" : "branch") + " page at depth " + std::to_string(level) +
+                           " of " + std::to_string(db.depth));
+    }
+    if (lower < kPageHdr || lower > upper || upper > psize_ || (lower - kPageHdr) % 2 != 0) {
+      return Fail(err, at + ": free-space bounds " + std::to_string(lower) + ".." +
+                           std::to_string(upper) + " do not fit a " + std::to_string(psize_) +
+                           "-byte page");
+    }
+    const size_t nkeys = (lower - kPageHdr) / 2;
+    const size_t min_keys = leaf ? 1 : (kind == kFree ? 1 : 2);
+    if (nkeys < min_keys) {
+      return Fail(err, at + ": " + std::to_string(nkeys) + " keys in a " + (leaf ? "leaf" : "branch") +
+                           " page");
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+      const std::string node = at + ", node " + std::to_string(i);
+      const size_t off = Load<uint16_t>(p + kPageHdr + 2 * i);
+      if (off < upper || off % 2 != 0 || off + kNodeHdr > psize_) {
+        return Fail(err, node + ": offset " + std::to_string(off) + " outside the node area " +
+                             std::to_string(upper) + ".." + std::to_string(psize_));
+      }
+      const unsigned char* n = p + off;
+      const uint16_t lo = Load<uint16_t>(n), hi = Load<uint16_t>(n + 2);
+      const uint16_t nflags = Load<uint16_t>(n + 4), ksize = Load<uint16_t>(n + 6);
+      if (ksize > kMaxKey || off + kNodeHdr + ksize > psize_) {
+        return Fail(err, node + ": key of " + std::to_string(ksize) + " bytes does not fit");
+      }
+      if (!leaf) {
+        const uint64_t child = lo | (static_cast<uint64_t>(hi) << 16) |
+                               (static_cast<uint64_t>(nflags) << 32);
+        if (!Page(name, db, kind, child, level + 1, err)) return false;
+        continue;
+      }
+      const uint64_t dsize = lo | (static_cast<uint64_t>(hi) << 16);
+      const size_t data_off = off + kNodeHdr + ksize;
+      if (nflags & ~(kFBigData | kFSubData | kFDupData)) {
+        return Fail(err, node + ": unknown node flags " + Hex(nflags));
+      }
+      if (nflags & kFDupData) return Fail(err, node + ": sorted duplicates, which fstx never uses");
+      // Values are copied only where the check reads them.
+      const bool want_value = (nflags & kFSubData) || kind == kFree;
+      std::vector<unsigned char> value;
+      if (nflags & kFBigData) {
+        if (nflags & kFSubData) return Fail(err, node + ": a named database on overflow pages");
+        if (data_off + 8 > psize_) return Fail(err, node + ": overflow page number does not fit");
+        const uint64_t ov = Load<uint64_t>(p + data_off);
+        if (!Overflow(name, node, ov, dsize, want_value ? &value : nullptr, err)) return false;
+      } else {
+        if (data_off + dsize > psize_) {
+          return Fail(err, node + ": " + std::to_string(dsize) + "-byte value does not fit its page");
+        }
+        if (want_value) value.assign(p + data_off, p + data_off + dsize);
+      }
+      if (nflags & kFSubData) {
+        if (kind != kMain) return Fail(err, node + ": a named database outside the main database");
+        if (dsize != kDbBytes) {
+          return Fail(err, node + ": database record of " + std::to_string(dsize) + " bytes, not " +
+                               std::to_string(kDbBytes));
+        }
+        std::string key(reinterpret_cast<const char*>(n + kNodeHdr), ksize);
+        std::string sub = "database \"" + key.substr(0, 64) + "\"";
+        if (!Tree(sub, ParseDb(value.data()), kNamed, err)) return false;
+      } else if (kind == kFree) {
+        if (!FreeList(node, value, err)) return false;
+      }
+    }
+    return true;
+  }
+
+  // An overflow run: P_OVERFLOW, big enough for `dsize` bytes, in the file.
+  bool Overflow(const std::string& name, const std::string& node, uint64_t ov, uint64_t dsize,
+                std::vector<unsigned char>* value, std::string* err) {
+    std::vector<unsigned char> head;
+    if (ov < 2 || ov >= file_pages_ || !ReadAt(ov * psize_, kPageHdr, &head)) {
+      return Fail(err, node + ": overflow page " + std::to_string(ov) +
+                           " is outside the file or unreadable");
+    }
+    const uint64_t self = Load<uint64_t>(head.data());
+    const uint16_t flags = Load<uint16_t>(head.data() + 10) & static_cast<uint16_t>(~kPDirty);
+    const uint32_t pages = Load<uint32_t>(head.data() + 12);
+    if (self != ov || flags != kPOverflow || pages < 1) {
+      return Fail(err, node + ": page " + std::to_string(ov) + " is not an overflow page (flags " +
+                           Hex(flags) + ", page number field " + std::to_string(self) + ")");
+    }
+    if (kPageHdr + dsize > static_cast<uint64_t>(pages) * psize_) {
+      return Fail(err, node + ": " + std::to_string(dsize) + "-byte value does not fit its " +
+                           std::to_string(pages) + " overflow pages");
+    }
+    if (!Claim(name + " (overflow)", ov, pages, err)) return false;
+    if (value && !ReadAt(ov * psize_ + kPageHdr, static_cast<size_t>(dsize), value)) {
+      return Fail(err, node + ": overflow value unreadable");
+    }
+    return true;
+  }
+
+  // A free-list value: u64 count, then that many page numbers.
+  bool FreeList(const std::string& node, const std::vector<unsigned char>& v, std::string* err) {
+    if (v.size() < 8 || v.size() % 8 != 0 || Load<uint64_t>(v.data()) != v.size() / 8 - 1) {
+      return Fail(err, node + ": malformed free-page list (" + std::to_string(v.size()) + " bytes)");
+    }
+    for (size_t i = 8; i < v.size(); i += 8) {
+      const uint64_t pg = Load<uint64_t>(v.data() + i);
+      if (pg < 2 || pg > meta_.last_pg) {
+        return Fail(err, node + ": free page " + std::to_string(pg) + " outside pages 2.." +
+                             std::to_string(meta_.last_pg));
+      }
+      free_.push_back(pg);
+    }
+    return true;
+  }
+
+  int fd_;
+  std::string path_;
+  uint64_t size_ = 0;
+  uint64_t file_pages_ = 0;
+  uint32_t psize_ = 0;
+  MetaInfo meta_;
+  std::string where_;
+  std::vector<bool> seen_;
+  std::vector<uint64_t> free_;
+};
+
 Status LockWriter(const std::string& dir, int* fd_out) {
   std::string path = dir + "/writer.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::FromErrno(errno, "open", path);
+  int fd = -1;
+  struct stat st;
+  Status s = OpenJournalFile(path, O_RDWR | O_CREAT, &fd, &st);
+  if (!s.ok()) return s;
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     if (err == EWOULDBLOCK) {
@@ -115,6 +583,28 @@ Status LockWriter(const std::string& dir, int* fd_out) {
     return Status::FromErrno(err, "write", path);
   }
   *fd_out = fd;
+  return Status::Ok();
+}
+
+// After mdb_env_open: the data file LMDB holds is a regular file, is what
+// `path` names now (not through a symlink), and is the file checked before
+// (`checked`, null if there was none).
+Status SameFileAsChecked(MDB_env* env, const std::string& path, const struct stat* checked) {
+  mdb_filehandle_t fd;
+  struct stat held, now;
+  if (mdb_env_get_fd(env, &fd) != 0 || ::fstat(fd, &held) != 0) {
+    return Status::FromErrno(errno, "fstat", path);
+  }
+  if (!S_ISREG(held.st_mode)) return NotRegular(path, held);
+  if (::lstat(path.c_str(), &now) != 0) return Status::FromErrno(errno, "stat", path);
+  if (!S_ISREG(now.st_mode)) return NotRegular(path, now);
+  const bool same_now = now.st_dev == held.st_dev && now.st_ino == held.st_ino;
+  const bool same_checked =
+      !checked || (checked->st_dev == held.st_dev && checked->st_ino == held.st_ino);
+  if (!same_now || !same_checked) {
+    return Status(Code::kPermission,
+                  path + " was replaced while the journal was being opened; refusing it");
+  }
   return Status::Ok();
 }
 
@@ -216,6 +706,50 @@ Status JournalStore::Impl::OpenDatabases(MDB_txn* txn) {
                   "journal " + dir + ": the active or history database is missing");
   }
   if (rc != 0) return LmdbStatus(rc, "open active/history databases", dir);
+  return CheckNextId(txn);
+}
+
+// FORMAT.md section 2: ids come from meta next_id and are never reused, so
+// next_id is a usable id (not 0, not the largest u64) above every id in
+// "active" and "history". Anything else means lost records or corruption:
+// a writer would hand out an id a second time.
+Status JournalStore::Impl::CheckNextId(MDB_txn* txn) {
+  MDB_val k = Val("next_id"), v;
+  int rc = mdb_get(txn, meta_dbi, &k, &v);
+  uint64_t next = 0;
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "read meta next_id", dir);
+  if (rc == MDB_NOTFOUND || v.mv_size != 8 || !FromBe(v, &next)) {
+    return Status(Code::kCorruption, "journal " + dir + ": meta next_id is missing or malformed");
+  }
+  const std::string bad = "journal " + dir + ": meta next_id is " + std::to_string(next);
+  if (next == 0 || next == UINT64_MAX) {
+    return Status(Code::kCorruption, bad + ", which is never a valid next id");
+  }
+  for (auto [dbi, table] : {std::pair<MDB_dbi, const char*>{active_dbi, "active"},
+                            std::pair<MDB_dbi, const char*>{history_dbi, "history"}}) {
+    MDB_cursor* cur = nullptr;
+    if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+      return LmdbStatus(rc, std::string("open cursor on ") + table, dir);
+    }
+    // The largest 8-byte key (a key of another size is reported by List).
+    MDB_val kk, vv;
+    uint64_t top = 0;
+    bool found = false;
+    for (rc = mdb_cursor_get(cur, &kk, &vv, MDB_LAST); rc == 0 && !found;
+         rc = mdb_cursor_get(cur, &kk, &vv, MDB_PREV)) {
+      found = kk.mv_size == 8 && FromBe(kk, &top);
+    }
+    mdb_cursor_close(cur);
+    if (!found && rc != MDB_NOTFOUND) {
+      return LmdbStatus(rc, std::string("read the last id of ") + table, dir);
+    }
+    if (found && top >= next) {
+      return Status(Code::kCorruption,
+                    bad + ", not above " + table + " record " + std::to_string(top) +
+                        ": the next transaction would reuse an id (the journal has lost "
+                        "records or is corrupt)");
+    }
+  }
   return Status::Ok();
 }
 
@@ -236,9 +770,6 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
   struct stat st;
   Status s = PrepareDir(impl->opts, &st);
   if (!s.ok()) return s;
-  if (opts.read_only && ::access((dir + "/data.mdb").c_str(), F_OK) != 0) {
-    return Status(Code::kNotFound, "no fstx journal at " + dir, ENOENT);
-  }
   {
     std::lock_guard<std::mutex> g(g_open_mu);
     auto key = std::make_pair(st.st_dev, st.st_ino);
@@ -257,6 +788,36 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
     if (!s.ok()) return s;
   }
 
+  // data.mdb and lock.mdb: regular files, and data.mdb safe to map. The fd
+  // stays open until LMDB has opened the file, so that its identity can be
+  // compared with what LMDB opened.
+  const std::string data_path = dir + "/data.mdb", lock_path = dir + "/lock.mdb";
+  int data_fd = -1;
+  struct stat data_st {};
+  bool fresh = false;
+  s = OpenJournalFile(data_path, O_RDONLY, &data_fd, &data_st);
+  if (!s.ok()) {
+    if (s.err() != ENOENT) return s;  // EACCES is not "no journal"
+    if (opts.read_only) return Status(Code::kNotFound, "no fstx journal at " + dir, ENOENT);
+    fresh = true;
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() {
+      if (fd >= 0) ::close(fd);
+    }
+  } data_guard{data_fd};
+  if (!fresh && data_st.st_size == 0) {
+    // What a crash while LMDB created the file leaves: no records at all.
+    if (opts.read_only) {
+      return Status(Code::kNotFound, "no fstx journal at " + dir + " (" + data_path +
+                                         " is empty: no transaction was ever recorded)");
+    }
+    fresh = true;
+  }
+  if (!fresh && !(s = DataFileCheck(data_fd, data_path).Run()).ok()) return s;
+  if (!(s = CheckIfPresent(lock_path)).ok()) return s;
+
   int rc = mdb_env_create(&impl->env);
   if (rc != 0) return LmdbStatus(rc, "create environment", dir);
   uint64_t map = opts.initial_map_size ? opts.initial_map_size : (8ull << 20);
@@ -265,7 +826,13 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
     return LmdbStatus(rc, "configure environment", dir);
   }
   rc = mdb_env_open(impl->env, dir.c_str(), MDB_NOTLS | (opts.read_only ? MDB_RDONLY : 0), 0600);
-  if (rc != 0) return LmdbStatus(rc, "open environment", dir);
+  if (rc != 0) return store_detail::WriteStatus(rc, "open environment", dir, 0);
+  // LMDB opened both files by name, following symlinks. The directory is
+  // writable only by its owner (or root), so only they could have swapped
+  // a file in since the checks above; still, make sure LMDB has the file
+  // that was checked and that neither is a symlink now.
+  if (!(s = SameFileAsChecked(impl->env, data_path, fresh ? nullptr : &data_st)).ok()) return s;
+  if (!(s = CheckIfPresent(lock_path)).ok()) return s;
   rc = mdb_reader_check(impl->env, &impl->readers_cleared);
   if (rc != 0) return LmdbStatus(rc, "check stale readers", dir);
 
@@ -282,7 +849,7 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
     return s;
   }
   rc = mdb_txn_commit(txn);
-  if (rc != 0) return LmdbStatus(rc, "commit open transaction", dir);
+  if (rc != 0) return store_detail::WriteStatus(rc, "commit open transaction", dir, 0);
   return std::unique_ptr<JournalStore>(new JournalStore(std::move(impl)));
 }
 

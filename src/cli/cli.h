@@ -21,14 +21,19 @@ enum ExitCode : int {
   kExitFailed = 1,     // failure: transaction rolled back, journal busy, findings
   kExitUsage = 2,      // usage error or bad input (spec, options, env)
   kExitAttention = 3,  // recovery left a transaction needs_attention
+  kExitPending = 4,    // status: unfinished transactions of dead owners await recovery
 };
 
 struct Globals {
   std::string journal;             // absolute journal directory
   std::vector<std::string> roots;  // absolute, normalised roots (may be empty)
+  // The same roots as given (relative ones made absolute, nothing else), so
+  // that CheckRootsExist can let the kernel resolve them.
+  std::vector<std::string> root_args;
 };
 
-// Prints "fstx: <what>: <why>" (or "fstx: <why>" if `what` is empty).
+// Prints "fstx: <what>: <why>" (or "fstx: <why>" if `what` is empty), with
+// control characters escaped (Printable).
 void PrintError(const std::string& what, const std::string& why);
 // The exit code for a failed Status: bad input -> 2, needs attention -> 3,
 // anything else -> 1.

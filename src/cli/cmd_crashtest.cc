@@ -8,6 +8,7 @@
 
 #include "fstx/explorer.h"
 #include "src/cli/cli.h"
+#include "src/cli/render.h"
 #include "src/cli/spec.h"
 
 namespace fstx::cli {
@@ -76,8 +77,7 @@ int SelfCheck(const CrashtestArgs& a) {
   if (!a.json) std::fprintf(stderr, "fstx: self-check: exploring 5 engines (the real one and 4 with planted bugs)...\n");
   auto r = explore::SelfCheck(a.jobs);
   if (!r.ok()) {
-    PrintError("self-check", r.status().ToString());
-    return kExitFailed;
+    return Fail(a.json, Json::object(), "self-check", r.status(), kExitFailed);
   }
   bool all = true;
   json out = json::array();
@@ -102,21 +102,20 @@ int SelfCheck(const CrashtestArgs& a) {
 int CmdCrashtest(const CrashtestArgs& a) {
   if (a.self_check) return SelfCheck(a);
   if (a.spec.empty() || a.tree.empty()) {
-    PrintError("crashtest", "needs SPEC.json and --tree DIR (or --self-check)");
-    return kExitUsage;
+    return Fail(a.json, Json::object(), "crashtest",
+                Status(Code::kInvalidArgument, "needs SPEC.json and --tree DIR (or --self-check)"),
+                kExitUsage);
   }
   auto text = ReadSpecText(a.spec);
   if (!text.ok()) {
-    PrintError("spec " + a.spec, text.status().message());
-    return kExitUsage;
+    return Fail(a.json, Json::object(), "spec " + a.spec, text.status(), kExitUsage);
   }
   std::string rooted;
   Spec spec;
   Status s = RootSpec(text.value(), &rooted);
   if (s.ok()) s = ParseSpec(rooted, {kPlaceholder}, &spec);
   if (!s.ok()) {
-    PrintError("spec " + a.spec, s.message());
-    return kExitUsage;
+    return Fail(a.json, Json::object(), "spec " + a.spec, s, kExitUsage);
   }
   explore::Options o;
   o.tree = a.tree;
@@ -129,8 +128,7 @@ int CmdCrashtest(const CrashtestArgs& a) {
   if (!a.models.empty()) {
     auto m = explore::ParseModels(a.models);
     if (!m.ok()) {
-      PrintError("--model", m.status().message());
-      return kExitUsage;
+      return Fail(a.json, Json::object(), "--model", m.status(), kExitUsage);
     }
     o.models = m.value();
   }
@@ -152,8 +150,7 @@ int CmdCrashtest(const CrashtestArgs& a) {
   auto r = explore::Explore(o);
   if (tty) std::fprintf(stderr, "\r%70s\r", "");
   if (!r.ok()) {
-    PrintError("crashtest", r.status().ToString());
-    return ExitFor(r.status());
+    return Fail(a.json, Json::object(), "crashtest", r.status(), ExitFor(r.status()));
   }
   const std::string replay_prefix = "fstx crashtest " + a.spec + " --tree " + a.tree;
   if (a.json) std::printf("%s\n", ReportJson(r.value(), replay_prefix).dump(2).c_str());

@@ -14,9 +14,12 @@ namespace fstx::cli {
 namespace {
 
 // Opens the store or explains why not. *store stays null if there is no
-// journal at all (a host that never used fstx): that is not an error.
+// journal at all (a host that never used fstx): that is not an error; one
+// we cannot read (EACCES) is.
 Status OpenIfExists(const std::string& dir, std::unique_ptr<JournalStore>* store) {
-  if (!JournalExists(dir)) return Status::Ok();
+  bool exists = false;
+  Status probe = ProbeJournal(dir, &exists);
+  if (!probe.ok() || !exists) return probe;
   Result<std::unique_ptr<JournalStore>> s = OpenReadOnly(dir);
   if (!s.ok()) return s.status();
   *store = std::move(*s);
@@ -30,12 +33,10 @@ Json BadJson(const BadRecord& b) {
 }  // namespace
 
 int CmdStatus(const Globals& g, bool json) {
+  const Json base{{"journal", g.journal}};
   std::unique_ptr<JournalStore> store;
   Status s = OpenIfExists(g.journal, &store);
-  if (!s.ok()) {
-    PrintError("journal " + g.journal, s.message());
-    return kExitFailed;
-  }
+  if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
   Json j;
   j["journal"] = g.journal;
   j["exists"] = store != nullptr;
@@ -54,8 +55,7 @@ int CmdStatus(const Globals& g, bool json) {
   std::vector<BadRecord> bad;
   if (!(s = store->Stats(&stats)).ok() ||
       !(s = ReadTables(*store, true, &active, &history, &bad)).ok()) {
-    PrintError("journal " + g.journal, s.message());
-    return kExitFailed;
+    return Fail(json, base, "journal " + g.journal, s, kExitFailed);
   }
   WriterLockInfo lock = ProbeWriterLock(g.journal);
   const int64_t now = NowMicros();
@@ -67,10 +67,12 @@ int CmdStatus(const Globals& g, bool json) {
   j["counts"] = Json{{"active", active.size()}, {"history", history.size()}, {"corrupt", bad.size()}};
   j["writer"] = Json{{"held", lock.held}, {"pid", lock.held && lock.pid ? Json(lock.pid) : Json(nullptr)}};
   Json txs = Json::array();
-  bool attention = false;
+  bool attention = false, pending = false;
   for (const TxRecord& r : active) {
     Json t = RecordJson(r, false);
     bool alive = OwnerAlive(r.owner);
+    // What `fstx recover` would act on now: a dead owner's transaction.
+    pending = pending || (!alive && r.state != TxState::kNeedsAttention);
     t["owner"] = Json{{"pid", r.owner.pid},
                       {"start_time", r.owner.start_time},
                       {"boot_id", r.owner.boot_id},
@@ -85,6 +87,7 @@ int CmdStatus(const Globals& g, bool json) {
   for (const BadRecord& b : bad) corrupt.push_back(BadJson(b));
   j["corrupt"] = corrupt;
   j["needs_attention"] = attention;
+  j["recovery_pending"] = pending;
 
   if (json) {
     std::cout << DumpJson(j);
@@ -102,8 +105,8 @@ int CmdStatus(const Globals& g, bool json) {
       std::cout << "free\n";
     }
     for (const BadRecord& b : bad) {
-      std::cout << "  corrupt " << b.table << " record " << b.id << ": " << b.status.message()
-                << "\n";
+      std::cout << "  corrupt " << b.table << " record " << b.id << ": "
+                << Printable(b.status.message()) << "\n";
     }
     if (active.empty()) {
       std::cout << "unfinished transactions: none\n";
@@ -113,38 +116,41 @@ int CmdStatus(const Globals& g, bool json) {
     for (size_t i = 0; i < active.size(); ++i) {
       const TxRecord& r = active[i];
       const Json& t = txs[i];
-      std::cout << "  tx " << r.id << "  " << tx_state_name(r.state) << "  \"" << r.label
+      std::cout << "  tx " << r.id << "  " << tx_state_name(r.state) << "  \"" << Printable(r.label)
                 << "\"  policy " << policy_name(r.policy) << ", "
                 << r.intents.size() << " ops, age "
                 << FormatDuration(t["age_s"].get<int64_t>()) << "\n"
                 << "    owner pid " << r.owner.pid
                 << (t["owner"]["alive"].get<bool>() ? " (running)" : " (dead)") << "\n";
-      if (!r.note.empty()) std::cout << "    note: " << r.note << "\n";
+      if (!r.note.empty()) std::cout << "    note: " << Printable(r.note) << "\n";
       std::vector<std::string> locks = LockedPaths(r);
       std::cout << "    locks (" << locks.size() << "):\n";
-      for (const std::string& p : locks) std::cout << "      " << p << "\n";
+      for (const std::string& p : locks) std::cout << "      " << Printable(p) << "\n";
     }
     if (attention) {
       std::cout << "a transaction needs attention: inspect it with `fstx show ID`\n";
     }
+    if (pending) {
+      std::cout << "recovery pending: transactions of dead processes wait for `fstx recover`\n";
+    }
   }
+  // Worst first: corrupt records, then a human's attention, then recovery
+  // that has not run yet (monitoring reads the exit code).
   if (!bad.empty()) return kExitFailed;
-  return attention ? kExitAttention : kExitOk;
+  if (attention) return kExitAttention;
+  return pending ? kExitPending : kExitOk;
 }
 
 int CmdList(const Globals& g, bool all, bool json) {
+  const Json base{{"journal", g.journal}};
   std::unique_ptr<JournalStore> store;
   Status s = OpenIfExists(g.journal, &store);
-  if (!s.ok()) {
-    PrintError("journal " + g.journal, s.message());
-    return kExitFailed;
-  }
+  if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
   std::vector<TxRecord> active, history;
   std::vector<BadRecord> bad;
   if (store) {
     if (!(s = ReadTables(*store, all, &active, &history, &bad)).ok()) {
-      PrintError("journal " + g.journal, s.message());
-      return kExitFailed;
+      return Fail(json, base, "journal " + g.journal, s, kExitFailed);
     }
   }
   if (json) {
@@ -173,7 +179,7 @@ int CmdList(const Globals& g, bool all, bool json) {
         std::printf("%-6llu %-15s %4zu  %-20s  %-20s  %s\n",
                     static_cast<unsigned long long>(r.id), tx_state_name(r.state),
                     r.intents.size(), FormatTime(r.created_us).c_str(),
-                    FormatTime(r.finished_us).c_str(), r.label.c_str());
+                    FormatTime(r.finished_us).c_str(), Printable(r.label).c_str());
       };
       for (const TxRecord& r : history) row(r);
       for (const TxRecord& r : active) row(r);
@@ -188,27 +194,27 @@ int CmdList(const Globals& g, bool all, bool json) {
 }
 
 int CmdShow(const Globals& g, const std::string& txid, bool json) {
+  const Json base{{"journal", g.journal}};
   uint64_t id = 0;
   auto [p, ec] = std::from_chars(txid.data(), txid.data() + txid.size(), id);
   if (ec != std::errc() || p != txid.data() + txid.size() || id == 0) {
-    PrintError("show", "'" + txid + "' is not a transaction id (a positive number)");
-    return kExitUsage;
+    return Fail(json, base, "show",
+                Status(Code::kInvalidArgument,
+                       "'" + txid + "' is not a transaction id (a positive number)"),
+                kExitUsage);
   }
   std::unique_ptr<JournalStore> store;
   Status s = OpenIfExists(g.journal, &store);
   if (s.ok() && !store) s = Status(Code::kNotFound, "no journal at " + g.journal);
-  if (!s.ok()) {
-    PrintError("show " + txid, s.message());
-    return kExitFailed;
-  }
+  if (!s.ok()) return Fail(json, base, "show " + txid, s, kExitFailed);
   TxRecord rec;
   bool in_history = false;
   s = store->Get(id, &rec, &in_history);
   if (!s.ok()) {
-    PrintError("show " + txid, s.code() == Code::kNotFound
-                                   ? "no transaction " + txid + " in journal " + g.journal
-                                   : s.message());
-    return kExitFailed;
+    if (s.code() == Code::kNotFound) {
+      s = Status(Code::kNotFound, "no transaction " + txid + " in journal " + g.journal);
+    }
+    return Fail(json, base, "show " + txid, s, kExitFailed);
   }
   if (json) {
     Json j = RecordJson(rec, true);

@@ -1,7 +1,9 @@
 // cmd_verify.cc — `fstx verify`: checks the journal and the trees it guards
 // without changing either.
 //
-// Findings: a record in "active" or "history" that fails to decode
+// Findings: a journal that cannot be read (unreadable) or is refused as
+// corrupt (corrupt-journal: a damaged data.mdb, a meta next_id that would
+// reuse ids), a record in "active" or "history" that fails to decode
 // (checksum, magic, version), a format version this build does not know,
 // and orphan staging files: a ".fstx-<txid>-<op>-<kind>" name under a root
 // whose transaction is not active (the roots are walked without following
@@ -17,6 +19,7 @@
 #include "src/cli/cli.h"
 #include "src/cli/context.h"
 #include "src/cli/render.h"
+#include "src/cli/text.h"
 
 namespace fstx::cli {
 namespace {
@@ -24,7 +27,7 @@ namespace {
 namespace bfs = boost::filesystem;
 
 struct Finding {
-  std::string kind;  // corrupt-record, format-version, orphan-staging, unreadable
+  std::string kind;  // corrupt-record, corrupt-journal, format-version, orphan-staging, unreadable
   std::string path;
   std::string message;
 };
@@ -66,11 +69,22 @@ int CmdVerify(const Globals& g, bool json) {
   std::vector<Finding> findings;
   std::set<uint64_t> active_ids;
   uint64_t n_active = 0, n_history = 0, staging_seen = 0;
-  bool exists = JournalExists(g.journal);
-  if (exists) {
+  bool exists = false;
+  // Set when the journal could not be read at all: then the JSON output
+  // also carries "error", like every other command's.
+  Status open_error;
+  Status probe = ProbeJournal(g.journal, &exists);
+  if (!probe.ok()) {
+    exists = true;  // something is there, we cannot tell what
+    open_error = probe;
+    findings.push_back({"unreadable", g.journal, probe.message()});
+  } else if (exists) {
     Result<std::unique_ptr<JournalStore>> store = OpenReadOnly(g.journal);
     if (!store.ok()) {
-      findings.push_back({"unreadable", g.journal, store.status().message()});
+      open_error = store.status();
+      const bool corrupt = store.status().code() == Code::kCorruption;
+      findings.push_back(
+          {corrupt ? "corrupt-journal" : "unreadable", g.journal, store.status().message()});
     } else {
       StoreStats stats;
       Status s = (*store)->Stats(&stats);
@@ -104,16 +118,25 @@ int CmdVerify(const Globals& g, bool json) {
     for (const Finding& f : findings) {
       list.push_back(Json{{"kind", f.kind}, {"path", f.path}, {"message", f.message}});
     }
-    std::cout << DumpJson(Json{{"journal", g.journal},
-                               {"exists", exists},
-                               {"clean", findings.empty()},
-                               {"active", n_active},
-                               {"history", n_history},
-                               {"roots", g.roots},
-                               {"staging_seen", staging_seen},
-                               {"findings", list}});
+    Json out{{"journal", g.journal},
+             {"exists", exists},
+             {"clean", findings.empty()},
+             {"active", n_active},
+             {"history", n_history},
+             {"roots", g.roots},
+             {"staging_seen", staging_seen},
+             {"findings", list},
+             {"error", nullptr}};
+    if (!open_error.ok()) {
+      out["error"] = ErrorJson("journal " + g.journal + ": " + open_error.message(), open_error,
+                               kExitFailed);
+    }
+    std::cout << DumpJson(out);
   } else {
-    for (const Finding& f : findings) std::cout << f.kind << ": " << f.path << ": " << f.message << "\n";
+    if (!open_error.ok()) PrintError("journal " + g.journal, open_error.message());
+    for (const Finding& f : findings) {
+      std::cout << f.kind << ": " << Printable(f.path) << ": " << Printable(f.message) << "\n";
+    }
     if (!exists) std::cout << "no journal at " << g.journal << "\n";
     std::cout << "verify: " << (findings.empty() ? "clean" : std::to_string(findings.size()) + " problem(s) found")
               << " (" << n_active << " active and " << n_history << " history records checked, "

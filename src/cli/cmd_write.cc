@@ -1,9 +1,15 @@
 // cmd_write.cc — the subcommands that take the journal's writer lock:
-// `fstx apply` (run one transaction from a JSON spec) and `fstx recover`.
+// `fstx apply` (run one transaction from a JSON spec) and `fstx recover`
+// (whose --dry-run reads the journal without the lock).
 //
-// apply checks the whole spec (ParseSpec, then Transaction::Validate())
-// before anything is journaled, so bad input exits 2 with the journal and
-// the tree untouched. A failed Commit() has rolled back: exit 1.
+// apply checks the whole spec (ParseSpec, the roots as the kernel resolves
+// them, replace over an object of the other kind, then
+// Transaction::Validate()) before anything is journaled, so bad input exits
+// 2 with the journal and the tree untouched. It refuses (exit 1) to run
+// past an unfinished record it cannot decode: that record's paths are
+// unknown. A failed Commit() has rolled back: exit 1. Every failure prints
+// the --json object when --json is given.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,14 +17,18 @@
 #include <iostream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "recovery/recover.h"
 #include "src/cli/cli.h"
 #include "src/cli/context.h"
 #include "src/cli/render.h"
 #include "src/cli/spec.h"
+#include "src/cli/text.h"
+#include "src/paths.h"
 
 namespace fstx::cli {
 namespace {
-
 
 // Validate() reports bad input with these codes: the spec is wrong (exit 2).
 int ValidationExit(const Status& s) {
@@ -39,14 +49,50 @@ struct ApplyOutcome {
                      {"error", nullptr}};
 
   int Fail(const std::string& what, const Status& s, int code) {
-    PrintError(what, s.message());
-    result["error"] = Json{{"code", code_name(s.code())},
-                           {"message", what.empty() ? s.message() : what + ": " + s.message()},
-                           {"exit", code}};
-    if (json) std::cout << DumpJson(result);
-    return code;
+    return cli::Fail(json, result, what, s, code);
   }
 };
+
+// lstat of a path as it is on disk now; false if it does not exist.
+bool TypeOnDisk(const std::string& path, bool* is_dir) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  *is_dir = S_ISDIR(st.st_mode);
+  return true;
+}
+
+// rename(2) cannot put a directory over a non-directory (ENOTDIR) or a
+// non-directory over a directory (EISDIR), so `replace` across kinds would
+// only fail after journaling. Checked here against the tree on disk for each
+// rename whose source and target no earlier op of the spec touches (same
+// path, beneath, or above): for those the disk is what the op will see.
+// Transaction::Validate() does not check this yet (see the README).
+Status CheckReplaceKinds(const Spec& spec) {
+  auto overlap = [](const std::string& a, const std::string& b) {
+    return paths::IsSameOrAncestor(a, b) || paths::IsAncestor(b, a);
+  };
+  for (size_t k = 0; k < spec.ops.size(); ++k) {
+    const SpecOp& op = spec.ops[k];
+    if (op.kind != OpKind::kRename || !op.replace) continue;
+    bool touched = false;
+    for (size_t j = 0; j < k && !touched; ++j) {
+      for (const std::string* p : {&spec.ops[j].path, &spec.ops[j].from}) {
+        if (p->empty()) continue;
+        touched = touched || overlap(*p, op.from) || overlap(*p, op.path);
+      }
+    }
+    bool from_dir = false, to_dir = false;
+    if (touched || !TypeOnDisk(op.from, &from_dir) || !TypeOnDisk(op.path, &to_dir)) continue;
+    if (from_dir != to_dir) {
+      return Status(Code::kInvalidArgument,
+                    "op " + std::to_string(k + 1) + " (rename " + op.from + " -> " + op.path +
+                        "): " + (from_dir ? "a directory cannot replace a file"
+                                          : "a file cannot replace a directory") +
+                        " (remove the target first)");
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -60,10 +106,13 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
                                     "no roots: give --root DIR (repeatable) or set FSTX_ROOTS"),
                     kExitUsage);
   }
+  // The roots first: a spec's paths can only be judged against real ones.
+  Status s = CheckRootsExist(g.root_args, g.roots);
+  if (!s.ok()) return out.Fail("", s, kExitUsage);
   Result<std::string> text = ReadSpecText(args.spec);
   if (!text.ok()) return out.Fail(what, text.status(), kExitUsage);
   Spec spec;
-  Status s = ParseSpec(*text, g.roots, &spec);
+  s = ParseSpec(*text, g.roots, &spec);
   if (!s.ok()) return out.Fail(what, s, kExitUsage);
   if (spec.label.empty()) spec.label = "fstx apply " + name;
   out.result["label"] = spec.label;
@@ -71,15 +120,30 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
 
   WriterSession session;
   if (!(s = session.LoadFailpoints()).ok()) return out.Fail("", s, kExitUsage);
-  if (!(s = CheckRootsExist(g.roots)).ok()) return out.Fail("", s, kExitUsage);
+  if (!(s = CheckReplaceKinds(spec)).ok()) return out.Fail(what, s, kExitUsage);
   if (!(s = session.Open(g.journal, g.roots, !args.no_recover)).ok()) {
     return out.Fail("journal " + g.journal, s, ExitFor(s));
   }
   const RecoveryReport& before = session.journal()->open_report();
   if (!before.txs.empty()) {
     out.result["recovered_on_open"] = ReportJson(before)["transactions"];
-    std::cerr << "fstx: journal " << g.journal << ": recovered unfinished transactions first:\n";
+    std::cerr << "fstx: journal " << g.journal << ": unfinished transactions found on open:\n";
     PrintReport(std::cerr, before, false);
+  }
+  // A record that does not decode holds paths nobody knows: going on could
+  // touch its half-applied objects. Refuse until an operator has looked.
+  std::string corrupt;
+  for (const RecoveredTx& t : before.txs) {
+    if (t.decision == "corrupt") corrupt += (corrupt.empty() ? "" : ", ") + std::to_string(t.id);
+  }
+  if (!corrupt.empty()) {
+    return out.Fail("journal " + g.journal,
+                    Status(Code::kCorruption,
+                           "unfinished transaction record " + corrupt +
+                               " is corrupt, so the paths it holds are unknown: refusing to apply "
+                               "anything (the record is left untouched; see `fstx verify` and "
+                               "`fstx status`)"),
+                    kExitFailed);
   }
 
   Transaction tx = session.journal()->Begin(spec.label, spec.policy);
@@ -101,14 +165,55 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
   } else {
     std::cout << "applied";
     if (id) std::cout << " tx " << id;
-    std::cout << " \"" << spec.label << "\": " << spec.ops.size() << " op"
+    std::cout << " \"" << Printable(spec.label) << "\": " << spec.ops.size() << " op"
               << (spec.ops.size() == 1 ? "" : "s") << "\n";
   }
   return kExitOk;
 }
 
+namespace {
+
+// `recover --dry-run`: decides what recovery would do from a read-only
+// store, without the writer lock, so it works while another process (a
+// daemon) has the journal open. Transactions of live owners are skipped,
+// as Journal::Recover does.
+Status DryRun(const Globals& g, RecoveryReport* report) {
+  Result<std::unique_ptr<JournalStore>> store = OpenReadOnly(g.journal);
+  if (!store.ok()) return store.status();
+  Result<std::unique_ptr<PosixFs>> fs = PosixFs::Open(g.roots);
+  if (!fs.ok()) return fs.status();
+  std::vector<TxRecord> active;
+  std::vector<BadRecord> bad;
+  Status s = (*store)->ListActive(&active, &bad);
+  if (!s.ok()) return s;
+  for (const BadRecord& b : bad) {
+    report->txs.push_back(
+        {b.id, "", "corrupt", 0, 0, b.status.ToString() + " (record left untouched)"});
+  }
+  RecoveryEnv env;
+  env.fs = fs.value().get();
+  env.store = store.value().get();
+  env.log = spdlog::default_logger_raw();
+  env.sync_dir = [](const std::string& dir) {
+    return Status(Code::kInvalidArgument, "dry run: not syncing " + dir);
+  };
+  for (const TxRecord& rec : active) {
+    if (OwnerAlive(rec.owner)) {
+      report->txs.push_back({rec.id, rec.label, "skipped-live-owner", 0, 0,
+                             "owner pid " + std::to_string(rec.owner.pid) + " is alive"});
+      continue;
+    }
+    report->txs.push_back(RecoverTransaction(env, rec, /*dry_run=*/true));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 int CmdRecover(const Globals& g, bool dry_run, bool json) {
   RecoveryReport report;
+  const Json base{{"transactions", Json::array()}, {"needs_attention", false},
+                  {"journal", g.journal}, {"dry_run", dry_run}};
   auto print = [&](const RecoveryReport& r) {
     if (json) {
       Json j = ReportJson(r);
@@ -121,11 +226,12 @@ int CmdRecover(const Globals& g, bool dry_run, bool json) {
   };
   WriterSession session;
   Status s = session.LoadFailpoints();
-  if (!s.ok()) {
-    PrintError("", s.message());
-    return kExitUsage;
+  if (!s.ok()) return Fail(json, base, "", s, kExitUsage);
+  bool exists = false;
+  if (!(s = ProbeJournal(g.journal, &exists)).ok()) {
+    return Fail(json, base, "journal " + g.journal, s, kExitFailed);
   }
-  if (!JournalExists(g.journal)) {
+  if (!exists) {
     if (!json) std::cout << "no journal at " << g.journal << ": ";
     print(report);
     return kExitOk;
@@ -134,37 +240,44 @@ int CmdRecover(const Globals& g, bool dry_run, bool json) {
     // Without roots recovery cannot reach any file: fine only if there is
     // nothing to recover.
     Result<std::unique_ptr<JournalStore>> store = OpenReadOnly(g.journal);
-    if (!store.ok()) {
-      PrintError("journal " + g.journal, store.status().message());
-      return kExitFailed;
-    }
+    if (!store.ok()) return Fail(json, base, "journal " + g.journal, store.status(), kExitFailed);
     std::vector<TxRecord> active;
     std::vector<BadRecord> bad;
     s = (*store)->ListActive(&active, &bad);
-    if (s.ok() && active.empty() && bad.empty()) {
+    if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
+    if (active.empty() && bad.empty()) {
       print(report);
       return kExitOk;
     }
-    PrintError("recover", "journal " + g.journal + " has " +
-                              std::to_string(active.size() + bad.size()) +
-                              " unfinished transaction(s) but no roots were given: "
-                              "give --root DIR or set FSTX_ROOTS");
-    return kExitUsage;
+    return Fail(json, base, "recover",
+                Status(Code::kInvalidArgument,
+                       "journal " + g.journal + " has " + std::to_string(active.size() + bad.size()) +
+                           " unfinished transaction(s) but no roots were given: "
+                           "give --root DIR or set FSTX_ROOTS"),
+                kExitUsage);
   }
-  if (!(s = CheckRootsExist(g.roots)).ok()) {
-    PrintError("", s.message());
-    return kExitUsage;
+  if (!(s = CheckRootsExist(g.root_args, g.roots)).ok()) return Fail(json, base, "", s, kExitUsage);
+  if (dry_run) {
+    if (!(s = DryRun(g, &report)).ok()) {
+      return Fail(json, base, "journal " + g.journal, s, kExitFailed);
+    }
+    print(report);
+    return report.needs_attention() ? kExitAttention : kExitOk;
   }
   if (!(s = session.Open(g.journal, g.roots, /*recover_on_open=*/false)).ok()) {
-    PrintError("journal " + g.journal, s.message());
-    return s.code() == Code::kBusy ? kExitFailed : ExitFor(s);
+    return Fail(json, base, "journal " + g.journal, s,
+                s.code() == Code::kBusy ? kExitFailed : ExitFor(s));
   }
   s = session.journal()->Recover(&report, dry_run);
-  print(report);
   if (!s.ok()) {
-    PrintError("recover", s.message());
-    return s.code() == Code::kNeedsAttention ? kExitAttention : kExitFailed;
+    const int code = s.code() == Code::kNeedsAttention ? kExitAttention : kExitFailed;
+    Json j = ReportJson(report);
+    j["journal"] = g.journal;
+    j["dry_run"] = dry_run;
+    if (!json) PrintReport(std::cout, report, dry_run);
+    return Fail(json, j, "recover", s, code);
   }
+  print(report);
   return report.needs_attention() ? kExitAttention : kExitOk;
 }
 

@@ -9,13 +9,17 @@
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <memory>
 #include <sstream>
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "src/cli/text.h"
 #include "src/paths.h"
 
 namespace fstx::cli {
@@ -24,14 +28,6 @@ namespace {
 std::string Getenv(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
-}
-
-std::string ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return "";
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::string Trim(std::string s) {
@@ -43,9 +39,23 @@ std::string Trim(std::string s) {
 
 }  // namespace
 
+namespace {
+
+// stderr, one line per message, control characters escaped.
+class PrintableStderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::string line =
+        Printable(std::string_view(msg.payload.data(), msg.payload.size())) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  void flush_() override { std::fflush(stderr); }
+};
+
+}  // namespace
+
 void SetupLogging(int verbosity) {
-  auto logger = spdlog::stderr_logger_st("fstx-cli");
-  logger->set_pattern("%v");
+  auto logger = std::make_shared<spdlog::logger>("fstx-cli", std::make_shared<PrintableStderrSink>());
   logger->set_level(verbosity >= 2   ? spdlog::level::debug
                     : verbosity == 1 ? spdlog::level::info
                                      : spdlog::level::warn);
@@ -90,7 +100,8 @@ Result<std::string> AbsolutePath(const std::string& p) {
   return paths::Normalize(out.empty() ? "/" : out);
 }
 
-Result<std::vector<std::string>> ResolveRoots(const std::vector<std::string>& flags) {
+Status ResolveRoots(const std::vector<std::string>& flags, std::vector<std::string>* roots,
+                    std::vector<std::string>* args) {
   std::vector<std::string> raw = flags;
   if (raw.empty()) {
     std::stringstream ss(Getenv("FSTX_ROOTS"));
@@ -99,29 +110,71 @@ Result<std::vector<std::string>> ResolveRoots(const std::vector<std::string>& fl
       if (!item.empty()) raw.push_back(item);
     }
   }
-  std::vector<std::string> out;
+  roots->clear();
+  args->clear();
   for (const std::string& r : raw) {
     Result<std::string> abs = AbsolutePath(r);
     if (!abs.ok()) return abs.status().Annotate("root " + r);
-    out.push_back(*abs);
-  }
-  return out;
-}
-
-Status CheckRootsExist(const std::vector<std::string>& roots) {
-  for (const std::string& r : roots) {
-    struct stat st;
-    if (::stat(r.c_str(), &st) != 0) return Status::FromErrno(errno, "root", r);
-    if (!S_ISDIR(st.st_mode)) {
-      return Status(Code::kInvalidArgument, "root " + r + ": not a directory");
+    roots->push_back(*abs);
+    if (r[0] == '/') {
+      args->push_back(r);
+    } else {
+      char buf[PATH_MAX];
+      if (::getcwd(buf, sizeof buf) == nullptr) return Status::FromErrno(errno, "getcwd for root", r);
+      args->push_back(std::string(buf) + "/" + r);
     }
   }
   return Status::Ok();
 }
 
-bool JournalExists(const std::string& dir) {
+namespace {
+
+// realpath(3) as a Result, naming `shown` in the error.
+Result<std::string> RealPath(const std::string& path, const std::string& shown) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) return Status::FromErrno(errno, "root", shown);
+  std::string out(real);
+  std::free(real);
+  return out;
+}
+
+}  // namespace
+
+Status CheckRootsExist(const std::vector<std::string>& args, const std::vector<std::string>& roots) {
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const std::string& given = i < args.size() ? args[i] : roots[i];
+    Result<std::string> real = RealPath(given, given);
+    if (!real.ok()) return real.status();
+    struct stat st;
+    if (::stat(real->c_str(), &st) != 0) return Status::FromErrno(errno, "root", given);
+    if (!S_ISDIR(st.st_mode)) {
+      return Status(Code::kInvalidArgument, "root " + given + ": not a directory");
+    }
+    Result<std::string> lexical = RealPath(roots[i], given);
+    if (!lexical.ok() || *lexical != *real) {
+      return Status(Code::kInvalidArgument,
+                    "root " + given + " is the directory " + *real + ", but read textually it is " +
+                        roots[i] + (lexical.ok() ? " (" + *lexical + ")" : " (which does not exist)") +
+                        ": '..' after a symlink; give the root without '..'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ProbeJournal(const std::string& dir, bool* exists) {
+  *exists = false;
   struct stat st;
-  return ::stat((dir + "/data.mdb").c_str(), &st) == 0;
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno(errno, "cannot read journal: stat", dir);
+  }
+  const std::string data = dir + "/data.mdb";
+  if (::lstat(data.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno(errno, "cannot read journal: stat", data);
+  }
+  *exists = true;
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<JournalStore>> OpenReadOnly(const std::string& dir) {
@@ -183,15 +236,24 @@ void WriterSession::Close() {
 WriterLockInfo ProbeWriterLock(const std::string& dir) {
   WriterLockInfo info;
   std::string path = dir + "/writer.lock";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return info;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return info;
+  }
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
     info.held = errno == EWOULDBLOCK;
   } else {
     ::flock(fd, LOCK_UN);
   }
+  if (info.held) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n > 0) info.pid = std::strtoll(Trim(std::string(buf, static_cast<size_t>(n))).c_str(), nullptr, 10);
+  }
   ::close(fd);
-  if (info.held) info.pid = std::strtoll(Trim(ReadSmallFile(path)).c_str(), nullptr, 10);
   return info;
 }
 

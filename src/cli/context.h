@@ -30,21 +30,31 @@
 namespace fstx::cli {
 
 // Sends spdlog's default logger (which the journal logs to) to stderr, as
-// "fstx: ..." lines, so that stdout carries only results (and JSON stays
-// parseable). verbosity 0: warnings and errors; 1: info; 2: debug.
+// "fstx: ..." lines with control characters escaped (Printable: a label
+// logged by the engine cannot forge lines either), so that stdout carries
+// only results (and JSON stays parseable). verbosity 0: warnings and
+// errors; 1: info; 2: debug.
 void SetupLogging(int verbosity);
 
 std::string DefaultJournalDir();
 // Makes `p` absolute (relative to the working directory) and normal.
 Result<std::string> AbsolutePath(const std::string& p);
-// `flags` if any, else $FSTX_ROOTS; each made absolute and normal.
-Result<std::vector<std::string>> ResolveRoots(const std::vector<std::string>& flags);
-// Every root must be an existing directory: kNotFound / kInvalidArgument.
-Status CheckRootsExist(const std::vector<std::string>& roots);
+// `flags` if any, else $FSTX_ROOTS: *roots each made absolute and normal
+// (lexically), *args each only made absolute (relative to the working
+// directory), for CheckRootsExist.
+Status ResolveRoots(const std::vector<std::string>& flags, std::vector<std::string>* roots,
+                    std::vector<std::string>* args);
+// Every root must be an existing directory as the kernel resolves it
+// (realpath(3) of the root as given), and the normalised form must name the
+// same directory: "/a/missing/../b" is not "/a/b". kNotFound for a root that
+// does not exist, kInvalidArgument otherwise; the message names the root as
+// given.
+Status CheckRootsExist(const std::vector<std::string>& args, const std::vector<std::string>& roots);
 
-// True if `dir` holds an LMDB journal (data.mdb). A missing directory or an
-// empty one is "no journal", not an error.
-bool JournalExists(const std::string& dir);
+// Whether `dir` holds a journal (data.mdb). A missing directory or one
+// without data.mdb is "no journal" (*exists false, ok); anything that keeps
+// us from knowing (EACCES, ENOTDIR, ...) is an error naming the path.
+Status ProbeJournal(const std::string& dir, bool* exists);
 // Opens the store read-only (no writer lock). Fails naming the directory.
 Result<std::unique_ptr<JournalStore>> OpenReadOnly(const std::string& dir);
 
@@ -85,6 +95,8 @@ struct WriterLockInfo {
   int64_t pid = 0;    // pid written in writer.lock (0 if unknown)
 };
 // Tries flock(LOCK_SH | LOCK_NB) on DIR/writer.lock and reads the pid in it.
+// The file is opened with O_NOFOLLOW | O_NONBLOCK and read only if it is a
+// regular file (a symlink or FIFO there reads as "not held").
 WriterLockInfo ProbeWriterLock(const std::string& dir);
 
 // Microseconds since the epoch, wall clock.

@@ -3,15 +3,18 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "src/cli/cli.h"
 #include "src/cli/context.h"
+#include "src/cli/render.h"
+#include "src/cli/text.h"
 
 namespace fstx::cli {
 
 void PrintError(const std::string& what, const std::string& why) {
-  std::cerr << "fstx: " << (what.empty() ? "" : what + ": ") << why << "\n";
+  std::cerr << "fstx: " << (what.empty() ? "" : Printable(what) + ": ") << Printable(why) << "\n";
 }
 
 int ExitFor(const Status& s) {
@@ -55,10 +58,15 @@ Environment:
 Exit codes:
   0  success; nothing left to do (recover, verify: clean)
   1  failure: the transaction was rolled back (the message says why), the
-     journal is busy or unreadable, verify found problems
-  2  usage error or bad input (spec, option, FSTX_FAILPOINTS); nothing changed
+     journal is busy, unreadable or corrupt, verify found problems
+  2  usage error or bad input (spec, option, root, FSTX_FAILPOINTS); nothing
+     was journaled or changed
   3  a transaction needs attention: recovery found files changed behind its
      back and left them for a human (see `fstx status`, `fstx show ID`)
+  4  status only: unfinished transactions of dead processes are waiting for
+     `fstx recover`
+With --json, every command prints one JSON object, also when it fails: its
+"error" member is then {"code", "message", "exit"}.
 
 The spec format and JSON outputs are described in README.md.)";
 
@@ -69,7 +77,18 @@ constexpr const char* kApplyFooter = R"(Example:
 A bad spec exits 2 before anything is journaled; a failed transaction is rolled
 back and exits 1.)";
 
+// Whether --json is among the arguments: error paths that come before (or
+// instead of) a subcommand still print their JSON object then.
+bool WantsJson(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) return false;
+    if (std::strcmp(argv[i], "--json") == 0) return true;
+  }
+  return false;
+}
+
 int Run(int argc, char** argv) {
+  const bool json = WantsJson(argc, argv);
   CLI::App app(kDescription, "fstx");
   app.footer(kFooter);
   app.get_formatter()->column_width(26);
@@ -105,13 +124,16 @@ int Run(int argc, char** argv) {
   c_recover->add_flag("--dry-run", dry_run, "Decide and report, change nothing");
   c_recover->add_flag("--json", recover_json, "Print the report as JSON");
   c_recover->footer("Example:\n  FSTX_ROOTS=/etc/libvirt:/var/lib/libvirt fstx recover --dry-run\n"
-                    "Exit 0: clean or recovered; 3: something needs attention; 1: journal busy.");
+                    "Exit 0: clean or recovered; 3: something needs attention; 1: journal busy,\n"
+                    "unreadable or corrupt. --dry-run reads the journal without the writer lock,\n"
+                    "so it works while another process writes.");
 
   bool status_json = false;
   CLI::App* c_status = app.add_subcommand("status", "Show unfinished transactions, their locks and journal health");
   c_status->add_flag("--json", status_json, "Print as JSON");
   c_status->footer("Example:\n  fstx --journal /var/lib/fstx status --json\n"
-                   "Exit 3 if a transaction needs attention.");
+                   "Exit 1 if the journal is unreadable or has corrupt records, 3 if a transaction\n"
+                   "needs attention, 4 if transactions of dead processes await `fstx recover`.");
 
   bool list_all = false, list_json = false;
   CLI::App* c_list = app.add_subcommand("list", "List unfinished transactions (with --all, finished ones too)");
@@ -213,8 +235,9 @@ int Run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    PrintError("", std::string(e.what()) + " (see `fstx --help`)");
-    return kExitUsage;
+    return Fail(json, Json::object(), "",
+                Status(Code::kInvalidArgument, std::string(e.what()) + " (see `fstx --help`)"),
+                kExitUsage);
   }
 
   SetupLogging(verbosity);
@@ -234,17 +257,10 @@ int Run(int argc, char** argv) {
   if (c_hash->parsed()) return CmdHash(hash_files, hash_json);
   Globals g;
   Result<std::string> dir = AbsolutePath(journal.empty() ? DefaultJournalDir() : journal);
-  if (!dir.ok()) {
-    PrintError("journal", dir.status().message());
-    return kExitUsage;
-  }
+  if (!dir.ok()) return Fail(json, Json::object(), "journal", dir.status(), kExitUsage);
   g.journal = *dir;
-  Result<std::vector<std::string>> roots = ResolveRoots(root_flags);
-  if (!roots.ok()) {
-    PrintError("", roots.status().message());
-    return kExitUsage;
-  }
-  g.roots = *roots;
+  Status rs = ResolveRoots(root_flags, &g.roots, &g.root_args);
+  if (!rs.ok()) return Fail(json, Json{{"journal", g.journal}}, "", rs, kExitUsage);
 
   if (c_apply->parsed()) return CmdApply(g, apply);
   if (c_vrename->parsed()) return CmdVirtRename(g, vrename);
@@ -253,8 +269,8 @@ int Run(int argc, char** argv) {
   if (c_list->parsed()) return CmdList(g, list_all, list_json);
   if (c_show->parsed()) return CmdShow(g, show_id, show_json);
   if (c_verify->parsed()) return CmdVerify(g, verify_json);
-  PrintError("", "no subcommand (see `fstx --help`)");
-  return kExitUsage;
+  return Fail(json, Json::object(), "",
+              Status(Code::kInvalidArgument, "no subcommand (see `fstx --help`)"), kExitUsage);
 }
 
 }  // namespace
@@ -264,7 +280,9 @@ int main(int argc, char** argv) {
   try {
     return fstx::cli::Run(argc, argv);
   } catch (const std::exception& e) {
-    fstx::cli::PrintError("internal error", e.what());
-    return fstx::cli::kExitFailed;
+    // A bug, not an input error; still one JSON object with --json.
+    return fstx::cli::Fail(fstx::cli::WantsJson(argc, argv), fstx::cli::Json::object(),
+                           "internal error", fstx::Status(fstx::Code::kIoError, e.what()),
+                           fstx::cli::kExitFailed);
   }
 }

@@ -1,12 +1,13 @@
 // render.cc — JSON and text views of records and reports (see render.h).
 #include "src/cli/render.h"
 
-#include "src/hash.h"
-
+#include <iostream>
 #include <set>
 
 #include "fstx/fs.h"
+#include "src/cli/cli.h"
 #include "src/cli/text.h"
+#include "src/hash.h"
 
 namespace fstx::cli {
 
@@ -103,41 +104,81 @@ void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run) {
     return;
   }
   for (const RecoveredTx& tx : report.txs) {
-    os << "tx " << tx.id << " \"" << tx.label << "\": " << (dry_run ? "would be " : "")
-       << tx.decision << " (" << tx.ops_redone << " redone, " << tx.ops_undone << " undone)\n";
-    if (!tx.message.empty()) os << "    " << tx.message << "\n";
+    // A dry run's "would-roll-back" reads "would roll back".
+    std::string decision = tx.decision;
+    if (decision.rfind("would-", 0) == 0) {
+      for (char& c : decision) c = c == '-' ? ' ' : c;
+    }
+    os << "tx " << tx.id << " \"" << Printable(tx.label) << "\": " << decision << " ("
+       << tx.ops_redone << " redone, " << tx.ops_undone << " undone)\n";
+    if (!tx.message.empty()) os << "    " << Printable(tx.message) << "\n";
   }
-  size_t attention = 0;
-  for (const RecoveredTx& tx : report.txs) attention += tx.decision == "needs-attention";
-  os << report.txs.size() << " transaction" << (report.txs.size() == 1 ? "" : "s")
-     << (dry_run ? " examined (dry run: nothing changed)" : " recovered");
+  // The summary counts each outcome: a corrupt record or a skipped one was
+  // not recovered.
+  size_t done = 0, attention = 0, corrupt = 0, skipped = 0;
+  for (const RecoveredTx& tx : report.txs) {
+    if (tx.decision == "needs-attention") {
+      attention++;
+    } else if (tx.decision == "corrupt") {
+      corrupt++;
+    } else if (tx.decision == "skipped-live-owner") {
+      skipped++;
+    } else {
+      done++;
+    }
+  }
+  auto plural = [](size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  os << plural(report.txs.size(), "transaction", "transactions") << " examined: "
+     << done << (dry_run ? " would be recovered" : " recovered");
+  if (skipped > 0) os << ", " << skipped << " skipped (owner still running)";
+  if (corrupt > 0) {
+    os << ", " << plural(corrupt, "corrupt record", "corrupt records")
+       << " left untouched (see `fstx verify`)";
+  }
   if (attention > 0) {
     os << ", " << attention << " need" << (attention == 1 ? "s" : "")
        << " attention: see `fstx show ID` and fix by hand";
   }
+  if (dry_run) os << " (dry run: nothing changed)";
   os << "\n";
+}
+
+Json ErrorJson(const std::string& message, const Status& s, int exit_code) {
+  return Json{{"code", code_name(s.code())}, {"message", message}, {"exit", exit_code}};
+}
+
+int Fail(bool json, Json base, const std::string& what, const Status& s, int exit_code) {
+  PrintError(what, s.message());
+  if (json) {
+    base["error"] = ErrorJson(what.empty() ? s.message() : what + ": " + s.message(), s, exit_code);
+    std::cout << DumpJson(base);
+  }
+  return exit_code;
 }
 
 std::string DescribeIntent(const Intent& in) {
   std::string s = op_kind_name(in.kind);
   switch (in.kind) {
     case OpKind::kRename:
-      s += " " + in.src + " -> " + in.path;
+      s += " " + Printable(in.src) + " -> " + Printable(in.path);
       if (in.replace) s += " (replace)";
       break;
     case OpKind::kWriteFile:
-      s += " " + in.path + " mode " + FormatMode(in.mode) + ", " + std::to_string(in.data_size) +
+      s += " " + Printable(in.path) + " mode " + FormatMode(in.mode) + ", " + std::to_string(in.data_size) +
            " bytes";
       break;
     case OpKind::kWriteRange:
-      s += " " + in.path + " at " + std::to_string(in.offset) + ", " + std::to_string(in.data_size) + " bytes";
+      s += " " + Printable(in.path) + " at " + std::to_string(in.offset) + ", " + std::to_string(in.data_size) +
+           " bytes";
       break;
     case OpKind::kSymlink:
-      s += " " + in.path + " -> " + in.data;
+      s += " " + Printable(in.path) + " -> " + Printable(in.data);
       if (in.replace) s += " (replace)";
       break;
-    case OpKind::kRemove: s += " " + in.path; break;
-    case OpKind::kMkdir: s += " " + in.path + " mode " + FormatMode(in.mode); break;
+    case OpKind::kRemove: s += " " + Printable(in.path); break;
+    case OpKind::kMkdir: s += " " + Printable(in.path) + " mode " + FormatMode(in.mode); break;
   }
   return s;
 }
@@ -155,15 +196,15 @@ std::string FingerprintText(const Fingerprint& fp) {
 }  // namespace
 
 void PrintRecord(std::ostream& os, const TxRecord& rec, bool in_history) {
-  os << "transaction " << rec.id << " \"" << rec.label << "\"\n"
+  os << "transaction " << rec.id << " \"" << Printable(rec.label) << "\"\n"
      << "  state     " << tx_state_name(rec.state) << (in_history ? " (history)" : " (active)")
      << "\n"
      << "  policy    " << policy_name(rec.policy) << "\n"
      << "  owner     pid " << rec.owner.pid << ", start time " << rec.owner.start_time
-     << ", boot " << (rec.owner.boot_id.empty() ? "-" : rec.owner.boot_id) << "\n"
+     << ", boot " << (rec.owner.boot_id.empty() ? "-" : Printable(rec.owner.boot_id)) << "\n"
      << "  created   " << FormatTime(rec.created_us) << "\n"
      << "  finished  " << FormatTime(rec.finished_us) << "\n";
-  if (!rec.note.empty()) os << "  note      " << rec.note << "\n";
+  if (!rec.note.empty()) os << "  note      " << Printable(rec.note) << "\n";
   os << "  ops (" << rec.intents.size() << "):\n";
   for (size_t i = 0; i < rec.intents.size(); ++i) {
     const Intent& in = rec.intents[i];

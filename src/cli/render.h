@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fstx/fstx.h"
+#include "fstx/status.h"
 #include "journal/record.h"
 
 namespace fstx::cli {
@@ -42,12 +43,20 @@ Json ReportJson(const RecoveryReport& report);
 // the paths the transaction holds locked while unfinished.
 std::vector<std::string> LockedPaths(const TxRecord& rec);
 
+// {"code", "message", "exit"}: the "error" member of every --json output.
+Json ErrorJson(const std::string& message, const Status& s, int exit_code);
+// A failed command: prints "fstx: <what>: <why>" to stderr and, with
+// `json`, `base` plus "error" (ErrorJson) to stdout. Returns `exit_code`.
+int Fail(bool json, Json base, const std::string& what, const Status& s, int exit_code);
+
 // One line per transaction: "tx 12 "label": rolled-back (0 redone, 3 undone)"
-// plus an indented message line if any.
+// plus an indented message line if any, then a summary that counts each
+// outcome (recovered, skipped, corrupt, needing attention). Labels and
+// messages are Printable().
 void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run);
-// Every field and every intent of a record.
+// Every field and every intent of a record (strings Printable()).
 void PrintRecord(std::ostream& os, const TxRecord& rec, bool in_history);
-// "rename /a -> /b (replace)" — the op in one line.
+// "rename /a -> /b (replace)" — the op in one line (paths Printable()).
 std::string DescribeIntent(const Intent& in);
 
 }  // namespace fstx::cli

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <initializer_list>
+#include <set>
 
 #include "src/cli/text.h"
 #include "src/paths.h"
@@ -16,6 +18,8 @@ namespace fstx::cli {
 namespace {
 
 using nlohmann::json;
+
+constexpr size_t kMaxSymlinkTarget = 4095;  // PATH_MAX - 1
 
 Status Bad(const std::string& msg) { return Status(Code::kInvalidArgument, msg); }
 
@@ -85,13 +89,18 @@ class OpReader {
     return Status::Ok();
   }
 
-  // An absolute, normal path beneath a root; stored normalised.
+  // An absolute, normal path beneath a root; stored normalised. A trailing
+  // '/' is refused: it would be dropped, and "x/" suggests a directory
+  // that write_file or symlink would not make.
   Status Path(const char* key, std::string* out) const {
     std::string raw;
     Status s = String(key, &raw);
     if (!s.ok()) return s;
     if (raw.empty() || raw[0] != '/') {
       return Bad(where_ + ": field '" + key + "' must be an absolute path, got '" + raw + "'");
+    }
+    if (raw.size() > 1 && raw.back() == '/') {
+      return Bad(where_ + ": field '" + key + "' must not end with '/', got '" + raw + "'");
     }
     Result<std::string> norm = paths::CheckBeneathRoots(roots_, raw);
     if (!norm.ok()) return norm.status().Annotate(where_ + ": field '" + key + "'");
@@ -200,6 +209,11 @@ Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& 
     if (op->target.empty() || op->target.find('\0') != std::string::npos) {
       return Bad(where + ": field 'target' must be a non-empty string without NUL bytes");
     }
+    // symlink(2) takes at most PATH_MAX bytes with the NUL (ENAMETOOLONG).
+    if (op->target.size() > kMaxSymlinkTarget) {
+      return Bad(where + ": field 'target' is " + std::to_string(op->target.size()) +
+                 " bytes, longer than PATH_MAX - 1 (" + std::to_string(kMaxSymlinkTarget) + ")");
+    }
     if (!(s = r.Path("path", &op->path)).ok()) return s;
     return r.Bool("replace", &op->replace);
   }
@@ -235,7 +249,7 @@ Status ParseOp(const json& v, size_t index, const std::vector<std::string>& root
 }
 
 // nlohmann's message without its "[json.exception.parse_error.101] " tag.
-std::string ParseErrorText(const json::parse_error& e) {
+std::string ParseErrorText(const json::exception& e) {
   std::string what = e.what();
   size_t close = what.find("] ");
   if (what.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
@@ -244,15 +258,79 @@ std::string ParseErrorText(const json::parse_error& e) {
   return "invalid JSON: " + what;
 }
 
+// Watches the parser's events for a key that appears twice in one object
+// (nlohmann keeps the last one silently, so a typo'd duplicate would drop
+// a value). Knows where the op objects are, to name the op.
+class DuplicateKeys {
+ public:
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        Element();
+        frames_.push_back(Frame{true, false, OpIndexOfNewObject(), {}, 0});
+        break;
+      case json::parse_event_t::array_start: {
+        Element();
+        // The "ops" array: the value of key "ops" of the top-level object.
+        const bool ops = frames_.size() == 1 && frames_[0].object && last_key_ == "ops";
+        frames_.push_back(Frame{false, ops, -1, {}, 0});
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!frames_.empty() && parsed.is_string()) {
+          last_key_ = parsed.get<std::string>();
+          if (!frames_.back().keys.insert(last_key_).second && error_.empty()) {
+            const long op = frames_.back().op_index;
+            error_ = (op >= 0 ? "op " + std::to_string(op + 1) + ": " : std::string()) +
+                     "duplicate field '" + last_key_ + "' (each field may appear once)";
+          }
+        }
+        break;
+      case json::parse_event_t::value:
+        Element();
+        break;
+    }
+    return true;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Frame {
+    bool object;
+    bool ops_array;
+    long op_index;  // for an object that is an element of "ops"
+    std::set<std::string> keys;
+    long elements;  // for arrays: elements begun so far
+  };
+  // A value, object or array begins: count it as an element of an array.
+  void Element() {
+    if (!frames_.empty() && !frames_.back().object) frames_.back().elements++;
+  }
+  long OpIndexOfNewObject() const {
+    if (frames_.empty() || !frames_.back().ops_array) return -1;
+    return frames_.back().elements - 1;
+  }
+  std::vector<Frame> frames_;
+  std::string last_key_;
+  std::string error_;
+};
+
 }  // namespace
 
 Status ParseSpec(std::string_view text, const std::vector<std::string>& roots, Spec* out) {
   json doc;
+  DuplicateKeys dups;
   try {
-    doc = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+    doc = json::parse(text.begin(), text.end(), std::ref(dups));
+  } catch (const json::exception& e) {
+    // Syntax (parse_error) and also numbers that overflow (out_of_range).
     return Bad(ParseErrorText(e));
   }
+  if (!dups.error().empty()) return Bad(dups.error());
   if (!doc.is_object()) return Bad("the spec must be a JSON object, got " + std::string(TypeName(doc)));
   Spec spec;
   for (auto it = doc.begin(); it != doc.end(); ++it) {

@@ -181,6 +181,82 @@ std::string Preview(std::string_view data, size_t max) {
   return out;
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at s[i] (2..4), with its code
+// point in *cp; 0 if the bytes there are not one.
+size_t Utf8Sequence(std::string_view s, size_t i, uint32_t* cp) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  size_t len = 0;
+  uint32_t v = 0, min = 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2, v = c & 0x1f, min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3, v = c & 0x0f, min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4, v = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    v = (v << 6) | (byte(i + k) & 0x3f);
+  }
+  if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
+  *cp = v;
+  return len;
+}
+
+// Code points that move the cursor or reorder text: C1 controls, the
+// bidirectional marks, embeddings, overrides and isolates, and the line
+// and paragraph separators.
+bool IsFormatControl(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  char buf[16];
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      uint32_t cp = 0;
+      size_t len = c >= 0x80 ? Utf8Sequence(s, i, &cp) : 0;
+      if (len == 0) {
+        std::snprintf(buf, sizeof buf, "\\x%02x", c);
+        out += buf;
+      } else if (IsFormatControl(cp)) {
+        std::snprintf(buf, sizeof buf, "\\u{%04x}", static_cast<unsigned>(cp));
+        out += buf;
+        i += len;
+        continue;
+      } else {
+        out.append(s.substr(i, len));
+        i += len;
+        continue;
+      }
+    }
+    ++i;
+  }
+  return out;
+}
+
 std::string FormatBytes(uint64_t n) {
   char buf[32];
   if (n < 1024) {

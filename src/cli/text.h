@@ -31,6 +31,13 @@ std::string FormatDuration(int64_t seconds);
 // At most `max` bytes of `data` as printable ASCII: \n \t \\ and \xNN
 // escapes, "..." appended when cut.
 std::string Preview(std::string_view data, size_t max = 60);
+// `s` for a terminal: printable ASCII and well-formed UTF-8 as they are;
+// \\, \n, \t, \r, and \xNN for other control bytes, DEL and bytes that are
+// not UTF-8; \u{XXXX} for C1 controls, bidirectional marks/overrides/
+// isolates and the line/paragraph separators. Labels, paths and messages
+// in human output go through it, so a newline in a label cannot forge a
+// line (JSON output carries the exact bytes instead).
+std::string Printable(std::string_view s);
 // "8.0 MiB", "512 B".
 std::string FormatBytes(uint64_t n);
 

@@ -212,7 +212,8 @@ TEST(CliCrash, ChangedBehindItsBackNeedsAttentionOthersRecover) {
   ASSERT_EQ(b.signal, SIGKILL) << b.Describe();
 
   RunResult st = ws.Fstx({"status", "--json"});
-  ASSERT_EQ(st.exit_code, 0) << st.Describe();
+  ASSERT_EQ(st.exit_code, 4) << st.Describe();  // recovery pending
+  EXPECT_EQ(st.Json()["recovery_pending"], true) << st.out;
   json txs = st.Json()["transactions"];
   ASSERT_EQ(txs.size(), 2u) << st.out;
   const uint64_t id_a = txs[0]["id"].get<uint64_t>();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -61,9 +62,10 @@ using Env = std::map<std::string, std::string>;
 
 // Starts $FSTX_BIN with `args`; its environment is ours without any FSTX_*
 // variable, plus `env`. stdin comes from `input`; stdout/stderr go to files
-// in `scratch`. Returns the child's pid.
+// in `scratch`. With `as_uid` >= 0 (the tests run as root) the child drops
+// to that uid and gid first. Returns the child's pid.
 inline pid_t Spawn(const std::string& scratch, const std::vector<std::string>& args,
-                   const Env& env, const std::string& input, int tag) {
+                   const Env& env, const std::string& input, int tag, int as_uid = -1) {
   std::string in = scratch + "/stdin." + std::to_string(tag);
   WriteFileRaw(in, input);
   std::string out = scratch + "/stdout." + std::to_string(tag);
@@ -79,6 +81,13 @@ inline pid_t Spawn(const std::string& scratch, const std::vector<std::string>& a
     ::dup2(fi, 0);
     ::dup2(fo, 1);
     ::dup2(fe, 2);
+    if (as_uid >= 0) {
+      const auto id = static_cast<uid_t>(as_uid);
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(id, id, id) != 0 ||
+          ::setresuid(id, id, id) != 0) {
+        ::_exit(126);
+      }
+    }
     for (const char* v : {"FSTX_FAILPOINTS", "FSTX_JOURNAL", "FSTX_ROOTS", "GTEST_OUTPUT"}) {
       ::unsetenv(v);
     }
@@ -93,11 +102,8 @@ inline pid_t Spawn(const std::string& scratch, const std::vector<std::string>& a
   return pid;
 }
 
-inline RunResult Wait(const std::string& scratch, pid_t pid, int tag) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw std::runtime_error("waitpid failed");
-  }
+// The result of a reaped child with wait status `status`.
+inline RunResult Collect(const std::string& scratch, int status, int tag) {
   RunResult r;
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
@@ -106,11 +112,36 @@ inline RunResult Wait(const std::string& scratch, pid_t pid, int tag) {
   return r;
 }
 
+inline RunResult Wait(const std::string& scratch, pid_t pid, int tag) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  }
+  return Collect(scratch, status, tag);
+}
+
 inline RunResult RunFstx(const std::string& scratch, const std::vector<std::string>& args,
-                     const Env& env = {}, const std::string& input = "") {
+                     const Env& env = {}, const std::string& input = "", int as_uid = -1) {
   static int counter = 0;
   int tag = ++counter;
-  return Wait(scratch, Spawn(scratch, args, env, input, tag), tag);
+  return Wait(scratch, Spawn(scratch, args, env, input, tag, as_uid), tag);
+}
+
+// Like Wait, but kills the child (SIGKILL) if it has not ended after
+// `timeout_ms`; then *timed_out is set and the result says killed by 9.
+inline RunResult WaitAtMost(const std::string& scratch, pid_t pid, int tag, int timeout_ms,
+                            bool* timed_out) {
+  *timed_out = false;
+  for (int waited = 0;; waited += 5) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return Collect(scratch, status, tag);
+    if (waited >= timeout_ms) {
+      *timed_out = true;
+      ::kill(pid, SIGKILL);
+      return Wait(scratch, pid, tag);
+    }
+    ::usleep(5000);
+  }
 }
 
 // A tree as the tests compare it: fstx::testing::Snapshot (type, mode,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <string>
 #include <thread>
@@ -195,6 +196,63 @@ TEST_F(StoreRobustnessTest, CorruptValuesAreReportedNotReturned) {
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_EQ(bad[0].table, "history");
   EXPECT_EQ(bad[0].id, 40u);
+}
+
+// FORMAT.md: next_id is above every stored id. A value that is 0, the
+// largest u64, not above an active or history id, or malformed means the
+// journal lost records or is corrupt: every open refuses it, and nothing
+// is written (no id is handed out twice).
+TEST_F(StoreRobustnessTest, CorruptNextIdIsCorruptionAndIdsAreNeverReused) {
+  {
+    auto s = JournalStore::Open(Opts());
+    ASSERT_TRUE(s.ok());
+    WriteBatch b;
+    b.put_active = {Rec("one"), Rec("two")};  // ids 1, 2
+    ASSERT_TRUE(s->Write(&b).ok());
+    WriteBatch h;
+    h.to_history = {Rec("h")};
+    h.to_history[0].id = 7;  // next_id becomes 8
+    h.to_history[0].finished_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();  // not pruned by age
+    ASSERT_TRUE(s->Write(&h).ok());
+  }
+  {
+    RawEnv raw(Opts().dir);
+    EXPECT_EQ(raw.Get("meta", "next_id"), Key(8));
+    raw.Put("active", "odd", "a key that is not 8 bytes sorts last");
+  }
+  struct Case {
+    std::string value, want;
+  } cases[] = {
+      {Key(0), "meta next_id is 0"},
+      {Key(~0ull), "meta next_id is 18446744073709551615"},
+      {Key(1), "meta next_id is 1, not above active record 2"},
+      {Key(2), "meta next_id is 2, not above active record 2"},
+      {Key(5), "meta next_id is 5, not above history record 7"},
+      {Key(7), "meta next_id is 7, not above history record 7"},
+      {std::string("\0\0\0\x09", 4), "meta next_id is missing or malformed"},
+  };
+  for (const Case& c : cases) {
+    { RawEnv(Opts().dir).Put("meta", "next_id", c.value); }
+    std::string before = fstx::testing::ReadFileRaw(Opts().dir + "/data.mdb");
+    for (bool ro : {false, true}) {
+      auto r = JournalStore::Open(Opts(ro));
+      ASSERT_FALSE(r.ok()) << c.want;
+      EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().ToString();
+      EXPECT_NE(r.status().message().find("journal " + Opts().dir + ": " + c.want),
+                std::string::npos)
+          << r.status().message();
+    }
+    EXPECT_EQ(fstx::testing::ReadFileRaw(Opts().dir + "/data.mdb"), before) << c.want;
+  }
+  { RawEnv(Opts().dir).Put("meta", "next_id", Key(8)); }
+  auto s = JournalStore::Open(Opts());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  WriteBatch b;
+  b.put_active = {Rec("three")};
+  ASSERT_TRUE(s->Write(&b).ok());
+  EXPECT_EQ(b.put_active[0].id, 8u);
 }
 
 TEST_F(StoreRobustnessTest, MapGrowsWhenFull) {
