@@ -59,7 +59,7 @@ int CmdVirtRename(const Globals& g, const VirtRenameArgs& a) {
   layout.prefix = a.prefix;
   virt::RenameRequest req{a.old_name, a.new_name, a.rename_images};
   const std::string what = "virt rename " + a.old_name + " " + a.new_name;
-  Status s = CheckRootsExist(g.roots);
+  Status s = CheckRootsExist(g.root_args, g.roots);
   if (!s.ok()) return out.Fail("", s, kExitUsage);
 
   WriterSession session;
