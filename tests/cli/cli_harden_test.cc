@@ -122,7 +122,7 @@ void ExpectJsonError(const RunResult& r, int exit_code, const std::string& code,
 // ---- item 5: an unreadable journal is not "no journal" ---------------------
 
 TEST(CliHarden, UnreadableJournalIsExit1NamingThePath) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run fstx as another user";
+  ASSERT_EQ(::geteuid(), 0u) << "this test needs root (to run fstx as another user); run the suite as root";
   Workspace ws;
   ASSERT_EQ(ws.Apply(R"({"ops":[{"op":"mkdir","path":)" + Quote(ws.R("d")) + "}]}").exit_code, 0);
   // The workspace is traversable, the journal directory (0700, root) is not.
@@ -397,7 +397,7 @@ TEST(CliHarden, FullJournalFilesystemIsNoSpaceNotIoError) {
   TempDir mnt_dir;
   Workspace ws;
   TmpfsMount mnt(mnt_dir.path(), "256k");
-  if (!mnt.ok()) GTEST_SKIP() << "cannot mount a tmpfs here: " << mnt.why();
+  ASSERT_TRUE(mnt.ok()) << "cannot mount a tmpfs here (the suite needs root): " << mnt.why();
   const std::string journal = mnt_dir.path() + "/j";
   auto fstx = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"--journal", journal, "--root", ws.root()});

@@ -381,7 +381,7 @@ TEST_F(JournalDirFilesTest, FifoInPlaceOfAFileDoesNotHang) {
 // Run as a user who may not read the journal: a permission error naming
 // the file, not "no journal".
 TEST_F(JournalDirFilesTest, UnreadableJournalIsPermissionNotAbsent) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to drop to another user";
+  ASSERT_EQ(::geteuid(), 0u) << "this test needs root (to drop to another user); run the suite as root";
   ASSERT_EQ(::chmod(tmp_.path().c_str(), 0755), 0);
   ChildResult r = InChild([&] {
     if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) {
