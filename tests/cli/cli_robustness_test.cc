@@ -18,6 +18,15 @@
 namespace fstx::clitest {
 namespace {
 
+// Under AddressSanitizer every fstx run costs several times as much: the
+// bit-flip sweep then runs only its page-header half (the flips that have
+// found crashes), to stay within a minute.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 bool Contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
@@ -138,6 +147,7 @@ TEST_F(CliRobustness, RandomBitFlipsNeverKillACommand) {
       const size_t page = rng() % pages, offset = rng() % 64, b = rng() % 8;
       bit = (page * 4096 + offset) * 8 + b;
     }
+    if (kSanitized && i % 2) continue;
     data[bit / 8] = static_cast<char>(data[bit / 8] ^ (1 << (bit % 8)));
     noticed += RunAll(Journal(data), "bit " + std::to_string(bit) + " flipped") > 0;
     if (HasFailure()) break;  // one broken journal is enough to look at
