@@ -112,7 +112,27 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
   }
   const uint64_t first = next;
   for (TxRecord& r : batch->put_active) {
-    if (r.id == 0) r.id = next++;
+    if (r.id == 0) {
+      // A fresh id must be free in both tables: meta next_id may be behind
+      // a record that does not decode (the open check only counts records
+      // that do), and such a record must never be overwritten.
+      for (MDB_dbi dbi : {active_dbi, history_dbi}) {
+        std::string key = BeKey(next);
+        MDB_val kk = Val(key), vv;
+        rc = mdb_get(txn, dbi, &kk, &vv);
+        if (rc == 0) {
+          *what = "assign id " + std::to_string(next) + ": a stored " +
+                  (dbi == active_dbi ? "active" : "history") +
+                  " record already has it (meta next_id is behind)";
+          return MDB_CORRUPTED;
+        }
+        if (rc != MDB_NOTFOUND) {
+          *what = "look up id " + std::to_string(next);
+          return rc;
+        }
+      }
+      r.id = next++;
+    }
     if (r.id == UINT64_MAX || next == UINT64_MAX) {  // ids exhausted: never wrap to 0
       *what = "assign id " + std::to_string(r.id) + " (ids exhausted)";
       return MDB_CORRUPTED;

@@ -14,6 +14,15 @@
 // writer.lock for its lifetime (one writer process per journal); a second
 // writer gets kBusy naming the holder's pid. Read-only opens take no lock.
 //
+// Open refuses what it cannot trust, before LMDB maps anything: a file in
+// the directory that is a symlink (kPermission) or not a regular file
+// (kCorruption); a data.mdb whose meta pages or reachable pages are damaged
+// or lie past its end (kCorruption naming the file and the problem: LMDB
+// would fault on it); an unreadable one is kPermission, not kNotFound; and
+// a meta next_id that is 0, the largest u64 or not above the id of every
+// record (kCorruption). Write never hands out an id a stored record holds.
+// A short write on a full filesystem (LMDB's EIO) is kNoSpace.
+//
 // Thread safety: all methods may be called concurrently; writes serialise.
 // LMDB rule: do not use a store across fork(); the child opens its own.
 #pragma once

@@ -710,9 +710,11 @@ Status JournalStore::Impl::OpenDatabases(MDB_txn* txn) {
 }
 
 // FORMAT.md section 2: ids come from meta next_id and are never reused, so
-// next_id is a usable id (not 0, not the largest u64) above every id in
-// "active" and "history". Anything else means lost records or corruption:
-// a writer would hand out an id a second time.
+// next_id is a usable id (not 0, not the largest u64) above the id of every
+// record in "active" and "history". Anything else means lost records or
+// corruption: a writer would hand out an id a second time. (A record that
+// does not decode is reported on its own, as a corrupt record; its key is
+// never handed out either: see Apply in store.cc.)
 Status JournalStore::Impl::CheckNextId(MDB_txn* txn) {
   MDB_val k = Val("next_id"), v;
   int rc = mdb_get(txn, meta_dbi, &k, &v);
@@ -731,13 +733,17 @@ Status JournalStore::Impl::CheckNextId(MDB_txn* txn) {
     if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
       return LmdbStatus(rc, std::string("open cursor on ") + table, dir);
     }
-    // The largest 8-byte key (a key of another size is reported by List).
+    // The largest id of a record that decodes. A key of another size, or
+    // a value that does not decode, is reported by List as a corrupt
+    // record; Apply never hands out an id such a record holds either.
     MDB_val kk, vv;
     uint64_t top = 0;
     bool found = false;
-    for (rc = mdb_cursor_get(cur, &kk, &vv, MDB_LAST); rc == 0 && !found;
-         rc = mdb_cursor_get(cur, &kk, &vv, MDB_PREV)) {
-      found = kk.mv_size == 8 && FromBe(kk, &top);
+    rc = mdb_cursor_get(cur, &kk, &vv, MDB_LAST);
+    while (rc == 0 && !found) {
+      TxRecord rec;
+      found = kk.mv_size == 8 && FromBe(kk, &top) && DecodeRecord(View(vv), &rec).ok();
+      if (!found) rc = mdb_cursor_get(cur, &kk, &vv, MDB_PREV);
     }
     mdb_cursor_close(cur);
     if (!found && rc != MDB_NOTFOUND) {

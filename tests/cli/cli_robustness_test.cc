@@ -18,6 +18,15 @@
 namespace fstx::clitest {
 namespace {
 
+// Under AddressSanitizer every fstx run costs several times as much: the
+// bit-flip sweep then runs only its page-header half (the flips that have
+// found crashes), to stay within a minute.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 bool Contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
@@ -123,14 +132,22 @@ TEST_F(CliRobustness, GarbageDataFileNeverKillsACommand) {
 TEST_F(CliRobustness, RandomBitFlipsNeverKillACommand) {
   std::mt19937_64 rng(20240501);
   int noticed = 0;
-  const int flips = 300;
+  // 240 flips: on the code before the data.mdb check, flip 204 (bit
+  // 393325, a page header) made recover abort inside LMDB.
+  const int flips = 240;
   const size_t pages = golden_.size() / 4096;
   for (int i = 0; i < flips; ++i) {
     std::string data = golden_;
     // Half anywhere, half in the 16-byte page headers and the node headers
     // after them, where LMDB finds its way around the file.
-    size_t bit = i % 2 ? rng() % (data.size() * 8)
-                       : ((rng() % pages) * 4096 + rng() % 64) * 8 + rng() % 8;
+    size_t bit = 0;
+    if (i % 2) {
+      bit = rng() % (data.size() * 8);
+    } else {
+      const size_t page = rng() % pages, offset = rng() % 64, b = rng() % 8;
+      bit = (page * 4096 + offset) * 8 + b;
+    }
+    if (kSanitized && i % 2) continue;
     data[bit / 8] = static_cast<char>(data[bit / 8] ^ (1 << (bit % 8)));
     noticed += RunAll(Journal(data), "bit " + std::to_string(bit) + " flipped") > 0;
     if (HasFailure()) break;  // one broken journal is enough to look at

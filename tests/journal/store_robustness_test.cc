@@ -255,6 +255,30 @@ TEST_F(StoreRobustnessTest, CorruptNextIdIsCorruptionAndIdsAreNeverReused) {
   EXPECT_EQ(b.put_active[0].id, 8u);
 }
 
+// A record that does not decode is reported as corrupt, not counted for
+// next_id; but its id is never handed out: the write that would reach it
+// fails and the record stays as it was.
+TEST_F(StoreRobustnessTest, IdOfACorruptRecordIsNeverHandedOut) {
+  { ASSERT_TRUE(JournalStore::Open(Opts()).ok()); }  // next_id 1
+  { RawEnv(Opts().dir).Put("active", Key(2), "FXTR not a record"); }
+  auto s = JournalStore::Open(Opts());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  WriteBatch b;
+  b.put_active = {Rec("one")};
+  ASSERT_TRUE(s->Write(&b).ok());
+  EXPECT_EQ(b.put_active[0].id, 1u);
+  WriteBatch c;
+  c.put_active = {Rec("two")};
+  Status w = s->Write(&c);
+  EXPECT_EQ(w.code(), Code::kCorruption) << w.ToString();
+  EXPECT_NE(w.message().find("assign id 2: a stored active record already has it"),
+            std::string::npos)
+      << w.message();
+  EXPECT_EQ(c.put_active[0].id, 0u);
+  s.value().reset();
+  EXPECT_EQ(RawEnv(Opts().dir).Get("active", Key(2)), "FXTR not a record");
+}
+
 TEST_F(StoreRobustnessTest, MapGrowsWhenFull) {
   StoreOptions o = Opts();
   o.initial_map_size = 64 << 10;
