@@ -1,6 +1,8 @@
 // check.cc — see check.h.
 #include "src/virt/check.h"
 
+#include "src/virt/host_files.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -33,30 +35,6 @@ bool Exists(const std::string& path) {
   return Lstat(path, &st);
 }
 
-// Entries of a directory (no "." / ".."), sorted; a missing directory is
-// empty. Other errors fail.
-Status ListDir(const std::string& dir, std::vector<std::string>* out) {
-  out->clear();
-  struct stat st;
-  if (!Lstat(dir, &st)) {
-    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
-    return Status::FromErrno(errno, "stat", dir);
-  }
-  if (!S_ISDIR(st.st_mode)) return Status::Ok();  // a symlink or file: not followed
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return Status::FromErrno(errno, "opendir", dir);
-  errno = 0;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out->push_back(n);
-  }
-  int err = errno;
-  ::closedir(d);
-  if (err) return Status::FromErrno(err, "readdir", dir);
-  std::sort(out->begin(), out->end());
-  return Status::Ok();
-}
-
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -77,28 +55,6 @@ std::string Normalize(const std::string& path) {
   std::string out;
   for (const auto& x : parts) out += "/" + x;
   return out.empty() ? "/" : out;
-}
-
-bool ReadLink(const std::string& path, std::string* target) {
-  char buf[4096];
-  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
-  if (n < 0) return false;
-  target->assign(buf, static_cast<size_t>(n));
-  return true;
-}
-
-bool PidAlive(long pid) {
-  if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-
-// The pid in a pid file (regular file only), or -1.
-long ReadPidFile(const std::string& path) {
-  if (!IsReg(path)) return -1;
-  std::ifstream in(path);
-  long pid = -1;
-  if (!(in >> pid)) return -1;
-  return pid;
 }
 
 // Parses a regular file (never a symlink) with pugixml.
@@ -143,8 +99,8 @@ class Checker {
       return Status(Code::kNotFound, "no domain '" + only_name + "': " + l_.OnDisk(l_.Config(only_name)) +
                                          " does not exist and no other file of libvirt's carries that name");
     for (const auto& pf : l_.daemon_pidfiles) {
-      long pid = ReadPidFile(l_.OnDisk(pf));
-      if (PidAlive(pid)) report.daemon_running = l_.OnDisk(pf) + " (pid " + std::to_string(pid) + ")";
+      const std::string pid = LivePid(l_.OnDisk(pf), {});
+      if (!pid.empty()) report.daemon_running = l_.OnDisk(pf) + " (pid " + pid + ")";
     }
     return report;
   }
@@ -167,14 +123,14 @@ class Checker {
   Status ScanMoments(const std::string& kind /* snapshot|checkpoint */) {
     const std::string top = l_.OnDisk(l_.state_dir + "/" + kind);
     std::vector<std::string> names;
-    if (Status s = ListDir(top, &names); !s.ok()) return s;
+    if (Status s = ListSorted(top, &names); !s.ok()) return s;
     for (const auto& n : names) {
       const std::string dir = top + "/" + n;
       if (!IsDir(dir)) continue;
       DomainReport& d = Dom(n);
       (kind == "snapshot" ? d.snapshot_dir : d.checkpoint_dir) = dir;
       std::vector<std::string> files;
-      if (Status s = ListDir(dir, &files); !s.ok()) return s;
+      if (Status s = ListSorted(dir, &files); !s.ok()) return s;
       for (const auto& f : files) {
         MomentFile m;
         m.path = dir + "/" + f;
@@ -201,7 +157,7 @@ class Checker {
     // Configs.
     const std::string cdir = l_.OnDisk(l_.config_dir);
     std::vector<std::string> names;
-    if (Status s = ListDir(cdir, &names); !s.ok()) return s;
+    if (Status s = ListSorted(cdir, &names); !s.ok()) return s;
     for (const auto& f : names) {
       if (!EndsWith(f, ".xml") || f.size() <= 4) continue;
       const std::string path = cdir + "/" + f;
@@ -227,28 +183,28 @@ class Checker {
     }
     // Autostart links.
     const std::string adir = l_.OnDisk(l_.config_dir + "/autostart");
-    if (Status s = ListDir(adir, &names); !s.ok()) return s;
+    if (Status s = ListSorted(adir, &names); !s.ok()) return s;
     for (const auto& f : names) {
       if (!EndsWith(f, ".xml") || f.size() <= 4) continue;
       DomainReport& d = Dom(f.substr(0, f.size() - 4));
       d.autostart = adir + "/" + f;
-      if (!ReadLink(d.autostart, &d.autostart_target)) d.autostart_target = "";
+      if (!ReadLinkText(d.autostart, &d.autostart_target)) d.autostart_target = "";
     }
     if (Status s = ScanMoments("snapshot"); !s.ok()) return s;
     if (Status s = ScanMoments("checkpoint"); !s.ok()) return s;
     // NVRAM files.
     const std::string ndir = l_.OnDisk(l_.state_dir + "/nvram");
-    if (Status s = ListDir(ndir, &names); !s.ok()) return s;
+    if (Status s = ListSorted(ndir, &names); !s.ok()) return s;
     for (const auto& f : names)
       if (EndsWith(f, "_VARS.fd") && f.size() > 8) nvram_files_.push_back(f);
     // Managed saves.
     const std::string sdir = l_.OnDisk(l_.state_dir + "/save");
-    if (Status s = ListDir(sdir, &names); !s.ok()) return s;
+    if (Status s = ListSorted(sdir, &names); !s.ok()) return s;
     for (const auto& f : names)
       if (EndsWith(f, ".save") && f.size() > 5) Dom(f.substr(0, f.size() - 5)).managed_save = sdir + "/" + f;
     // Run status.
     const std::string rdir = l_.OnDisk(l_.run_dir);
-    if (Status s = ListDir(rdir, &names); !s.ok()) return s;
+    if (Status s = ListSorted(rdir, &names); !s.ok()) return s;
     for (const auto& f : names) {
       if (EndsWith(f, ".xml") && f.size() > 4 && IsReg(rdir + "/" + f)) {
         DomainReport& d = Dom(f.substr(0, f.size() - 4));
@@ -258,12 +214,12 @@ class Checker {
     }
     for (const auto& f : names) {
       if (!EndsWith(f, ".pid") || f.size() <= 4) continue;
-      long pid = ReadPidFile(rdir + "/" + f);
-      if (!PidAlive(pid)) continue;
+      const std::string pid = LivePid(rdir + "/" + f, {});
+      if (pid.empty()) continue;
       DomainReport& d = Dom(f.substr(0, f.size() - 4));
       d.running = true;
       if (!d.run_detail.empty()) d.run_detail += ", ";
-      d.run_detail += "pid " + std::to_string(pid) + " alive (" + rdir + "/" + f + ")";
+      d.run_detail += "pid " + pid + " alive (" + rdir + "/" + f + ")";
     }
     return Status::Ok();
   }

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "src/virt/host_files.h"
 #include "src/virt/qcow2.h"
 #include "src/virt/xml_edit.h"
 
@@ -65,43 +66,6 @@ Status ReadWhole(const std::string& path, uint64_t limit, std::string* out) {
   return Status();
 }
 
-Status ReadLinkAt(const std::string& path, std::string* out) {
-  std::string buf(4096, '\0');
-  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-  if (n < 0) return Status::FromErrno(errno, "readlink", path);
-  out->assign(buf.data(), static_cast<size_t>(n));
-  return Status();
-}
-
-// Sorted entries of a directory (without . and ..).
-Status List(const std::string& dir, std::vector<std::string>* names) {
-  names->clear();
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return Status::FromErrno(errno, "list", dir);
-  while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names->push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names->begin(), names->end());
-  return Status();
-}
-
-bool PidAlive(const std::string& pidfile, const std::vector<std::string>& comms, std::string* pid_out) {
-  std::string text;
-  if (!ReadWhole(pidfile, 64, &text).ok()) return false;
-  long pid = std::strtol(text.c_str(), nullptr, 10);
-  if (pid <= 0) return false;
-  std::string comm;
-  if (!ReadWhole("/proc/" + std::to_string(pid) + "/comm", 256, &comm).ok()) return false;
-  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  *pid_out = std::to_string(pid);
-  if (comms.empty()) return true;
-  for (const auto& c : comms)
-    if (comm.rfind(c, 0) == 0) return true;
-  return false;
-}
-
 Status Inconsistent(const std::string& old_name, const std::string& why) {
   return Status(Code::kInvalidArgument, "domain " + old_name + " is already inconsistent: " + why +
                                             " (see `fstx virt check " + old_name + "`; fix it before renaming)");
@@ -140,13 +104,13 @@ std::string RenameWord(const std::string& file_name, const std::string& old_name
 Status CheckOffline(const Layout& layout, const std::string& name) {
   std::string pid;
   for (const auto& pf : layout.daemon_pidfiles)
-    if (PidAlive(layout.OnDisk(pf), {"libvirtd", "virtqemud"}, &pid))
+    if (!(pid = LivePid(layout.OnDisk(pf), kDaemonPrograms)).empty())
       return Status(Code::kInvalidArgument,
                     "libvirt's daemon is running (pid " + pid + ", " + layout.OnDisk(pf) +
                         "): it keeps domain definitions in memory and would overwrite the renamed files; "
                         "stop it first (systemctl stop libvirtd virtqemud), then rename, then start it");
   const std::string pidfile = layout.OnDisk(layout.RunPid(name));
-  if (PidAlive(pidfile, {"qemu"}, &pid))
+  if (!(pid = LivePid(pidfile, kDomainPrograms)).empty())
     return Status(Code::kInvalidArgument, "domain " + name + " is running (pid " + pid + ", " + pidfile +
                                               "): shut it down first (virsh shutdown " + name + ")");
   const std::string status = layout.OnDisk(layout.RunStatus(name));
@@ -196,8 +160,7 @@ class Planner {
     const std::string link = l_.OnDisk(l_.Autostart(r_.old_name));
     if (TypeAt(link) != 0) {
       if (TypeAt(link) != S_IFLNK) return Inconsistent(r_.old_name, link + " is not a symlink");
-      s = ReadLinkAt(link, &autostart_target_);
-      if (!s.ok()) return s;
+      if (!ReadLinkText(link, &autostart_target_)) return Status::FromErrno(errno, "readlink", link);
       if (Base(autostart_target_) != r_.old_name + ".xml")
         return Inconsistent(r_.old_name, link + " points to " + autostart_target_ + ", not to " + r_.old_name + ".xml");
       has_autostart_ = true;
@@ -224,7 +187,7 @@ class Planner {
     if (t == 0) return Status();
     if (t != S_IFDIR) return Inconsistent(r_.old_name, dir + " is not a directory");
     std::vector<std::string> names;
-    Status s = List(dir, &names);
+    Status s = ListSorted(dir, &names);
     if (!s.ok()) return s;
     for (const auto& n : names) {
       Moment m;

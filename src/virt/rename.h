@@ -75,6 +75,11 @@ struct RenamePlan {
   std::vector<Op> ops_;
 };
 
+// The programs whose pid files mean "libvirt's daemon runs" and "the
+// domain runs" (shared with check.h, so both say the same).
+inline const std::vector<std::string> kDaemonPrograms = {"libvirtd", "virtqemud"};
+inline const std::vector<std::string> kDomainPrograms = {"qemu"};
+
 // Refuses (kInvalidArgument, saying what to do) while libvirtd or
 // virtqemud runs for this layout (a pid file naming a live process of
 // that name) or the domain `name` runs (a status file in run_dir).
