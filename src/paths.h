@@ -7,6 +7,7 @@
 // Pure functions, no filesystem access, thread-safe.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,23 @@ bool IsAncestor(const std::string& a, const std::string& b);
 bool IsSameOrAncestor(const std::string& a, const std::string& b);
 // If `p` is `from` or beneath it, rewrites that prefix to `to`.
 std::string Rebase(const std::string& p, const std::string& from, const std::string& to);
+
+// A set of normal absolute paths that answers, in O(depth * log n), whether
+// it holds a path, a proper ancestor of it or a path beneath it: the
+// overlap tests of barriers and recovery without comparing every pair.
+class PathSet {
+ public:
+  void Insert(const std::string& p) { set_.insert(p); }
+  void Clear() { set_.clear(); }
+  bool Holds(const std::string& p) const { return set_.count(p) > 0; }
+  bool HoldsAncestorOf(const std::string& p) const;
+  bool HoldsBeneath(const std::string& p) const;
+  // Holds p, an ancestor of p, or a path beneath p.
+  bool Overlaps(const std::string& p) const { return Holds(p) || HoldsAncestorOf(p) || HoldsBeneath(p); }
+
+ private:
+  std::set<std::string> set_;
+};
 
 // Index of the root (normalised absolute dirs) that `path` lies strictly
 // beneath, or -1. With nested roots the longest match wins.

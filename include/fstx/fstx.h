@@ -45,6 +45,11 @@ namespace fstx {
 
 enum class TxPolicy : uint8_t { kRollback = 1, kRollforward = 2 };
 
+// At most this many ops in one transaction: Commit()/Validate() refuse more
+// with kInvalidArgument before anything is journaled. Planning, commit and
+// recovery grow as n log n up to it (README "Limits").
+inline constexpr size_t kMaxOpsPerTransaction = 100000;
+
 struct Options {
   std::string dir;                 // journal directory (created 0700)
   std::vector<std::string> roots;  // every path must lie beneath one
