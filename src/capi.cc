@@ -13,7 +13,10 @@ static_assert(FSTX_INVALID_ARGUMENT == static_cast<int>(fstx::Code::kInvalidArgu
                   FSTX_STALE == static_cast<int>(fstx::Code::kStale) &&
                   FSTX_NEEDS_ATTENTION == static_cast<int>(fstx::Code::kNeedsAttention),
               "C and C++ error codes must keep the same values");
-static_assert(FSTX_DECISION_WOULD_ROLL_BACK == static_cast<int>(fstx::Decision::kWouldRollBack));
+static_assert(FSTX_DECISION_WOULD_ROLL_BACK == static_cast<int>(fstx::Decision::kWouldRollBack) &&
+              FSTX_DECISION_ABANDONED == static_cast<int>(fstx::Decision::kAbandoned));
+static_assert(FSTX_RESOLVE_RETRY == static_cast<int>(fstx::ResolveAction::kRetry) &&
+              FSTX_RESOLVE_ABANDON == static_cast<int>(fstx::ResolveAction::kAbandon));
 
 namespace fstx::capi {
 namespace {
@@ -166,6 +169,22 @@ int fstx_journal_recover(fstx_journal* j, int dry_run, fstx_report** out) {
   });
 }
 
+int fstx_journal_resolve(fstx_journal* j, uint64_t id, int action, const char* reason, fstx_report** out) {
+  if (out) *out = nullptr;
+  if (j == nullptr || out == nullptr) return Invalid("fstx_journal_resolve: NULL argument");
+  if (action != FSTX_RESOLVE_RETRY && action != FSTX_RESOLVE_ABANDON)
+    return Invalid("fstx_journal_resolve: action is not FSTX_RESOLVE_RETRY or FSTX_RESOLVE_ABANDON");
+  return Guard([&] {
+    auto r = std::make_unique<fstx_report>();
+    fstx::ResolveResult res;
+    fstx::Status s = j->j->Resolve(id, static_cast<fstx::ResolveAction>(action), &res, reason ? reason : "");
+    if (res.tx.id != 0) r->r.txs.push_back(res.tx);
+    r->kept = std::move(res.kept);
+    *out = r.release();
+    return s.ok() ? Ok() : Fail(s);
+  });
+}
+
 const fstx_inspector* fstx_journal_inspector(const fstx_journal* j) { return j ? &j->inspector : nullptr; }
 
 size_t fstx_report_count(const fstx_report* r) { return r ? r->r.txs.size() : 0; }
@@ -184,9 +203,13 @@ int fstx_report_get(const fstx_report* r, size_t i, fstx_recovered* out) {
 
 int fstx_report_needs_attention(const fstx_report* r) { return r && r->r.needs_attention() ? 1 : 0; }
 void fstx_report_free(fstx_report* r) { delete r; }
+size_t fstx_report_kept_count(const fstx_report* r) { return r ? r->kept.size() : 0; }
+const char* fstx_report_kept(const fstx_report* r, size_t i) {
+  return r && i < r->kept.size() ? r->kept[i].c_str() : nullptr;
+}
 
 const char* fstx_decision_name(int decision) {
-  if (decision < FSTX_DECISION_ROLLED_FORWARD || decision > FSTX_DECISION_WOULD_ROLL_BACK) return "unknown";
+  if (decision < FSTX_DECISION_ROLLED_FORWARD || decision > FSTX_DECISION_ABANDONED) return "unknown";
   return fstx::decision_name(static_cast<fstx::Decision>(decision));
 }
 

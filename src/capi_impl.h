@@ -20,6 +20,7 @@ struct fstx_options {
 
 struct fstx_report {
   fstx::RecoveryReport r;
+  std::vector<std::string> kept;  // fstx_journal_resolve with abandon
 };
 
 struct fstx_inspector {

@@ -19,7 +19,9 @@ namespace {
 namespace bfs = boost::filesystem;
 
 // Walks `root` for staging names whose transaction is not in `active`.
-void WalkRoot(const std::string& root, const std::set<uint64_t>& active, VerifyReport* out) {
+// A staging name whose id is at or above `next_id` (0: unknown) belongs to
+// a transaction this journal never handed out: records were lost.
+void WalkRoot(const std::string& root, const std::set<uint64_t>& active, uint64_t next_id, VerifyReport* out) {
   boost::system::error_code ec;
   bfs::recursive_directory_iterator it(root, bfs::directory_options::skip_permission_denied, ec);
   bfs::recursive_directory_iterator end;
@@ -29,10 +31,21 @@ void WalkRoot(const std::string& root, const std::set<uint64_t>& active, VerifyR
   }
   while (it != end) {
     const bfs::path& p = it->path();
+    // What `fstx resolve --abandon` kept is the operator's, not garbage.
+    if (p.filename() == "abandoned" && IsStagingDirName(p.parent_path().filename().string())) {
+      it.disable_recursion_pending();
+      it.increment(ec);
+      continue;
+    }
     StagingName name;
     if (ParseStagingLeaf(p.filename().string(), &name)) {
       ++out->staging_seen;
-      if (!active.count(name.txid)) {
+      if (next_id != 0 && name.txid >= next_id) {
+        out->findings.push_back({"lost-records", p.string(),
+                                 "staging name of transaction " + std::to_string(name.txid) +
+                                     ", which this journal never handed out (next id " + std::to_string(next_id) +
+                                     "): journal records were lost; check the tree by hand before moving it away"});
+      } else if (!active.count(name.txid)) {
         out->findings.push_back({"orphan-staging", p.string(),
                                  "staging name of transaction " + std::to_string(name.txid) +
                                      ", which is not unfinished in the journal"});
@@ -49,7 +62,8 @@ void WalkRoot(const std::string& root, const std::set<uint64_t>& active, VerifyR
 }
 
 // The journal half: fills the findings and the ids of unfinished records.
-void CheckJournal(const std::string& dir, VerifyReport* out, std::set<uint64_t>* active_ids) {
+void CheckJournal(const std::string& dir, VerifyReport* out, std::set<uint64_t>* active_ids,
+                  uint64_t* next_id) {
   struct stat st;
   const std::string data = dir + "/data.mdb";
   for (const std::string* what : {&dir, &data}) {
@@ -73,6 +87,7 @@ void CheckJournal(const std::string& dir, VerifyReport* out, std::set<uint64_t>*
   }
   StoreStats stats;
   Status s = (*store)->Stats(&stats);
+  if (s.ok()) *next_id = stats.next_id;
   if (!s.ok()) {
     out->findings.push_back({"unreadable", dir, "journal metadata: " + s.message()});
   } else if (stats.format_version < kOldestFormatVersion || stats.format_version > kFormatVersion) {
@@ -103,8 +118,9 @@ Status Verify(const std::string& dir, const std::vector<std::string>& roots, Ver
   *out = VerifyReport();
   if (dir.empty()) return Status(Code::kInvalidArgument, "verify: no journal directory given");
   std::set<uint64_t> active_ids;
-  CheckJournal(dir, out, &active_ids);
-  for (const std::string& root : roots) WalkRoot(root, active_ids, out);
+  uint64_t next_id = 0;
+  CheckJournal(dir, out, &active_ids, &next_id);
+  for (const std::string& root : roots) WalkRoot(root, active_ids, next_id, out);
   return Status();
 }
 

@@ -78,8 +78,11 @@ enum {
   FSTX_DECISION_SKIPPED_LIVE_OWNER = 4,
   FSTX_DECISION_CORRUPT = 5,
   FSTX_DECISION_WOULD_ROLL_FORWARD = 6,
-  FSTX_DECISION_WOULD_ROLL_BACK = 7
+  FSTX_DECISION_WOULD_ROLL_BACK = 7,
+  FSTX_DECISION_ABANDONED = 8
 };
+/* What fstx_journal_resolve does. Pinned values (fstx::ResolveAction). */
+enum { FSTX_RESOLVE_RETRY = 1, FSTX_RESOLVE_ABANDON = 2 };
 /* Transaction states (fstx_tx_state). Pinned: the journal's own tags. */
 enum {
   FSTX_STATE_PREPARED = 1,
@@ -142,6 +145,17 @@ FSTX_API const fstx_report* fstx_journal_open_report(const fstx_journal* j);
 /* Recovers now (dry_run: decides, changes nothing). *out is the caller's to
  * free, also when the call fails. */
 FSTX_API int fstx_journal_recover(fstx_journal* j, int dry_run, fstx_report** out);
+/* Ends unfinished transaction `id` that recovery will not finish on its own
+ * (needs-attention) or whose record does not decode, as `fstx resolve`
+ * does: FSTX_RESOLVE_RETRY recovers it now (e.g. after the tree was put
+ * back by hand), FSTX_RESOLVE_ABANDON closes it leaving the tree as it is
+ * and keeping every staging object (fstx_report_kept). `reason` (may be
+ * NULL) is recorded with an abandon. *out (the caller's to free, also on
+ * failure) holds the one transaction's outcome. FSTX_NEEDS_ATTENTION if a
+ * retry still cannot place it; FSTX_NOT_FOUND if it is not unfinished;
+ * FSTX_BUSY if its owner is alive. */
+FSTX_API int fstx_journal_resolve(fstx_journal* j, uint64_t id, int action, const char* reason,
+                                  fstx_report** out);
 /* The journal's own inspector (owned by the journal): a process that has
  * the journal open inspects it through this. */
 FSTX_API const fstx_inspector* fstx_journal_inspector(const fstx_journal* j);
@@ -160,6 +174,9 @@ FSTX_API int fstx_report_get(const fstx_report* r, size_t i, fstx_recovered* out
 /* 1 if a transaction needs attention or is corrupt. */
 FSTX_API int fstx_report_needs_attention(const fstx_report* r);
 FSTX_API void fstx_report_free(fstx_report* r);
+/* After an abandon: every path kept (staging objects, before-images). */
+FSTX_API size_t fstx_report_kept_count(const fstx_report* r);
+FSTX_API const char* fstx_report_kept(const fstx_report* r, size_t i);
 FSTX_API const char* fstx_decision_name(int decision);
 
 /* ---- transactions ---- */
@@ -253,7 +270,7 @@ FSTX_API int fstx_verify(const char* dir, const char* const* roots, size_t nroot
                          fstx_verify_report** out);
 FSTX_API size_t fstx_verify_count(const fstx_verify_report* r);
 /* kind: "unreadable", "corrupt-journal", "corrupt-record", "format-version",
- * "orphan-staging". */
+ * "orphan-staging", "lost-records". */
 FSTX_API int fstx_verify_finding(const fstx_verify_report* r, size_t i, const char** kind,
                                  const char** path, const char** message);
 FSTX_API void fstx_verify_free(fstx_verify_report* r);

@@ -73,7 +73,7 @@ struct JournalHealth {
 // One problem `Verify` found.
 struct Finding {
   // "unreadable", "corrupt-journal", "corrupt-record", "format-version",
-  // "orphan-staging"
+  // "orphan-staging", "lost-records"
   std::string kind;
   std::string path;
   std::string message;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -190,18 +191,13 @@ struct Lines {
 };
 void Collect(void* ctx, int level, const char* msg) { static_cast<Lines*>(ctx)->got.emplace_back(level, msg); }
 
-// A child crashes after journaling a transaction (testing engine); the C
-// API's open recovers it, reports the decision and logs through the
-// callback.
-TEST(CApi, OpenRecoversReportsAndLogsThroughTheCallback) {
-  TempDir d;
-  const std::string root = d / "tree";
-  ::mkdir(root.c_str(), 0755);
-  WriteFileRaw(root + "/a", "A");
+// Journals a transaction in a child that is killed right after the
+// prepared record is durable: an unfinished transaction of a dead owner.
+void CrashAfterPrepare(const std::string& journal, const std::string& root) {
   pid_t pid = ::fork();
   if (pid == 0) {
     Options o;
-    o.dir = d / "journal";
+    o.dir = journal;
     o.roots = {root};
     o.log = [](LogLevel, std::string_view) {};
     int commits = 0;
@@ -216,6 +212,18 @@ TEST(CApi, OpenRecoversReportsAndLogsThroughTheCallback) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFSIGNALED(status)) << "child exit " << WEXITSTATUS(status);
+}
+
+// A child crashes after journaling a transaction (testing engine); the C
+// API's open recovers it, reports the decision and logs through the
+// callback.
+TEST(CApi, OpenRecoversReportsAndLogsThroughTheCallback) {
+  TempDir d;
+  const std::string root = d / "tree";
+  ::mkdir(root.c_str(), 0755);
+  WriteFileRaw(root + "/a", "A");
+  CrashAfterPrepare(d / "journal", root);
+  if (HasFatalFailure()) return;
   // Unfinished and its owner dead: a read-only inspector sees it pending.
   fstx_health h;
   ASSERT_EQ(fstx_health_get((d / "journal").c_str(), &h), FSTX_OK) << fstx_errmsg();
@@ -244,6 +252,45 @@ TEST(CApi, OpenRecoversReportsAndLogsThroughTheCallback) {
   EXPECT_EQ(fstx_journal_recover(j, 1, &again), FSTX_OK);
   EXPECT_EQ(fstx_report_count(again), 0u);
   fstx_report_free(again);
+  fstx_journal_close(j);
+}
+
+// fstx_journal_resolve: what `fstx resolve` does, through the C API.
+TEST(CApi, ResolveRetriesOrRefusesToAbandon) {
+  TempDir d;
+  const std::string root = d / "tree";
+  ::mkdir(root.c_str(), 0755);
+  WriteFileRaw(root + "/a", "A");
+  CrashAfterPrepare(d / "journal", root);
+  if (HasFatalFailure()) return;
+  fstx_options* o = fstx_options_new((d / "journal").c_str());
+  fstx_options_add_root(o, root.c_str());
+  fstx_options_set_recover_on_open(o, 0);
+  fstx_journal* j = nullptr;
+  ASSERT_EQ(fstx_journal_open(o, &j), FSTX_OK) << fstx_errmsg();
+  fstx_options_free(o);
+  EXPECT_EQ(fstx_report_count(fstx_journal_open_report(j)), 0u);
+  fstx_report* r = nullptr;
+  // Recovery has not given up on it: abandoning is refused, nothing moves.
+  EXPECT_EQ(fstx_journal_resolve(j, 1, FSTX_RESOLVE_ABANDON, "test", &r), FSTX_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(fstx_errmsg()).find("not needs_attention"), std::string::npos) << fstx_errmsg();
+  fstx_report_free(r);
+  EXPECT_EQ(fstx_journal_resolve(j, 99, FSTX_RESOLVE_RETRY, nullptr, &r), FSTX_NOT_FOUND);
+  fstx_report_free(r);
+  EXPECT_EQ(fstx_journal_resolve(j, 1, 7, nullptr, &r), FSTX_INVALID_ARGUMENT);
+  EXPECT_EQ(r, nullptr);
+  // A retry recovers it.
+  ASSERT_EQ(fstx_journal_resolve(j, 1, FSTX_RESOLVE_RETRY, nullptr, &r), FSTX_OK) << fstx_errmsg();
+  ASSERT_EQ(fstx_report_count(r), 1u);
+  fstx_recovered t;
+  ASSERT_EQ(fstx_report_get(r, 0, &t), FSTX_OK);
+  EXPECT_EQ(t.id, 1u);
+  EXPECT_EQ(t.decision, FSTX_DECISION_ROLLED_BACK) << fstx_decision_name(t.decision);
+  EXPECT_EQ(fstx_report_kept_count(r), 0u);
+  fstx_report_free(r);
+  EXPECT_EQ(ReadFileRaw(root + "/a"), "A");
+  EXPECT_EQ(ReadFileRaw(root + "/b"), "<missing>");
+  EXPECT_STREQ(fstx_decision_name(FSTX_DECISION_ABANDONED), "abandoned");
   fstx_journal_close(j);
 }
 
@@ -298,25 +345,42 @@ TEST(CApi, InspectorWorksWhileAnotherProcessWrites) {
   EXPECT_EQ(h.exists, 0);
 }
 
-TEST(CApi, VerifyReportsOrphanStaging) {
+TEST(CApi, VerifyReportsOrphanStagingAndLostRecords) {
   TempDir d;
   const std::string root = d / "tree";
   ::mkdir(root.c_str(), 0755);
+  WriteFileRaw(root + "/a", "A");
   fstx_journal* j = OpenC(d / "journal", root);
   ASSERT_NE(j, nullptr);
+  fstx_txn* t = nullptr;
+  ASSERT_EQ(fstx_txn_begin(j, "one", &t), FSTX_OK);
+  ASSERT_EQ(fstx_txn_remove(t, (root + "/a").c_str()), FSTX_OK);
+  ASSERT_EQ(fstx_txn_commit(t), FSTX_OK) << fstx_errmsg();
+  const uint64_t id = fstx_txn_id(t);
+  fstx_txn_free(t);
   fstx_journal_close(j);
   const char* roots[] = {root.c_str()};
   fstx_verify_report* r = nullptr;
   ASSERT_EQ(fstx_verify((d / "journal").c_str(), roots, 1, &r), FSTX_OK);
   EXPECT_EQ(fstx_verify_count(r), 0u);
   fstx_verify_free(r);
-  WriteFileRaw(root + "/.fstx-77-0-old", "stale");
+  // A staging name of finished transaction `id`: an orphan. One of an id
+  // the journal never handed out: lost records.
+  const std::string orphan = root + "/.fstx-" + std::to_string(id) + "-0-del";
+  const std::string lost = root + "/.fstx-" + std::to_string(id + 50) + "-0-old";
+  WriteFileRaw(orphan, "stale");
+  WriteFileRaw(lost, "?");
   ASSERT_EQ(fstx_verify((d / "journal").c_str(), roots, 1, &r), FSTX_OK);
-  ASSERT_EQ(fstx_verify_count(r), 1u);
-  const char *kind = nullptr, *path = nullptr, *msg = nullptr;
-  ASSERT_EQ(fstx_verify_finding(r, 0, &kind, &path, &msg), FSTX_OK);
-  EXPECT_STREQ(kind, "orphan-staging");
-  EXPECT_EQ(std::string(path), root + "/.fstx-77-0-old");
+  ASSERT_EQ(fstx_verify_count(r), 2u);
+  std::map<std::string, std::string> kinds;
+  for (size_t i = 0; i < 2; ++i) {
+    const char *kind = nullptr, *path = nullptr, *msg = nullptr;
+    ASSERT_EQ(fstx_verify_finding(r, i, &kind, &path, &msg), FSTX_OK);
+    kinds[path] = kind;
+  }
+  EXPECT_EQ(kinds[orphan], "orphan-staging");
+  EXPECT_EQ(kinds[lost], "lost-records");
+  EXPECT_EQ(fstx_verify_finding(r, 2, nullptr, nullptr, nullptr), FSTX_INVALID_ARGUMENT);
   fstx_verify_free(r);
 }
 
