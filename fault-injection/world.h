@@ -80,7 +80,7 @@ class World {
  private:
   template <class Body>
   Result<bool> InCrashingChild(uint64_t crash_at, Body body);
-  fstx::Options JournalOptions(Fs* fs, std::function<Status(std::string_view)> hook) const;
+  fstx::Options JournalOptions(Fs* fs) const;
   Status RestoreJournal(int snap, const std::map<std::string, Ident>& now);
   Status RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, Status* commit);
 

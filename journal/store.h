@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fstx/inspect.h"
 #include "fstx/status.h"
 #include "journal/record.h"
 
@@ -65,12 +66,7 @@ struct WriteBatch {
   bool empty() const { return put_active.empty() && to_history.empty() && drop_active.empty(); }
 };
 
-// A stored value that failed to decode.
-struct BadRecord {
-  std::string table;  // "active" / "history" / "meta"
-  uint64_t id = 0;
-  Status status;
-};
+// A stored value that failed to decode: BadRecord (fstx/inspect.h).
 
 struct StoreStats {
   uint64_t map_size = 0;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "journal/codec.h"
+#include "journal/fork_guard.h"
 #include "journal/store.h"
 #include "journal/store_impl.h"
 
@@ -582,6 +583,7 @@ Status LockWriter(const std::string& dir, int* fd_out) {
     ::close(fd);
     return Status::FromErrno(err, "write", path);
   }
+  fork_guard::Register(fd);  // a fork() child closes its copy at once
   *fd_out = fd;
   return Status::Ok();
 }
@@ -618,7 +620,12 @@ JournalStore::Impl::~Impl() {
     std::lock_guard<std::mutex> g(g_open_mu);
     g_open.erase(dir_id);
   }
-  if (lock_fd >= 0) ::close(lock_fd);
+  // A fork() child closed its copy of the writer lock's fd at fork
+  // (fork_guard.h); the number may name another file by now.
+  if (lock_fd >= 0 && ::getpid() == owner_pid) {
+    fork_guard::Unregister(lock_fd);
+    ::close(lock_fd);
+  }
 }
 
 // Reads and validates meta; opens the three databases. `txn` is a write
@@ -839,6 +846,8 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
   // that was checked and that neither is a symlink now.
   if (!(s = SameFileAsChecked(impl->env, data_path, fresh ? nullptr : &data_st)).ok()) return s;
   if (!(s = CheckIfPresent(lock_path)).ok()) return s;
+  const char* lmdb_files[] = {data_path.c_str(), lock_path.c_str()};
+  fork_guard::CloseOnExec(lmdb_files, 2);  // LMDB's own fds (fork_guard.h)
   rc = mdb_reader_check(impl->env, &impl->readers_cleared);
   if (rc != 0) return LmdbStatus(rc, "check stale readers", dir);
 

@@ -124,7 +124,7 @@ class Recovery {
   }
 
   void FinishForward() {
-    out_.decision = dry_run_ ? "would-roll-forward" : "rolled-forward";
+    out_.decision = dry_run_ ? Decision::kWouldRollForward : Decision::kRolledForward;
     if (dry_run_) return;
     CleanupAll();
     Finish(TxState::kDone);
@@ -152,7 +152,7 @@ class Recovery {
   // the others may have left. Without a classification (state
   // rolling_back), every op is undone by its own probe.
   void RollBack() {
-    out_.decision = dry_run_ ? "would-roll-back" : "rolled-back";
+    out_.decision = dry_run_ ? Decision::kWouldRollBack : Decision::kRolledBack;
     for (size_t j = 0; j < state_.size(); ++j) out_.ops_undone += Started(j) ? 1 : 0;
     if (dry_run_) return;
     if (state_.empty()) {
@@ -175,7 +175,7 @@ class Recovery {
 
   // Redoes, in order, the ops that did not reach the disk.
   void RollForward() {
-    out_.decision = dry_run_ ? "would-roll-forward" : "rolled-forward";
+    out_.decision = dry_run_ ? Decision::kWouldRollForward : Decision::kRolledForward;
     for (size_t j = 0; j < n(); ++j) out_.ops_redone += state_[j] == ops::State::kApplied ? 0 : 1;
     if (dry_run_) return;
     for (size_t j = 0; j < n(); ++j) {
@@ -210,13 +210,13 @@ class Recovery {
     rec_.finished_us = NowMicros();
     s = Write(/*to_history=*/true);
     if (!s.ok()) return Attention(s);
-    env_.log->info("fstx: recovered tx {} ({}): {}", rec_.id, rec_.label, out_.decision);
+    env_.log->info("fstx: recovered tx {} ({}): {}", rec_.id, rec_.label, decision_name(out_.decision));
   }
 
   // A state we will not guess about, or a step we cannot get past: the
   // record stays, needs_attention, with its paths locked.
   void Attention(const Status& s) {
-    out_.decision = "needs-attention";
+    out_.decision = Decision::kNeedsAttention;
     out_.message = s.ToString();
     env_.log->error("fstx: tx {} ({}) needs attention: {}", rec_.id, rec_.label, s.ToString());
     if (dry_run_) return;

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "fstx/fs.h"
+#include "fstx/fstx.h"
 #include "fstx/status.h"
 
 namespace fstx::fault {
@@ -114,8 +115,14 @@ class FaultFs : public FsWrapper {
   Failpoints* fp_;
 };
 
-// A journal hook (Options::journal_hook) that hits the journal points.
+// A journal hook that hits the journal points (the fault library's
+// testing engine takes it; see OpenJournal).
 std::function<Status(std::string_view)> JournalHook(Failpoints* fp);
+
+// Journal::Open whose journal commits hit `fp`'s journal points
+// (journal.commit.before / .after). Only in the fault library: it carries
+// its own testing engine (README "ABI"); libfstx.so has no journal hook.
+Result<std::unique_ptr<Journal>> OpenJournal(const fstx::Options& options, Failpoints* fp);
 
 // One recorded mutation or barrier.
 struct Event {

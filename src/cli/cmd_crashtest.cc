@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fstx/explorer.h"
-#include "src/cli/cli.h"
-#include "src/cli/render.h"
-#include "src/cli/spec.h"
+#include "cli.h"
+#include "render.h"
+#include "spec.h"
 
 namespace fstx::cli {
 namespace {

@@ -6,10 +6,10 @@
 #include <cstring>
 #include <iostream>
 
-#include "src/cli/cli.h"
-#include "src/cli/context.h"
-#include "src/cli/render.h"
-#include "src/cli/text.h"
+#include "cli.h"
+#include "context.h"
+#include "render.h"
+#include "text.h"
 
 namespace fstx::cli {
 

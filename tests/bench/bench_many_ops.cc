@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "fstx/fstx.h"
+#include "src/testing.h"
 #include "tests/testutil.h"
 
 namespace {
@@ -87,12 +88,10 @@ Result Measure(size_t n) {
   Tree t(n);
   pid_t pid = ::fork();
   if (pid == 0) {
-    fstx::Options o = t.Opts();
-    o.journal_hook = [](std::string_view point) {
+    auto j = fstx::testing::OpenWithHook(t.Opts(), [](std::string_view point) {
       if (point == "journal.commit.after") ::kill(::getpid(), SIGKILL);
       return fstx::Status();
-    };
-    auto j = fstx::Journal::Open(o);
+    });
     if (!j.ok()) ::_exit(3);
     (void)t.Build(*j.value()).Commit();
     ::_exit(4);
@@ -105,7 +104,7 @@ Result Measure(size_t n) {
   auto b = Clock::now();
   if (!j.ok()) throw std::runtime_error(j.status().ToString());
   const auto& rep = j.value()->open_report();
-  if (rep.txs.size() != 1 || rep.txs[0].decision != "rolled-back")
+  if (rep.txs.size() != 1 || rep.txs[0].decision != fstx::Decision::kRolledBack)
     throw std::runtime_error("recovery did not roll the transaction back");
   r.recover_ms = Ms(a, b);
   return r;

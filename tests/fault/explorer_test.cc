@@ -88,12 +88,12 @@ void SmallTree(const std::string& r) {
 
 const Workload kWorkloads[] = {
     {"rename", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/e/a"); }},
-    {"rename_replace_file", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/d/b", true); }},
-    {"rename_replace_dir", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/sub", r + "/e", true); }},
+    {"rename_replace_file", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/d/b", RenameMode::kReplace); }},
+    {"rename_replace_dir", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/sub", r + "/e", RenameMode::kReplace); }},
     {"write_file_create", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/e/new", "new\n", 0600); }},
     {"write_file_replace", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/d/a", "ALPHA\n"); }},
     {"symlink_create", [](Transaction& t, const std::string& r) { t.Symlink("../d/a", r + "/e/l"); }},
-    {"symlink_replace", [](Transaction& t, const std::string& r) { t.Symlink("b", r + "/d/link", true); }},
+    {"symlink_replace", [](Transaction& t, const std::string& r) { t.Symlink("b", r + "/d/link", RenameMode::kReplace); }},
     {"remove_file", [](Transaction& t, const std::string& r) { t.Remove(r + "/d/b"); }},
     {"remove_dir", [](Transaction& t, const std::string& r) { t.Remove(r + "/d"); }},
     {"mkdir", [](Transaction& t, const std::string& r) { t.Mkdir(r + "/e/m", 0750); }},

@@ -122,7 +122,7 @@ TEST(Resolve, RecoveryNamesEveryConflictThenRetryFinishesAfterAHandFix) {
   const RecoveryReport& rep = j->open_report();
   ASSERT_EQ(rep.txs.size(), 1u);
   const RecoveredTx& t = rep.txs[0];
-  ASSERT_EQ(t.decision, "needs-attention");
+  ASSERT_STREQ(decision_name(t.decision), "needs-attention");
   // Both conflicts in one run, each naming its op and path.
   ASSERT_EQ(t.conflicts.size(), 2u) << t.message;
   EXPECT_NE(t.conflicts[0].find("/etc/qemu/vm2.xml"), std::string::npos) << t.conflicts[0];
@@ -144,7 +144,7 @@ TEST(Resolve, RecoveryNamesEveryConflictThenRetryFinishesAfterAHandFix) {
   ASSERT_EQ(::symlink("../vm2.xml", (w.root + "/etc/qemu/autostart/vm2.xml").c_str()), 0);
   s = j->Resolve(t.id, ResolveAction::kRetry, &r);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(r.tx.decision, "rolled-back");
+  EXPECT_STREQ(decision_name(r.tx.decision), "rolled-back");
   EXPECT_EQ(Snapshot(w.root), pre) << testing::Diff(pre, Snapshot(w.root));
   // Its paths are free again in this process, and it is finished.
   Transaction again = j->Begin("rename again");
@@ -171,7 +171,7 @@ TEST(Resolve, AbandonLeavesTheTreeAndKeepsEveryStagingObject) {
     ResolveResult r;
     Status s = j->Resolve(id, ResolveAction::kAbandon, &r, "restored from backup");
     ASSERT_TRUE(s.ok()) << s.ToString();
-    EXPECT_EQ(r.tx.decision, "abandoned");
+    EXPECT_STREQ(decision_name(r.tx.decision), "abandoned");
     // The config that write_file replaced (op 2) and the autostart link
     // that remove took away (op 4) are kept, byte for byte.
     const std::string kept = w.Stage() + "/abandoned/" + std::to_string(id);
@@ -221,7 +221,7 @@ TEST(Resolve, AbandonIsOnlyForWhatRecoveryGaveUpOn) {
   // A retry of a plain unfinished transaction is recovery of that one.
   s = j->Resolve(1, ResolveAction::kRetry, &r);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(r.tx.decision, "rolled-back");
+  EXPECT_STREQ(decision_name(r.tx.decision), "rolled-back");
 }
 
 // An unfinished record that does not decode blocks every commit; abandon
@@ -288,7 +288,7 @@ TEST(Resolve, AbandonKeepsAWriteRangeBeforeImage) {
   auto j = w.Open();
   ASSERT_TRUE(j);
   ASSERT_EQ(j->open_report().txs.size(), 1u);
-  ASSERT_EQ(j->open_report().txs[0].decision, "needs-attention") << j->open_report().txs[0].message;
+  ASSERT_STREQ(decision_name(j->open_report().txs[0].decision), "needs-attention") << j->open_report().txs[0].message;
   const uint64_t id = j->open_report().txs[0].id;
   ResolveResult r;
   Status s = j->Resolve(id, ResolveAction::kAbandon, &r);
