@@ -106,7 +106,7 @@ class Runner {
     return s;
   }
   void Tick(uint64_t done, uint64_t total) {
-    if (progress_ && (done % 16 == 0 || done == total)) progress_(m_, done, total);
+    if (progress_) progress_(m_, done, total, run_.stats.generated);
   }
 
   // Fingerprints the state in place; false if it was seen before.

@@ -94,10 +94,15 @@ Status World::RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, 
     *commit = j.status();
     return Status();
   }
-  Transaction tx = j->Begin(opt_.label, opt_.policy);
-  opt_.workload(tx, root_);
-  *commit = tx.Commit();
+  *commit = Invoke(*j.value());
   return Status();
+}
+
+Status World::Invoke(Journal& j) const {
+  if (opt_.run) return opt_.run(j, root_);
+  Transaction tx = j.Begin(opt_.label, opt_.policy);
+  opt_.workload(tx, root_);
+  return tx.Commit();
 }
 
 Status World::Prepare() {
@@ -140,9 +145,7 @@ Status World::Prepare() {
   fstx::Options o = JournalOptions(&faulty, hook);
   auto j = Journal::Open(o);
   if (!j.ok()) return j.status();
-  Transaction tx = j->Begin(opt_.label, opt_.policy);
-  opt_.workload(tx, root_);
-  Status commit = tx.Commit();
+  Status commit = Invoke(*j.value());
   recording = false;
   trace_ = fp.trace();
   events_ = rec.events();
@@ -173,11 +176,7 @@ Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
 Result<bool> World::CrashWorkload(uint64_t crash_at) {
   Status s = Reset();
   if (!s.ok()) return s;
-  return InCrashingChild(crash_at, [this](Journal& j) {
-    Transaction tx = j.Begin(opt_.label, opt_.policy);
-    opt_.workload(tx, root_);
-    return tx.Commit().ok();
-  });
+  return InCrashingChild(crash_at, [this](Journal& j) { return Invoke(j).ok(); });
 }
 
 Result<bool> World::CrashRecovery(uint64_t crash_at) {

@@ -82,6 +82,9 @@ class World {
   Result<bool> InCrashingChild(uint64_t crash_at, Body body);
   fstx::Options JournalOptions(Fs* fs, std::function<Status(std::string_view)> hook) const;
   Status RestoreJournal(int snap, const std::map<std::string, Ident>& now);
+  // The workload on `j`: Options::run, or Options::workload in one
+  // transaction committed here. Returns what the workload reported.
+  Status Invoke(Journal& j) const;
   Status RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, Status* commit);
 
   const Options& opt_;

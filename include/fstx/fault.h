@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "fstx/fs.h"
+#include "fstx/fstx.h"
 #include "fstx/status.h"
 
 namespace fstx::fault {
@@ -116,6 +117,20 @@ class FaultFs : public FsWrapper {
 
 // A journal hook (Options::journal_hook) that hits the journal points.
 std::function<Status(std::string_view)> JournalHook(Failpoints* fp);
+
+// Opt-in, for a daemon's own integration tests: makes a journal opened with
+// `options` honour $FSTX_FAILPOINTS (syntax above), as `fstx apply` does.
+// If the variable is set and not empty, options.fs becomes a FaultFs over
+// the given fs (or over a PosixFs of options.roots) and options.journal_hook
+// hits the journal points; the failpoints and seams live until the process
+// ends. Unset or empty: nothing changes. A bad spec, or roots that cannot be
+// opened, is an error naming FSTX_FAILPOINTS and changes nothing.
+//
+//   fstx::Options o = MyDaemonJournalOptions();
+//   if (auto s = fstx::fault::EnableEnvFailpoints(o); !s.ok()) return s;
+//   auto journal = fstx::Journal::Open(o);
+//   // FSTX_FAILPOINTS='fs.rename:2=crash' ./my_daemon_it  -> killed at the 2nd rename
+Status EnableEnvFailpoints(Options& options);
 
 // One recorded mutation or barrier.
 struct Event {
