@@ -217,11 +217,7 @@ int World::SnapshotBefore(size_t p) const {
   return snap;
 }
 
-Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last) {
-  Status s = Reset();
-  std::map<std::string, Ident> now;
-  if (s.ok()) s = Identities(root_, &now);
-  if (!s.ok()) return s;
+std::vector<fault::Event> World::PowerEvents(const std::vector<size_t>& persist, bool torn_last) const {
   std::vector<fault::Event> replay;
   for (size_t idx : persist) {
     fault::Event e = events_[idx];
@@ -232,6 +228,22 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
       e.data.resize(e.data.size() / 2);
     replay.push_back(std::move(e));
   }
+  return replay;
+}
+
+bool World::PowerKey(const std::vector<size_t>& persist, int snap, bool torn_last, uint64_t* key) const {
+  Image img = pre_;
+  if (!Simulate(&img, PowerEvents(persist, torn_last), root_)) return false;
+  *key = Fnv1a("snap" + std::to_string(snap), Hash(img));
+  return true;
+}
+
+Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last) {
+  Status s = Reset();
+  std::map<std::string, Ident> now;
+  if (s.ok()) s = Identities(root_, &now);
+  if (!s.ok()) return s;
+  std::vector<fault::Event> replay = PowerEvents(persist, torn_last);
   auto posix = PosixFs::Open({root_});
   if (!posix.ok()) return posix.status();
   s = fault::Replay(posix.value().get(), replay, root_, root_);
