@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -23,7 +24,9 @@ class TempTree {
     char tmpl[] = "/tmp/vmstore-test-XXXXXX";
     path_ = ::mkdtemp(tmpl);
   }
-  ~TempTree() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  ~TempTree() {
+    if (std::system(("rm -rf '" + path_ + "'").c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path_.c_str());
+  }
   const std::string& path() const { return path_; }
 
  private:
