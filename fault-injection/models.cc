@@ -264,24 +264,62 @@ class Runner {
     const int snap = w_.SnapshotBefore(p);
     // Deduplicated before it is built: the state's fingerprint comes from
     // the events applied in memory; only a new state is built and checked.
+    // A state that another worker meets first is left to it (a success
+    // state is always checked: its verdict also depends on the success).
+    // A torn last write means the call never returned: not a success.
+    const bool success = p == w_.events().size() && w_.committed() && !torn;
     uint64_t key = 0;
     const bool simulated = w_.PowerKey(persist, snap, torn, &key);
-    if (simulated && only_.empty() && seen_.count(key) && !verify_) {
+    auto owner = owner_.find(key);
+    const bool others = owner != owner_.end() && !slice_.mine(owner->second) && !success;
+    if (simulated && only_.empty() && (seen_.count(key) || others) && !verify_) {
       run_.keys.push_back(key);
       ++run_.stats.generated;
       return Status();
     }
     Status s = w_.BuildPowerState(persist, snap, torn);
     if (!s.ok()) return s.Annotate(id);
-    if (simulated && std::getenv("FSTX_EXPLORER_VERIFY_SIM") && key != w_.StateKey(snap))
+    if (simulated && verify_ && key != w_.StateKey(snap))
       return Status(Code::kIoError, id + ": the simulated state differs from the one built");
-    // A torn last write means the call never returned: not a success.
-    const bool success = p == w_.events().size() && w_.committed() && !torn;
     if (Fresh(snap)) Judge(w_.Check(success), id, Persisted(persist, torn));
     return Status();
   }
 
+  // Every worker fingerprints every power state in memory (cheap) and
+  // notes which crash point meets each state first: that point's worker
+  // builds and checks it, the others only count it.
+  void PlanPower(bool weak) {
+    owner_.clear();
+    if (!only_.empty()) return;
+    const size_t e = w_.events().size();
+    for (size_t p = 0; p <= e; ++p) {
+      const int snap = w_.SnapshotBefore(p);
+      std::vector<std::vector<size_t>> states;
+      if (weak) {
+        states = WeakStates(w_.events(), p, opt_.max_weak_subsets);
+      } else {
+        states.emplace_back();
+        for (size_t i = 0; i < p; ++i) states.back().push_back(i);
+      }
+      for (const auto& persist : states)
+        for (bool torn : {false, true}) {
+          if (torn && !(weak && TornPossible(persist, p))) continue;
+          uint64_t key;
+          if (w_.PowerKey(persist, snap, torn, &key)) owner_.emplace(key, p);
+        }
+    }
+  }
+
+  // The last persisted event is the create or write just before the crash
+  // point: it may be torn.
+  bool TornPossible(const std::vector<size_t>& persist, size_t p) const {
+    const auto last = p > 0 ? w_.events()[p - 1].kind : fault::Event::kSyncDir;
+    return !persist.empty() && persist.back() == p - 1 &&
+           (last == fault::Event::kCreate || last == fault::Event::kWrite);
+  }
+
   Status PowerOrdered() {
+    PlanPower(false);
     const size_t e = w_.events().size();
     run_.stats.crash_points = e + 1;
     for (size_t p = 0; p <= e; ++p) {
@@ -297,6 +335,7 @@ class Runner {
   }
 
   Status PowerWeak() {
+    PlanPower(true);
     const size_t e = w_.events().size();
     run_.stats.crash_points = e + 1;
     for (size_t p = 0; p <= e; ++p) {
@@ -310,10 +349,7 @@ class Runner {
           Status s = PowerState(persist, p, false, id);
           if (!s.ok()) return s;
         }
-        const auto last = p > 0 ? w_.events()[p - 1].kind : fault::Event::kSyncDir;
-        bool torn_possible = !persist.empty() && persist.back() == p - 1 &&
-                             (last == fault::Event::kCreate || last == fault::Event::kWrite);
-        if (torn_possible && (only_.empty() || Join(only_) == id + ":torn")) {
+        if (TornPossible(persist, p) && (only_.empty() || Join(only_) == id + ":torn")) {
           Status s = PowerState(persist, p, true, id + ":torn");
           if (!s.ok()) return s;
         }
@@ -365,6 +401,7 @@ class Runner {
   ProgressFn progress_;
   ModelRun run_;
   std::set<uint64_t> seen_;
+  std::map<uint64_t, size_t> owner_;  // power state key -> the first crash point that meets it
   // FSTX_EXPLORER_VERIFY_SIM: build every state that deduplication would
   // skip, and fail if it is not the state it was taken for.
   const bool verify_ = std::getenv("FSTX_EXPLORER_VERIFY_SIM") != nullptr;
