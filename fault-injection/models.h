@@ -33,6 +33,9 @@ Result<ModelRun> RunModel(Model m, World& w, const Options& opt, const Slice& sl
 // "errors:17:ENOSPC", "recovery:4:2", "power-ordered:6").
 Result<ModelRun> RunState(const std::string& id, World& w, const Options& opt);
 
+// A directory fsync or a durable journal commit.
+bool IsBarrier(const fault::Event& e);
+
 // For power-weak: the dependency-closed subsets of the operations pending
 // at crash point p (events [0, p)), each as the full list of persisted
 // event indexes in order; at most `cap` of them.
