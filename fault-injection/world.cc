@@ -93,10 +93,15 @@ Status World::RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, 
     *commit = j.status();
     return Status();
   }
-  Transaction tx = j->Begin(opt_.label, opt_.policy);
-  opt_.workload(tx, root_);
-  *commit = tx.Commit();
+  *commit = Invoke(*j.value());
   return Status();
+}
+
+Status World::Invoke(Journal& j) const {
+  if (opt_.run) return opt_.run(j, root_);
+  Transaction tx = j.Begin(opt_.label, opt_.policy);
+  opt_.workload(tx, root_);
+  return tx.Commit();
 }
 
 Status World::Prepare() {
@@ -138,9 +143,7 @@ Status World::Prepare() {
   };
   auto j = testing::OpenWithHook(JournalOptions(&faulty), hook);
   if (!j.ok()) return j.status();
-  Transaction tx = j->Begin(opt_.label, opt_.policy);
-  opt_.workload(tx, root_);
-  Status commit = tx.Commit();
+  Status commit = Invoke(*j.value());
   recording = false;
   trace_ = fp.trace();
   events_ = rec.events();
@@ -171,11 +174,7 @@ Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
 Result<bool> World::CrashWorkload(uint64_t crash_at) {
   Status s = Reset();
   if (!s.ok()) return s;
-  return InCrashingChild(crash_at, [this](Journal& j) {
-    Transaction tx = j.Begin(opt_.label, opt_.policy);
-    opt_.workload(tx, root_);
-    return tx.Commit().ok();
-  });
+  return InCrashingChild(crash_at, [this](Journal& j) { return Invoke(j).ok(); });
 }
 
 Result<bool> World::CrashRecovery(uint64_t crash_at) {
@@ -216,11 +215,7 @@ int World::SnapshotBefore(size_t p) const {
   return snap;
 }
 
-Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last) {
-  Status s = Reset();
-  std::map<std::string, Ident> now;
-  if (s.ok()) s = Identities(root_, &now);
-  if (!s.ok()) return s;
+std::vector<fault::Event> World::PowerEvents(const std::vector<size_t>& persist, bool torn_last) const {
   std::vector<fault::Event> replay;
   for (size_t idx : persist) {
     fault::Event e = events_[idx];
@@ -231,6 +226,22 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
       e.data.resize(e.data.size() / 2);
     replay.push_back(std::move(e));
   }
+  return replay;
+}
+
+bool World::PowerKey(const std::vector<size_t>& persist, int snap, bool torn_last, uint64_t* key) const {
+  Image img = pre_;
+  if (!Simulate(&img, PowerEvents(persist, torn_last), root_)) return false;
+  *key = Fnv1a("snap" + std::to_string(snap), Hash(img));
+  return true;
+}
+
+Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last) {
+  Status s = Reset();
+  std::map<std::string, Ident> now;
+  if (s.ok()) s = Identities(root_, &now);
+  if (!s.ok()) return s;
+  std::vector<fault::Event> replay = PowerEvents(persist, torn_last);
   auto posix = PosixFs::Open({root_});
   if (!posix.ok()) return posix.status();
   s = fault::Replay(posix.value().get(), replay, root_, root_);

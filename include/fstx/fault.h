@@ -124,6 +124,18 @@ std::function<Status(std::string_view)> JournalHook(Failpoints* fp);
 // its own testing engine (README "ABI"); libfstx.so has no journal hook.
 Result<std::unique_ptr<Journal>> OpenJournal(const fstx::Options& options, Failpoints* fp);
 
+// Opt-in, for a daemon's own integration tests: Journal::Open honouring
+// $FSTX_FAILPOINTS (syntax above), as `fstx apply` does. Set and not empty:
+// the journal's filesystem calls go through a FaultFs over options.fs (or a
+// PosixFs of options.roots) and its commits hit the journal points; the
+// failpoints and seams live until the process ends. Unset or empty: plain
+// Journal::Open. A bad spec, or roots that cannot be opened, is an error
+// naming FSTX_FAILPOINTS, and nothing is opened.
+//
+//   auto journal = fstx::fault::OpenWithEnvFailpoints(MyDaemonJournalOptions());
+//   // FSTX_FAILPOINTS='fs.rename:2=crash' ./my_daemon_it  -> killed at the 2nd rename
+Result<std::unique_ptr<Journal>> OpenWithEnvFailpoints(fstx::Options options);
+
 // One recorded mutation or barrier.
 struct Event {
   enum Kind : uint8_t {
