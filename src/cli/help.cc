@@ -46,6 +46,16 @@ std::string Names(const std::vector<const CLI::App*>& path) {
   return s;
 }
 
+// The help of the last subcommand of `path` (of `app` if it is empty),
+// made by the formatter directly: App::help() would delegate to whatever
+// subcommand CLI11 marked parsed.
+std::string HelpText(const CLI::App& app, const std::vector<const CLI::App*>& path) {
+  if (path.empty()) return app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
+  const CLI::App* sub = path.back();
+  return sub->get_formatter()->make_help(sub, Prefix(app, path) + " " + sub->get_name(),
+                                         CLI::AppFormatMode::Normal);
+}
+
 size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -124,20 +134,15 @@ int CmdHelp(const CLI::App& app, const std::vector<std::string>& words) {
     path.push_back(sub);
     at = sub;
   }
-  std::cout << (path.empty() ? app.help() : at->help(Prefix(app, path)));
+  // Not app.help(): it would delegate to the parsed `help` subcommand.
+  std::cout << HelpText(app, path);
   return kExitOk;
 }
 
 int PrintHelpFor(const CLI::App& app, int argc, char** argv) {
   std::string unknown;
   std::vector<const CLI::App*> path = SubcommandPath(app, argc, argv, &unknown);
-  if (path.empty()) {
-    // app.help() would delegate to whatever CLI11 marked parsed.
-    std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
-  } else {
-    std::cout << path.back()->get_formatter()->make_help(
-        path.back(), Prefix(app, path) + " " + path.back()->get_name(), CLI::AppFormatMode::Normal);
-  }
+  std::cout << HelpText(app, path);
   return kExitOk;
 }
 
