@@ -104,8 +104,9 @@ std::vector<const CLI::App*> SubcommandPath(const CLI::App& app, int argc, char*
     const char* w = argv[i];
     if (std::strcmp(w, "--") == 0) break;
     if (w[0] == '-') {
-      // The top level's options that take a separate value.
-      if (at == &app && (std::strcmp(w, "--journal") == 0 || std::strcmp(w, "--root") == 0)) ++i;
+      // The top level's options that take a separate value (subcommands
+      // fall through to them, so they may stand after `virt` too).
+      if (std::strcmp(w, "--journal") == 0 || std::strcmp(w, "--root") == 0) ++i;
       continue;
     }
     if (Children(*at).empty()) break;  // an argument of a leaf subcommand

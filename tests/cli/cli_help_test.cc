@@ -86,6 +86,7 @@ TEST(CliUsage, NestedHelpIsTheNestedSubcommands) {
   TempDir io;
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"virt", "rename", "--help"}, {"--root", "/tmp", "virt", "rename", "--help"},
+        {"virt", "--journal", "/tmp/j", "rename", "--help"},
         {"virt", "rename", "a", "--help"}, {"virt", "rename", "-h"}}) {
     RunResult r = RunFstx(io.path(), args);
     ASSERT_EQ(r.exit_code, 0) << Join(args) << "\n" << r.Describe();
