@@ -120,7 +120,7 @@ TEST(CliApply, VmRenameProducesExactPostImageAndRecords) {
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   json st = r.Json();
   EXPECT_EQ(st["exists"], true);
-  EXPECT_EQ(st["format_version"], 2);
+  EXPECT_EQ(st["format_version"], 3);
   EXPECT_GT(st["map_size"].get<uint64_t>(), 0u);
   EXPECT_GT(st["used_bytes"].get<uint64_t>(), 0u);
   EXPECT_EQ(st["counts"]["active"], 0);
@@ -221,14 +221,14 @@ TEST(CliInspect, VerifyReportsOrphanStagingFiles) {
   WriteFileRaw(ws.R("a"), "A");
   ASSERT_EQ(ws.Apply(R"({"ops":[{"op":"mkdir","path":")" + ws.R("d") + R"("}]})").exit_code, 0);
   fstx::testing::MkdirRaw(ws.R("d/sub"));
-  WriteFileRaw(ws.R("d/sub/.fstx-999-2-old"), "left behind");
-  fstx::testing::MkdirRaw(ws.R(".fstx-998-0-del"));
-  WriteFileRaw(ws.R(".fstx-998-0-del/inner"), "x");
+  WriteFileRaw(ws.R("d/sub/.fstx-1-2-old"), "left behind");
+  fstx::testing::MkdirRaw(ws.R(".fstx-1-0-del"));
+  WriteFileRaw(ws.R(".fstx-1-0-del/inner"), "x");
   WriteFileRaw(ws.R(".fstx-not-a-staging-name"), "x");
   RunResult r = ws.Fstx({"verify"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
-  EXPECT_TRUE(Contains(r.out, ws.R("d/sub/.fstx-999-2-old"))) << r.out;
-  EXPECT_TRUE(Contains(r.out, ws.R(".fstx-998-0-del"))) << r.out;
+  EXPECT_TRUE(Contains(r.out, ws.R("d/sub/.fstx-1-2-old"))) << r.out;
+  EXPECT_TRUE(Contains(r.out, ws.R(".fstx-1-0-del"))) << r.out;
   EXPECT_FALSE(Contains(r.out, "inner")) << r.out;
   EXPECT_FALSE(Contains(r.out, "not-a-staging")) << r.out;
   r = ws.Fstx({"verify", "--json"});
