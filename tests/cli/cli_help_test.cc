@@ -4,7 +4,7 @@
 // a misspelt subcommand (exit 2, nothing created).
 #include <gtest/gtest.h>
 
-#include <regex>
+#include <cctype>
 #include <set>
 
 #include "tests/cli/cli_util.h"
@@ -126,7 +126,15 @@ TEST(CliUsage, VersionSubcommandAndFlagAgree) {
   RunResult flag = RunFstx(io.path(), {"--version"});
   ASSERT_EQ(sub.exit_code, 0) << sub.Describe();
   ASSERT_EQ(flag.exit_code, 0) << flag.Describe();
-  EXPECT_TRUE(std::regex_match(sub.out, std::regex("fstx [0-9]+\\.[0-9]+\\.[0-9]+\n"))) << sub.out;
+  // "fstx X.Y.Z\n" (no std::regex: GCC 12 under ASan warns inside it).
+  int dots = 0;
+  bool shape = sub.out.rfind("fstx ", 0) == 0 && sub.out.size() > 6 && sub.out.back() == '\n';
+  for (size_t i = 5; shape && i + 1 < sub.out.size(); ++i) {
+    const char c = sub.out[i];
+    if (c == '.') ++dots;
+    shape = std::isdigit(static_cast<unsigned char>(c)) || (c == '.' && std::isdigit(static_cast<unsigned char>(sub.out[i - 1])));
+  }
+  EXPECT_TRUE(shape && dots == 2) << sub.out;
   EXPECT_EQ(sub.out, flag.out);
   EXPECT_TRUE(sub.err.empty()) << sub.err;
 }
