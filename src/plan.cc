@@ -1,6 +1,7 @@
 #include "src/plan.h"
 
 #include <algorithm>
+#include <climits>
 #include <iterator>
 #include <map>
 #include <unordered_map>
@@ -229,6 +230,11 @@ class Planner {
             return Status(Code::kExists, "target " + op.path + " exists (set replace to replace it)", EEXIST);
           if (target.dev == src.dev && target.ino == src.ino)
             return Status(Code::kInvalidArgument, op.src + " and " + op.path + " are the same file");
+          // rename(2) fails with EISDIR / ENOTDIR here: refuse before journaling.
+          if ((src.type == FileType::kDirectory) != (target.type == FileType::kDirectory))
+            return Status(Code::kInvalidArgument, std::string("cannot replace the ") + file_type_name(target.type) +
+                                                      " " + op.path + " with the " + file_type_name(src.type) + " " +
+                                                      op.src + " (a directory only replaces a directory)");
         }
         in->moved = ops::FingerprintOf(src);
         in->before = ops::FingerprintOf(target);
@@ -247,6 +253,11 @@ class Planner {
         if (target.type == FileType::kDirectory)
           return Status(Code::kInvalidArgument, op.path + " is a directory; a symlink cannot replace it");
         if (op.data.empty()) return Status(Code::kInvalidArgument, "empty symlink target");
+        // symlink(2) takes at most PATH_MAX bytes with the NUL: refuse here,
+        // not with ENAMETOOLONG after journaling.
+        if (op.data.size() >= PATH_MAX)
+          return Status(Code::kInvalidArgument, "symlink target is " + std::to_string(op.data.size()) +
+                                                    " bytes; at most " + std::to_string(PATH_MAX - 1) + " are allowed");
         in->before = ops::FingerprintOf(target);
         return Status();
       case OpKind::kRemove: {

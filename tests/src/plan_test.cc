@@ -2,6 +2,8 @@
 // as the earlier ops of the same transaction leave it.
 #include <gtest/gtest.h>
 
+#include <climits>
+
 #include "fstx/fstx.h"
 #include "src/paths.h"
 #include "src/plan.h"
@@ -141,6 +143,26 @@ TEST_F(PlanTest, LongRenameChainsResolveThroughEveryStep) {
   EXPECT_EQ(Run(ops).code(), Code::kInvalidArgument) << "f1 was created by this transaction";
   ops.back() = Op(OpKind::kMkdir, "d/moved");
   EXPECT_TRUE(Run(ops).ok());
+}
+
+// Refused while planning, before anything is journaled (the CLI checks the
+// same up front): a replace between a directory and a non-directory, and a
+// symlink target symlink(2) would refuse.
+TEST_F(PlanTest, ReplacesThatRenameWouldRefuseAndOverlongLinkTargets) {
+  Status s = Run({Op(OpKind::kRename, "d/a", "d/sub", true)});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("cannot replace the file"), std::string::npos) << s.message();
+  s = Run({Op(OpKind::kRename, "d/sub", "d/a", true)});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("cannot replace the directory"), std::string::npos) << s.message();
+  EXPECT_TRUE(Run({Op(OpKind::kRename, "d/b", "d/a", true)}).ok());
+  OpSpec link = Op(OpKind::kSymlink, "d/l");
+  link.data = std::string(PATH_MAX, 'x');
+  s = Run({link});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("symlink target is 4096 bytes"), std::string::npos) << s.message();
+  link.data.pop_back();
+  EXPECT_TRUE(Run({link}).ok());
 }
 
 TEST(PathSetTest, AnswersSameAncestorAndBeneath) {
