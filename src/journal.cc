@@ -645,6 +645,16 @@ Transaction Journal::Begin(std::string label, TxPolicy policy) {
   return Transaction(std::move(t));
 }
 
+namespace {
+// Every path a transaction's ops name: what its path locks cover.
+std::set<std::string> TxPaths(const TxRecord& rec) {
+  std::set<std::string> paths;
+  for (const auto& in : rec.intents)
+    for (const auto& p : ops::Paths(in)) paths.insert(p);
+  return paths;
+}
+}  // namespace
+
 Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   std::lock_guard<std::mutex> l(impl_->recover_mu);
   report->txs.clear();
@@ -671,9 +681,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
                              "owner pid " + std::to_string(rec.owner.pid) + " is alive"});
       continue;
     }
-    std::set<std::string> paths;
-    for (const auto& in : rec.intents)
-      for (const auto& p : ops::Paths(in)) paths.insert(p);
+    const std::set<std::string> paths = TxPaths(rec);
     // Hold the paths while recovering; keep holding them if it needs attention.
     uint64_t key = impl_->next_lock_key++;
     Status ls = impl_->locks.TryLock(paths, key, "recovery of tx " + std::to_string(rec.id));
@@ -724,9 +732,7 @@ Status Journal::Resolve(uint64_t id, ResolveAction action, ResolveResult* out, c
     held = impl_->attention_keys.count(id) > 0;
   }
   if (!held) {
-    std::set<std::string> paths;
-    for (const auto& in : rec.intents)
-      for (const auto& p : ops::Paths(in)) paths.insert(p);
+    const std::set<std::string> paths = TxPaths(rec);
     uint64_t key = impl_->next_lock_key++;
     if (Status ls = impl_->locks.TryLock(paths, key, "resolve of " + tx); !ls.ok()) return ls;
     impl_->HoldForAttention(id, key);

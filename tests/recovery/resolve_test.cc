@@ -205,6 +205,52 @@ TEST(Resolve, AbandonLeavesTheTreeAndKeepsEveryStagingObject) {
       << "the note keeps why it needed attention: " << rec.note;
 }
 
+// A crash in the middle of an abandon (killed at its second move into the
+// kept directory): the transaction is still unfinished, nothing is lost
+// (each object is in the staging directory or the kept one), and the next
+// abandon finishes and lists both.
+TEST(Resolve, AbandonKilledHalfwayLosesNothingAndFinishesWhenRunAgain) {
+  World w;
+  VmRenameDiesHalfway(w);
+  ForeignEdits(w);
+  { ASSERT_TRUE(w.Open()); }  // recovery: needs attention
+  const std::string kept = w.Stage() + "/abandoned/1";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto posix = PosixFs::Open({w.root});
+    if (!posix.ok()) ::_exit(3);
+    int moves = 0;
+    testing::HookFs fs(posix.value().get(), [&](const char* c, const std::string& p) {
+      if (std::string(c) == "rename" && p.find("/abandoned/1/") != std::string::npos && ++moves == 2)
+        ::kill(::getpid(), SIGKILL);
+      return Status();
+    });
+    Options o = w.Opts();
+    o.fs = &fs;
+    auto j = Journal::Open(o);
+    if (!j.ok()) ::_exit(4);
+    ResolveResult r;
+    (void)j.value()->Resolve(1, ResolveAction::kAbandon, &r);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the abandon was meant to die, status " << status;
+  const std::string old_cfg = ".fstx-1-1-old", old_link = ".fstx-1-3-del";
+  EXPECT_TRUE(testing::Exists(kept + "/" + old_cfg)) << "the first move happened";
+  EXPECT_TRUE(testing::Exists(w.Stage() + "/" + old_link)) << "the second did not";
+  auto j = w.Open();
+  ASSERT_TRUE(j);
+  ASSERT_EQ(j->open_report().txs.size(), 1u);
+  EXPECT_EQ(j->open_report().txs[0].decision, Decision::kNeedsAttention) << "still unfinished, not guessed";
+  ResolveResult r;
+  Status s = j->Resolve(1, ResolveAction::kAbandon, &r);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r.kept, (std::vector<std::string>{kept + "/" + old_cfg, kept + "/" + old_link}));
+  EXPECT_EQ(ReadFileRaw(kept + "/" + old_cfg), testing::DomainXml("vm1"));
+  EXPECT_EQ(testing::ReadLinkRaw(kept + "/" + old_link), "../vm1.xml");
+}
+
 TEST(Resolve, AbandonIsOnlyForWhatRecoveryGaveUpOn) {
   World w;
   VmRenameDiesHalfway(w);
