@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "fstx/fault.h"
-#include "src/testing.h"
+#include "src/engine/testing.h"
 
 namespace fstx::fault {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx::explore {
 namespace {

@@ -8,7 +8,7 @@
 // Replay rebases the paths the calls act on; a symlink's target is content,
 // not a path acted on, and is replayed as recorded.
 #include "fstx/fault.h"
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx::fault {
 

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "fstx/explorer.h"
-#include "src/planted.h"
+#include "src/ops/planted.h"
 
 namespace fstx::explore {
 namespace {

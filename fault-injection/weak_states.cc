@@ -4,7 +4,7 @@
 #include <set>
 
 #include "fault-injection/models.h"
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx::explore {
 namespace {

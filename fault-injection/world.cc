@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "journal/store.h"
-#include "src/testing.h"
+#include "src/engine/testing.h"
 
 namespace fstx::explore {
 namespace {

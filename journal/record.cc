@@ -4,7 +4,7 @@
 // part of the user-visible surface, so keep them stable.
 #include "journal/record.h"
 
-#include "src/hash.h"
+#include "src/fs/hash.h"
 
 namespace fstx {
 

@@ -12,9 +12,9 @@
 #include <set>
 
 #include "journal/names.h"
-#include "src/owner.h"
-#include "src/paths.h"
-#include "src/stage.h"
+#include "src/ops/owner.h"
+#include "src/fs/paths.h"
+#include "src/ops/stage.h"
 
 namespace fstx {
 namespace {

@@ -4,10 +4,10 @@
 
 #include <vector>
 
-#include "src/barrier.h"
-#include "src/ops.h"
-#include "src/owner.h"
-#include "src/paths.h"
+#include "src/ops/barrier.h"
+#include "src/ops/ops.h"
+#include "src/ops/owner.h"
+#include "src/fs/paths.h"
 
 namespace fstx {
 namespace {

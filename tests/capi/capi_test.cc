@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "fstx/fstx.h"
-#include "src/testing.h"
+#include "src/engine/testing.h"
 #include "tests/testutil.h"
 
 namespace fstx {

@@ -11,7 +11,7 @@
 #include "fstx/explorer.h"
 #include "fstx/fault.h"
 #include "fstx/gtest.h"
-#include "src/planted.h"
+#include "src/ops/planted.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"
 

@@ -1,6 +1,6 @@
-// paths_test.cc — the lexical path rules of src/paths.h.
+// paths_test.cc — the lexical path rules of src/fs/paths.h.
 
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 #include <gtest/gtest.h>
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "src/cli/spec.h"
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 
 #include "fstx/fstx.h"
 #include "journal/store.h"
-#include "src/owner.h"
-#include "src/testing.h"
+#include "src/ops/owner.h"
+#include "src/engine/testing.h"
 #include "tests/fs_wrappers.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"

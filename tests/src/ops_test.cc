@@ -7,9 +7,9 @@
 #include <functional>
 
 #include "journal/names.h"
-#include "src/ops.h"
-#include "src/plan.h"
-#include "src/stage.h"
+#include "src/ops/ops.h"
+#include "src/ops/plan.h"
+#include "src/ops/stage.h"
 #include "tests/fs_wrappers.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"

@@ -5,8 +5,8 @@
 #include <climits>
 
 #include "fstx/fstx.h"
-#include "src/paths.h"
-#include "src/plan.h"
+#include "src/fs/paths.h"
+#include "src/ops/plan.h"
 #include "tests/testutil.h"
 
 namespace fstx {

@@ -1,5 +1,5 @@
 // log_sink.cc — CallbackLogger (log_sink.h).
-#include "src/log_sink.h"
+#include "src/engine/log_sink.h"
 
 #include <mutex>
 

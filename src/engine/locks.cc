@@ -1,8 +1,8 @@
-#include "src/locks.h"
+#include "src/engine/locks.h"
 
 #include <cerrno>
 
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx {
 

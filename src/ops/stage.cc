@@ -1,7 +1,7 @@
-#include "src/stage.h"
+#include "src/ops/stage.h"
 
 #include "journal/names.h"
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx {
 namespace {

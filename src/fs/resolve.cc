@@ -1,7 +1,7 @@
 // resolve.cc — confined path resolution (resolve.h): root lookup, then
 // openat2() beneath the root's fd, never following a symlink.
 
-#include "src/resolve.h"
+#include "src/fs/resolve.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx::resolve {
 

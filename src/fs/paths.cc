@@ -1,6 +1,6 @@
 // paths.cc — lexical path rules (see paths.h). No filesystem access.
 
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 #include <climits>
 #include <cstddef>

@@ -22,7 +22,7 @@
 
 #include "fstx/fs.h"
 #include "journal/record.h"
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx {
 

@@ -1,4 +1,4 @@
-#include "src/owner.h"
+#include "src/ops/owner.h"
 
 #include <signal.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "src/plan.h"
+#include "src/ops/plan.h"
 
 #include <algorithm>
 #include <climits>
@@ -9,10 +9,10 @@
 
 #include "fstx/fstx.h"
 #include "journal/names.h"
-#include "src/hash.h"
-#include "src/ops.h"
-#include "src/paths.h"
-#include "src/stage.h"
+#include "src/fs/hash.h"
+#include "src/ops/ops.h"
+#include "src/fs/paths.h"
+#include "src/ops/stage.h"
 
 namespace fstx {
 namespace {

@@ -2,7 +2,7 @@
 // injection and tracing see every call they make.
 
 #include "fstx/fs.h"
-#include "src/paths.h"
+#include "src/fs/paths.h"
 
 namespace fstx {
 

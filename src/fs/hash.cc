@@ -1,4 +1,4 @@
-#include "src/hash.h"
+#include "src/fs/hash.h"
 
 #include <xxhash.h>
 

@@ -1,6 +1,6 @@
 // posix_fs.cc — the real filesystem, confined to a set of roots.
 //
-// Every path is resolved the same way (resolve::Resolver, src/resolve.h):
+// Every path is resolved the same way (resolve::Resolver, src/fs/resolve.h):
 // normalise it, find the root it lies beneath, open its parent directory with
 // openat2() from that root's fd with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 // RESOLVE_NO_MAGICLINKS, then act on the last component with an *at() call
@@ -19,8 +19,8 @@
 #include <utility>
 
 #include "fstx/fs.h"
-#include "src/paths.h"
-#include "src/resolve.h"
+#include "src/fs/paths.h"
+#include "src/fs/resolve.h"
 
 namespace fstx {
 

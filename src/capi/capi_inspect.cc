@@ -1,6 +1,6 @@
 // capi_inspect.cc — the inspection half of the C API (fstx/c.h): read-only
 // inspectors, listing, one transaction with its intents, health, verify.
-#include "src/capi_impl.h"
+#include "src/capi/capi_impl.h"
 
 using fstx::capi::Fail;
 using fstx::capi::Guard;

@@ -13,8 +13,8 @@
 
 #include "fstx/fstx.h"
 #include "recovery/recover.h"
-#include "src/inspect_impl.h"
-#include "src/owner.h"
+#include "src/engine/inspect_impl.h"
+#include "src/ops/owner.h"
 
 namespace fstx {
 

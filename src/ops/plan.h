@@ -38,7 +38,7 @@ struct OpSpec {
   std::string data;  // content / symlink target / write_range bytes
   uint64_t offset = 0;  // write_range
   // Precondition on the op's object: absent, or this content hash (text
-  // form, src/hash.h).
+  // form, src/fs/hash.h).
   std::optional<bool> expect_absent;
   std::string expect_hash;
 };

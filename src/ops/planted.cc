@@ -1,4 +1,4 @@
-#include "src/planted.h"
+#include "src/ops/planted.h"
 
 #include <atomic>
 

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "src/capi_impl.h"
+#include "src/capi/capi_impl.h"
 
 #ifdef FSTX_PROJECT_VERSION
 static_assert(std::string_view(FSTX_PROJECT_VERSION) == FSTX_VERSION_STRING,

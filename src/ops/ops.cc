@@ -1,9 +1,9 @@
-#include "src/ops.h"
+#include "src/ops/ops.h"
 
 #include "journal/names.h"
-#include "src/barrier.h"
-#include "src/paths.h"
-#include "src/planted.h"
+#include "src/ops/barrier.h"
+#include "src/fs/paths.h"
+#include "src/ops/planted.h"
 
 namespace fstx::ops {
 namespace {

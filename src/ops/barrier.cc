@@ -1,7 +1,7 @@
-#include "src/barrier.h"
+#include "src/ops/barrier.h"
 
-#include "src/ops.h"
-#include "src/paths.h"
+#include "src/ops/ops.h"
+#include "src/fs/paths.h"
 
 namespace fstx {
 
