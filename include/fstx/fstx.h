@@ -130,6 +130,25 @@ struct Precondition {
   std::string hash;
 };
 
+// One op as a caller asks for it: what Transaction's builders (Rename,
+// WriteFile, ...) record, what Transaction::Add takes whole, and what the
+// CLI's spec parses into. Planning turns it into an Intent (fstx/record.h):
+// the op plus what was found on disk (fingerprints, staging directory,
+// content size and hash), which is what the journal keeps.
+struct Op {
+  OpKind kind = OpKind::kRename;
+  std::string path;  // the target: a rename's destination, otherwise the path
+  std::string src;   // rename: the source
+  std::string data;  // write_file: content; symlink: target; write_range: bytes
+  RenameMode replace = RenameMode::kNoReplace;  // rename, symlink
+  std::optional<uint32_t> mode;  // write_file (default: see WriteFile), mkdir (default 0755)
+  uint64_t offset = 0;           // write_range
+  std::optional<Precondition> expect;  // see Transaction::Expect
+
+  // "rename /a -> /b", "write_file /c": how errors name the op.
+  FSTX_API std::string Describe() const;
+};
+
 // What an operator does with a transaction recovery will not finish on its
 // own (needs-attention), or whose record does not decode (Journal::Resolve,
 // `fstx resolve`).
@@ -187,6 +206,8 @@ class FSTX_API Transaction {
   // files, such as a qcow2 header. The bytes the range held are journaled
   // and written back on rollback. Durable when written (fdatasync).
   Transaction& WriteRange(const std::string& path, uint64_t offset, std::string_view data);
+  // Any op, as the builders above record it (Op's fields say which apply).
+  Transaction& Add(Op op);
   // A precondition on the op added last: a rename's source, otherwise the
   // op's path (for the object it replaces, removes or writes into). A
   // directory can only be expected absent.

@@ -156,7 +156,7 @@ int CmdCrashtest(const CrashtestArgs& a) {
     Spec rebased = spec;
     for (auto& op : rebased.ops) {
       op.path = Rebase(op.path, root);
-      if (!op.from.empty()) op.from = Rebase(op.from, root);
+      if (!op.src.empty()) op.src = Rebase(op.src, root);
     }
     AddToTransaction(rebased, &tx);
   };

@@ -71,20 +71,20 @@ Status CheckReplaceKinds(const Spec& spec) {
     return paths::IsSameOrAncestor(a, b) || paths::IsAncestor(b, a);
   };
   for (size_t k = 0; k < spec.ops.size(); ++k) {
-    const SpecOp& op = spec.ops[k];
-    if (op.kind != OpKind::kRename || !op.replace) continue;
+    const Op& op = spec.ops[k];
+    if (op.kind != OpKind::kRename || op.replace != RenameMode::kReplace) continue;
     bool touched = false;
     for (size_t j = 0; j < k && !touched; ++j) {
-      for (const std::string* p : {&spec.ops[j].path, &spec.ops[j].from}) {
+      for (const std::string* p : {&spec.ops[j].path, &spec.ops[j].src}) {
         if (p->empty()) continue;
-        touched = touched || overlap(*p, op.from) || overlap(*p, op.path);
+        touched = touched || overlap(*p, op.src) || overlap(*p, op.path);
       }
     }
     bool from_dir = false, to_dir = false;
-    if (touched || !TypeOnDisk(op.from, &from_dir) || !TypeOnDisk(op.path, &to_dir)) continue;
+    if (touched || !TypeOnDisk(op.src, &from_dir) || !TypeOnDisk(op.path, &to_dir)) continue;
     if (from_dir != to_dir) {
       return Status(Code::kInvalidArgument,
-                    "op " + std::to_string(k + 1) + " (rename " + op.from + " -> " + op.path +
+                    "op " + std::to_string(k + 1) + " (rename " + op.src + " -> " + op.path +
                         "): " + (from_dir ? "a directory cannot replace a file"
                                           : "a file cannot replace a directory") +
                         " (remove the target first)");

@@ -175,7 +175,15 @@ class OpReader {
   const std::vector<std::string>& roots_;
 };
 
-Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& roots, SpecOp* op) {
+// The optional "replace" flag of rename and symlink.
+Status ReadReplace(const OpReader& r, Op* op) {
+  bool replace = false;
+  Status s = r.Bool("replace", &replace);
+  op->replace = replace ? RenameMode::kReplace : RenameMode::kNoReplace;
+  return s;
+}
+
+Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& roots, Op* op) {
   std::string where = "op " + std::to_string(index + 1);
   if (!v.is_object()) return Bad(where + ": must be an object, got " + TypeName(v));
   if (!v.contains("op")) return Bad(where + ": missing field 'op'");
@@ -189,9 +197,9 @@ Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& 
   if (name == "rename") {
     op->kind = OpKind::kRename;
     if (!(s = r.OnlyFields({"from", "to", "replace"}, "rename")).ok()) return s;
-    if (!(s = r.Path("from", &op->from)).ok()) return s;
+    if (!(s = r.Path("from", &op->src)).ok()) return s;
     if (!(s = r.Path("to", &op->path)).ok()) return s;
-    return r.Bool("replace", &op->replace);
+    return ReadReplace(r, op);
   }
   if (name == "write_file") {
     op->kind = OpKind::kWriteFile;
@@ -205,17 +213,17 @@ Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& 
   if (name == "symlink") {
     op->kind = OpKind::kSymlink;
     if (!(s = r.OnlyFields({"target", "path", "replace"}, "symlink")).ok()) return s;
-    if (!(s = r.String("target", &op->target)).ok()) return s;
-    if (op->target.empty() || op->target.find('\0') != std::string::npos) {
+    if (!(s = r.String("target", &op->data)).ok()) return s;
+    if (op->data.empty() || op->data.find('\0') != std::string::npos) {
       return Bad(where + ": field 'target' must be a non-empty string without NUL bytes");
     }
     // symlink(2) takes at most PATH_MAX bytes with the NUL (ENAMETOOLONG).
-    if (op->target.size() > kMaxSymlinkTarget) {
-      return Bad(where + ": field 'target' is " + std::to_string(op->target.size()) +
+    if (op->data.size() > kMaxSymlinkTarget) {
+      return Bad(where + ": field 'target' is " + std::to_string(op->data.size()) +
                  " bytes, longer than PATH_MAX - 1 (" + std::to_string(kMaxSymlinkTarget) + ")");
     }
     if (!(s = r.Path("path", &op->path)).ok()) return s;
-    return r.Bool("replace", &op->replace);
+    return ReadReplace(r, op);
   }
   if (name == "remove") {
     op->kind = OpKind::kRemove;
@@ -241,7 +249,7 @@ Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& 
              "' (expected rename, write_file, write_range, symlink, remove or mkdir)");
 }
 
-Status ParseOp(const json& v, size_t index, const std::vector<std::string>& roots, SpecOp* op) {
+Status ParseOp(const json& v, size_t index, const std::vector<std::string>& roots, Op* op) {
   Status s = ParseOpBody(v, index, roots, op);
   if (!s.ok()) return s;
   std::string where = "op " + std::to_string(index + 1) + " (" + v.at("op").get<std::string>() + ")";
@@ -358,7 +366,7 @@ Status ParseSpec(std::string_view text, const std::vector<std::string>& roots, S
   if (!ops.is_array()) return Bad("field 'ops' must be an array, got " + std::string(TypeName(ops)));
   if (ops.empty()) return Bad("field 'ops' is empty: a transaction needs at least one op");
   for (size_t i = 0; i < ops.size(); ++i) {
-    SpecOp op;
+    Op op;
     Status s = ParseOp(ops[i], i, roots, &op);
     if (!s.ok()) return s;
     spec.ops.push_back(std::move(op));
@@ -369,17 +377,7 @@ Status ParseSpec(std::string_view text, const std::vector<std::string>& roots, S
 
 void AddToTransaction(const Spec& spec, Transaction* tx) {
   tx->SetPolicy(spec.policy);
-  for (const SpecOp& op : spec.ops) {
-    switch (op.kind) {
-      case OpKind::kRename: tx->Rename(op.from, op.path, op.replace ? RenameMode::kReplace : RenameMode::kNoReplace); break;
-      case OpKind::kWriteFile: tx->WriteFile(op.path, op.data, op.mode); break;
-      case OpKind::kSymlink: tx->Symlink(op.target, op.path, op.replace ? RenameMode::kReplace : RenameMode::kNoReplace); break;
-      case OpKind::kRemove: tx->Remove(op.path); break;
-      case OpKind::kMkdir: tx->Mkdir(op.path, op.mode.value_or(0755)); break;
-      case OpKind::kWriteRange: tx->WriteRange(op.path, op.offset, op.data); break;
-    }
-    if (op.expect) tx->Expect(*op.expect);
-  }
+  for (const Op& op : spec.ops) tx->Add(op);
 }
 
 Result<std::string> ReadSpecText(const std::string& name) {

@@ -37,22 +37,10 @@
 
 namespace fstx::cli {
 
-struct SpecOp {
-  OpKind kind = OpKind::kRename;
-  std::string path;    // rename: destination ("to"); otherwise "path"
-  std::string from;    // rename: source
-  std::string target;  // symlink: link target (any non-empty string)
-  std::string data;    // write_file: decoded content
-  bool replace = false;
-  std::optional<uint32_t> mode;  // write_file / mkdir
-  uint64_t offset = 0;           // write_range
-  std::optional<Precondition> expect;
-};
-
 struct Spec {
   std::string label;
   TxPolicy policy = TxPolicy::kRollback;
-  std::vector<SpecOp> ops;
+  std::vector<Op> ops;  // as Transaction::Add takes them
 };
 
 Status ParseSpec(std::string_view text, const std::vector<std::string>& roots, Spec* out);

@@ -297,12 +297,12 @@ struct Transaction::Impl {
   Journal::Impl* j = nullptr;
   std::string label;
   TxPolicy policy = TxPolicy::kRollback;
-  std::vector<OpSpec> ops;
+  std::vector<Op> ops;
   bool finished = false;
   bool expect_without_op = false;  // Expect() called before any op
   uint64_t id = 0;
 
-  Status Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents, uint64_t* lock_key);
+  Status Prepare(std::vector<Op>* specs, std::vector<Intent>* intents, uint64_t* lock_key);
   Status RollBack(TxRecord* rec, size_t count, const Status& cause, BarrierTracker* bt, uint64_t lock_key);
   Status Commit();
 };
@@ -312,62 +312,61 @@ Transaction::Transaction(Transaction&&) noexcept = default;
 Transaction& Transaction::operator=(Transaction&&) noexcept = default;
 Transaction::~Transaction() = default;
 
+Transaction& Transaction::Add(Op op) {
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
 Transaction& Transaction::Rename(const std::string& from, const std::string& to, RenameMode mode) {
-  OpSpec op;
+  Op op;
   op.kind = OpKind::kRename;
   op.src = from;
   op.path = to;
-  op.replace = mode == RenameMode::kReplace;
-  impl_->ops.push_back(std::move(op));
-  return *this;
+  op.replace = mode;
+  return Add(std::move(op));
 }
 
 Transaction& Transaction::WriteFile(const std::string& path, std::string_view data,
                                     std::optional<uint32_t> mode) {
-  OpSpec op;
+  Op op;
   op.kind = OpKind::kWriteFile;
   op.path = path;
   op.data = std::string(data);
   op.mode = mode;
-  impl_->ops.push_back(std::move(op));
-  return *this;
+  return Add(std::move(op));
 }
 
 Transaction& Transaction::Symlink(const std::string& target, const std::string& path, RenameMode mode) {
-  OpSpec op;
+  Op op;
   op.kind = OpKind::kSymlink;
   op.path = path;
   op.data = target;
-  op.replace = mode == RenameMode::kReplace;
-  impl_->ops.push_back(std::move(op));
-  return *this;
+  op.replace = mode;
+  return Add(std::move(op));
 }
 
 Transaction& Transaction::Remove(const std::string& path) {
-  OpSpec op;
+  Op op;
   op.kind = OpKind::kRemove;
   op.path = path;
-  impl_->ops.push_back(std::move(op));
-  return *this;
+  return Add(std::move(op));
 }
 
 Transaction& Transaction::Mkdir(const std::string& path, uint32_t mode) {
-  OpSpec op;
+  Op op;
   op.kind = OpKind::kMkdir;
   op.path = path;
   op.mode = mode;
-  impl_->ops.push_back(std::move(op));
-  return *this;
+  return Add(std::move(op));
 }
 
 Transaction& Transaction::WriteRange(const std::string& path, uint64_t offset, std::string_view data) {
-  OpSpec op;
+  Op op;
   op.kind = OpKind::kWriteRange;
   op.path = path;
   op.offset = offset;
   op.data = std::string(data);
-  impl_->ops.push_back(std::move(op));
-  return *this;
+  return Add(std::move(op));
 }
 
 Transaction& Transaction::Expect(Precondition precondition) {
@@ -375,9 +374,7 @@ Transaction& Transaction::Expect(Precondition precondition) {
     impl_->expect_without_op = true;
     return *this;
   }
-  OpSpec& op = impl_->ops.back();
-  op.expect_absent = precondition.absent;
-  op.expect_hash = std::move(precondition.hash);
+  impl_->ops.back().expect = std::move(precondition);
   return *this;
 }
 
@@ -392,7 +389,7 @@ uint64_t Transaction::id() const { return impl_->id; }
 Status Transaction::Validate() {
   if (impl_->expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
-  std::vector<OpSpec> specs = impl_->ops;
+  std::vector<Op> specs = impl_->ops;
   Status s = CheckLexical(impl_->j->roots, &specs, impl_->j->protect);
   if (!s.ok()) return s;
   std::vector<Intent> intents;
@@ -401,7 +398,7 @@ Status Transaction::Validate() {
 
 Status Transaction::Commit() { return impl_->Commit(); }
 
-Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents,
+Status Transaction::Impl::Prepare(std::vector<Op>* specs, std::vector<Intent>* intents,
                                   uint64_t* lock_key) {
   if (expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
@@ -435,7 +432,7 @@ Status Transaction::Impl::Commit() {
                                          " does not decode, so the paths it holds are unknown: nothing is "
                                          "committed until an operator resolves it (fstx resolve ID --abandon "
                                          "saves its bytes and closes it)");
-  std::vector<OpSpec> specs = ops;
+  std::vector<Op> specs = ops;
   std::vector<Intent> intents;
   uint64_t lock_key = 0;
   Status s = Prepare(&specs, &intents, &lock_key);

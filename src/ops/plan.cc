@@ -27,7 +27,7 @@ struct VNode {
 
 class Planner {
  public:
-  Planner(Fs* fs, const std::vector<std::string>& roots, const std::vector<OpSpec>& ops)
+  Planner(Fs* fs, const std::vector<std::string>& roots, const std::vector<Op>& ops)
       : fs_(fs), ops_(ops), stages_(fs, roots) {
     // Which ops name each path (as target or rename source): Lookup finds
     // the last earlier op that changes a path's meaning from the path's
@@ -45,7 +45,7 @@ class Planner {
       Intent in;
       Status s = PlanOne(k, &in);
       if (s.ok()) s = Finish(k, &in);
-      if (!s.ok()) return s.Annotate("op " + std::to_string(k + 1) + " (" + DescribeSpec(ops_[k]) + ")");
+      if (!s.ok()) return s.Annotate("op " + std::to_string(k + 1) + " (" + ops_[k].Describe() + ")");
       out->push_back(std::move(in));
     }
     return Status();
@@ -66,7 +66,7 @@ class Planner {
 
   // Staging directory, content hash, precondition.
   Status Finish(size_t k, Intent* in) {
-    const OpSpec& op = ops_[k];
+    const Op& op = ops_[k];
     if (ops::UsesStaging(*in)) {
       Result<std::string> st = stages_.ForDir(RealDirOf(paths::Parent(op.path), k));
       if (!st.ok()) return st.status();
@@ -80,18 +80,18 @@ class Planner {
   }
 
   Status CheckExpect(size_t k) {
-    const OpSpec& op = ops_[k];
-    if (!op.expect_absent) return Status();
+    const Op& op = ops_[k];
+    if (!op.expect) return Status();
     const std::string& path = op.kind == OpKind::kRename ? op.src : op.path;
     FileInfo fi;
     Status s = Before(path, k, &fi);
     if (!s.ok()) return s;
-    if (*op.expect_absent) {
+    if (op.expect->absent) {
       if (!fi.exists()) return Status();
       return Status(Code::kStale, path + " was expected to be absent, but a " + file_type_name(fi.type) +
                                       " is there: it changed since the plan was made");
     }
-    Result<std::string> want = hash::FromText(op.expect_hash);
+    Result<std::string> want = hash::FromText(op.expect->hash);
     if (!want.ok()) return want.status();
     if (!fi.exists())
       return Status(Code::kStale, path + " no longer exists: it changed since the plan was made", ENOENT);
@@ -108,7 +108,7 @@ class Planner {
     if (!s.ok()) return s;
     std::string got = hash::Raw(content);
     if (got == *want) return Status();
-    return Status(Code::kStale, path + " changed since the plan was made (expected " + op.expect_hash +
+    return Status(Code::kStale, path + " changed since the plan was made (expected " + op.expect->hash +
                                     ", found " + hash::ToText(got) + ")");
   }
 
@@ -135,7 +135,7 @@ class Planner {
   VNode Lookup(const std::string& path, size_t k) const {
     std::string q = path;
     for (size_t j = LastNaming(q, k); j != k; k = j, j = LastNaming(q, k)) {
-      const OpSpec& op = ops_[j];
+      const Op& op = ops_[j];
       switch (op.kind) {
         case OpKind::kRename:
           if (paths::IsSameOrAncestor(op.path, q)) {
@@ -205,11 +205,11 @@ class Planner {
   }
 
   Status PlanOne(size_t k, Intent* in) {
-    const OpSpec& op = ops_[k];
+    const Op& op = ops_[k];
     in->kind = op.kind;
     in->path = op.path;
     in->src = op.src;
-    in->replace = op.replace;
+    in->replace = op.replace == RenameMode::kReplace;
     in->data = op.data;
     Status s = CheckParent(op.path, k);
     if (!s.ok()) return s;
@@ -226,7 +226,7 @@ class Planner {
         if (!s.ok()) return s;
         if (!src.exists()) return Status(Code::kNotFound, "source " + op.src + " does not exist", ENOENT);
         if (target.exists()) {
-          if (!op.replace)
+          if (op.replace != RenameMode::kReplace)
             return Status(Code::kExists, "target " + op.path + " exists (set replace to replace it)", EEXIST);
           if (target.dev == src.dev && target.ino == src.ino)
             return Status(Code::kInvalidArgument, op.src + " and " + op.path + " are the same file");
@@ -248,7 +248,7 @@ class Planner {
         in->mode = op.mode ? *op.mode : (target.exists() ? target.mode : 0644);
         return Status();
       case OpKind::kSymlink:
-        if (target.exists() && !op.replace)
+        if (target.exists() && op.replace != RenameMode::kReplace)
           return Status(Code::kExists, op.path + " exists (set replace to retarget it)", EEXIST);
         if (target.type == FileType::kDirectory)
           return Status(Code::kInvalidArgument, op.path + " is a directory; a symlink cannot replace it");
@@ -288,7 +288,7 @@ class Planner {
   }
 
   Status PlanWriteRange(size_t k, const FileInfo& target, Intent* in) {
-    const OpSpec& op = ops_[k];
+    const Op& op = ops_[k];
     if (!target.exists()) return Status(Code::kNotFound, op.path + " does not exist", ENOENT);
     if (target.type != FileType::kRegular)
       return Status(Code::kInvalidArgument, op.path + " is a " + file_type_name(target.type) +
@@ -329,7 +329,7 @@ class Planner {
   };
 
   Fs* fs_;
-  const std::vector<OpSpec>& ops_;
+  const std::vector<Op>& ops_;
   StageFinder stages_;
   std::map<std::string, FileInfo> cache_;
   std::map<std::pair<uint64_t, uint64_t>, std::map<uint64_t, Range>> ranges_;  // (dev, inode) -> by offset
@@ -338,13 +338,13 @@ class Planner {
 
 }  // namespace
 
-std::string DescribeSpec(const OpSpec& op) {
-  std::string s = op_kind_name(op.kind);
-  if (op.kind == OpKind::kRename) return s + " " + op.src + " -> " + op.path;
-  return s + " " + op.path;
+std::string Op::Describe() const {
+  std::string s = op_kind_name(kind);
+  if (kind == OpKind::kRename) return s + " " + src + " -> " + path;
+  return s + " " + path;
 }
 
-Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops,
+Status CheckLexical(const std::vector<std::string>& roots, std::vector<Op>* ops,
                     const std::vector<std::string>& protect) {
   if (ops->empty()) return Status(Code::kInvalidArgument, "transaction has no operations");
   if (ops->size() > kMaxOpsPerTransaction)
@@ -352,9 +352,9 @@ Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* 
                                               std::to_string(kMaxOpsPerTransaction) +
                                               " are allowed in one transaction: split it");
   for (size_t k = 0; k < ops->size(); ++k) {
-    OpSpec& op = (*ops)[k];
+    Op& op = (*ops)[k];
     auto fail = [&](const Status& s) {
-      return s.Annotate("op " + std::to_string(k + 1) + " (" + DescribeSpec(op) + ")");
+      return s.Annotate("op " + std::to_string(k + 1) + " (" + op.Describe() + ")");
     };
     std::vector<std::string*> ps{&op.path};
     if (op.kind == OpKind::kRename) ps.push_back(&op.src);
@@ -383,7 +383,7 @@ Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* 
   return Status();
 }
 
-Status Plan(Fs* fs, const std::vector<std::string>& roots, const std::vector<OpSpec>& ops,
+Status Plan(Fs* fs, const std::vector<std::string>& roots, const std::vector<Op>& ops,
             std::vector<Intent>* out) {
   return Planner(fs, roots, ops).Run(out);
 }

@@ -25,25 +25,10 @@
 #include <vector>
 
 #include "fstx/fs.h"
+#include "fstx/fstx.h"
 #include "journal/record.h"
 
 namespace fstx {
-
-struct OpSpec {
-  OpKind kind = OpKind::kRename;
-  std::string path;  // target
-  std::string src;   // rename source
-  bool replace = false;
-  std::optional<uint32_t> mode;
-  std::string data;  // content / symlink target / write_range bytes
-  uint64_t offset = 0;  // write_range
-  // Precondition on the op's object: absent, or this content hash (text
-  // form, src/fs/hash.h).
-  std::optional<bool> expect_absent;
-  std::string expect_hash;
-};
-
-std::string DescribeSpec(const OpSpec& op);
 
 // Lexical checks only (no filesystem access): normalises the paths in
 // place and checks them against the roots. Refused besides: a path that is
@@ -51,13 +36,13 @@ std::string DescribeSpec(const OpSpec& op);
 // with a staging directory (".fstx") among its components.
 // `protect`: paths no op may name, lie beneath or be an ancestor of (the
 // journal's own directory).
-Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops,
+Status CheckLexical(const std::vector<std::string>& roots, std::vector<Op>* ops,
                     const std::vector<std::string>& protect = {});
 
 // Full validation; fills *out with one intent per op, with its staging
 // directory (stage.h) and content size and hash. Preconditions are checked
 // here (kStale).
-Status Plan(Fs* fs, const std::vector<std::string>& roots, const std::vector<OpSpec>& ops,
+Status Plan(Fs* fs, const std::vector<std::string>& roots, const std::vector<Op>& ops,
             std::vector<Intent>* out);
 
 }  // namespace fstx

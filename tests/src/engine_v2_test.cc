@@ -176,6 +176,40 @@ TEST_F(EngineV2Test, StalePlanFailsAndChangesNothing) {
   EXPECT_TRUE(history.empty());
 }
 
+// Transaction::Add takes the op whole, as the CLI's spec gives it: the
+// replace mode and the precondition travel with it (a stale precondition
+// fails; a replace without kReplace is refused).
+TEST_F(EngineV2Test, AddTakesAWholeOp) {
+  const std::string xml = root_ + "/etc/qemu/vm1.xml";
+  const std::string read = testing::ReadFileRaw(xml);
+  auto j = OpenJournal();
+  ASSERT_TRUE(j);
+  Op stale;
+  stale.kind = OpKind::kWriteFile;
+  stale.path = xml;
+  stale.data = "<domain/>";
+  stale.expect = Precondition::Content(read + "x");
+  Transaction t1 = j->Begin("stale");
+  EXPECT_EQ(t1.Add(stale).Commit().code(), Code::kStale);
+  EXPECT_EQ(Snapshot(root_), pre_);
+
+  Op rename;
+  rename.kind = OpKind::kRename;
+  rename.src = root_ + "/etc/qemu/vm1.xml";
+  rename.path = root_ + "/etc/qemu/autostart/vm1.xml";
+  EXPECT_EQ(rename.Describe(), "rename " + rename.src + " -> " + rename.path);
+  Transaction t2 = j->Begin("no replace");
+  EXPECT_EQ(t2.Add(rename).Commit().code(), Code::kExists);
+  EXPECT_EQ(Snapshot(root_), pre_);
+
+  rename.replace = RenameMode::kReplace;
+  rename.expect = Precondition::Content(read);
+  Transaction t3 = j->Begin("replace");
+  Status s = t3.Add(rename).Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(testing::ReadFileRaw(rename.path), read);
+}
+
 TEST_F(EngineV2Test, PreconditionsThatHoldLetTheTransactionRun) {
   const std::string xml = root_ + "/etc/qemu/vm1.xml";
   auto j = OpenJournal();

@@ -25,7 +25,7 @@ using testing::FailNthFs;
 
 // Plans `ops` under one root and creates their staging directories, as
 // Commit() does before journaling.
-Status PlanStaged(Fs* fs, const std::string& root, std::vector<OpSpec> ops, std::vector<Intent>* out) {
+Status PlanStaged(Fs* fs, const std::string& root, std::vector<Op> ops, std::vector<Intent>* out) {
   Status s = Plan(fs, {root}, ops, out);
   if (!s.ok()) return s;
   std::set<std::string> stages;
@@ -37,16 +37,16 @@ Status PlanStaged(Fs* fs, const std::string& root, std::vector<OpSpec> ops, std:
 struct Case {
   const char* name;
   std::function<void(const std::string& root)> setup;
-  std::function<OpSpec(const std::string& root)> op;
+  std::function<Op(const std::string& root)> op;
 };
 
-OpSpec Spec(OpKind k, std::string path, std::string src = "", bool replace = false, std::string data = "",
+Op Spec(OpKind k, std::string path, std::string src = "", bool replace = false, std::string data = "",
             std::optional<uint32_t> mode = std::nullopt) {
-  OpSpec s;
+  Op s;
   s.kind = k;
   s.path = std::move(path);
   s.src = std::move(src);
-  s.replace = replace;
+  s.replace = replace ? RenameMode::kReplace : RenameMode::kNoReplace;
   s.data = std::move(data);
   s.mode = mode;
   return s;

@@ -26,16 +26,16 @@ class PlanTest : public ::testing::Test {
     ASSERT_TRUE(fs.ok());
     fs_ = std::move(fs.value());
   }
-  OpSpec Op(OpKind k, const std::string& path, const std::string& src = "", bool replace = false) {
-    OpSpec s;
+  fstx::Op Op(OpKind k, const std::string& path, const std::string& src = "", bool replace = false) {
+    fstx::Op s;
     s.kind = k;
     s.path = dir_ / path;
     if (!src.empty()) s.src = dir_ / src;
-    s.replace = replace;
+    s.replace = replace ? RenameMode::kReplace : RenameMode::kNoReplace;
     s.data = k == OpKind::kSymlink ? "target" : "data";
     return s;
   }
-  Status Run(std::vector<OpSpec> ops, std::vector<Intent>* out = nullptr) {
+  Status Run(std::vector<fstx::Op> ops, std::vector<Intent>* out = nullptr) {
     std::vector<Intent> tmp;
     Status s = CheckLexical({dir_.path()}, &ops);
     if (!s.ok()) return s;
@@ -97,28 +97,28 @@ TEST_F(PlanTest, TypeRules) {
 }
 
 TEST_F(PlanTest, LexicalRules) {
-  OpSpec outside;
+  fstx::Op outside;
   outside.kind = OpKind::kRemove;
   outside.path = "/etc/passwd";
   EXPECT_EQ(Run({outside}).code(), Code::kOutsideRoot);
-  OpSpec dotdot = Op(OpKind::kRemove, "d/../d/a");
+  fstx::Op dotdot = Op(OpKind::kRemove, "d/../d/a");
   EXPECT_EQ(Run({dotdot}).code(), Code::kInvalidArgument);
   EXPECT_EQ(Run({Op(OpKind::kRemove, ".fstx-1-0-old")}).code(), Code::kInvalidArgument);
-  OpSpec root = Op(OpKind::kRemove, "");
+  fstx::Op root = Op(OpKind::kRemove, "");
   root.path = dir_.path();
   EXPECT_EQ(Run({root}).code(), Code::kOutsideRoot) << "a root itself is not beneath a root";
-  OpSpec mode = Op(OpKind::kMkdir, "m");
+  fstx::Op mode = Op(OpKind::kMkdir, "m");
   mode.mode = 0100000;
   EXPECT_EQ(Run({mode}).code(), Code::kInvalidArgument);
   EXPECT_EQ(Run({}).code(), Code::kInvalidArgument);
-  OpSpec rel = Op(OpKind::kRemove, "");
+  fstx::Op rel = Op(OpKind::kRemove, "");
   rel.path = "relative/path";
   EXPECT_EQ(Run({rel}).code(), Code::kInvalidArgument);
 }
 
 // The op limit is checked before anything else, with the numbers.
 TEST_F(PlanTest, MoreOpsThanTheLimitAreRefused) {
-  std::vector<OpSpec> ops(kMaxOpsPerTransaction + 1, Op(OpKind::kMkdir, "m"));
+  std::vector<fstx::Op> ops(kMaxOpsPerTransaction + 1, Op(OpKind::kMkdir, "m"));
   Status s = Run(ops);
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_NE(s.message().find("at most " + std::to_string(kMaxOpsPerTransaction)), std::string::npos) << s.message();
@@ -128,7 +128,7 @@ TEST_F(PlanTest, MoreOpsThanTheLimitAreRefused) {
 // renames: a directory moved back and forth, files written inside it
 // between the moves, and a name reused after its object moved away.
 TEST_F(PlanTest, LongRenameChainsResolveThroughEveryStep) {
-  std::vector<OpSpec> ops;
+  std::vector<fstx::Op> ops;
   for (int i = 0; i < 50; ++i) {
     ops.push_back(i % 2 ? Op(OpKind::kRename, "d/sub", "d/moved") : Op(OpKind::kRename, "d/moved", "d/sub"));
     ops.push_back(Op(OpKind::kWriteFile, i % 2 ? "d/sub/f" + std::to_string(i) : "d/moved/f" + std::to_string(i)));
@@ -156,7 +156,7 @@ TEST_F(PlanTest, ReplacesThatRenameWouldRefuseAndOverlongLinkTargets) {
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_NE(s.message().find("cannot replace the directory"), std::string::npos) << s.message();
   EXPECT_TRUE(Run({Op(OpKind::kRename, "d/b", "d/a", true)}).ok());
-  OpSpec link = Op(OpKind::kSymlink, "d/l");
+  fstx::Op link = Op(OpKind::kSymlink, "d/l");
   link.data = std::string(PATH_MAX, 'x');
   s = Run({link});
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
