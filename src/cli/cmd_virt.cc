@@ -27,21 +27,23 @@ struct VirtOutcome {
 
 Json PlanJson(const virt::RenamePlan& plan) {
   Json ops = Json::array(), images = Json::array();
-  for (const auto& op : plan.ops)
-    ops.push_back({{"op", op.op}, {"path", op.path}, {"from", op.from.empty() ? Json(nullptr) : Json(op.from)},
-                   {"detail", op.detail}});
+  for (const auto& p : plan.ops) {
+    const std::string from = p.op.kind == OpKind::kSymlink ? p.op.data : p.op.src;
+    ops.push_back({{"op", op_kind_name(p.op.kind)}, {"path", p.op.path},
+                   {"from", from.empty() ? Json(nullptr) : Json(from)}, {"detail", p.detail}});
+  }
   for (const auto& [from, to] : plan.images) images.push_back({{"from", from}, {"to", to}});
   return Json{{"ops", ops}, {"images", images}, {"notes", plan.notes}};
 }
 
 void PrintPlan(const virt::RenamePlan& plan) {
   size_t n = 0;
-  for (const auto& op : plan.ops) {
-    std::cout << "  " << ++n << ". " << op.op << " ";
-    if (op.op == "rename") std::cout << op.from << " -> " << op.path;
-    else if (op.op == "symlink") std::cout << op.path << " -> " << op.from;
-    else std::cout << op.path;
-    std::cout << "  (" << op.detail << ")\n";
+  for (const auto& p : plan.ops) {
+    std::cout << "  " << ++n << ". " << op_kind_name(p.op.kind) << " ";
+    if (p.op.kind == OpKind::kRename) std::cout << p.op.src << " -> " << p.op.path;
+    else if (p.op.kind == OpKind::kSymlink) std::cout << p.op.path << " -> " << p.op.data;
+    else std::cout << p.op.path;
+    std::cout << "  (" << p.detail << ")\n";
   }
   for (const auto& note : plan.notes) std::cout << "  note: " << note << "\n";
 }

@@ -292,27 +292,38 @@ class Planner {
       Result<std::vector<qcow2::RangeEdit>> edits = qcow2::SetBackingFile(heads_[img], now);
       if (!edits.ok()) return edits.status().Annotate("image " + l_.OnDisk(img));
       for (const auto& e : *edits) {
-        RenamePlan::Op op;
-        op.shown = {"write_range", l_.OnDisk(img), "", "qcow2 header at " + std::to_string(e.offset) +
-                                                         ": backing file " + stored + " -> " + now};
-        op.data = e.new_bytes;
-        op.offset = e.offset;
+        PlannedOp op = Planned({OpKind::kWriteRange, l_.OnDisk(img), "", "qcow2 header at " +
+                                    std::to_string(e.offset) + ": backing file " + stored + " -> " + now});
+        op.op.data = e.new_bytes;
+        op.op.offset = e.offset;
         header_ops_.push_back(std::move(op));
       }
     }
     return Status();
   }
 
-  void Add(PlannedOp shown, std::string data = "", const std::string* expect_content = nullptr) {
-    RenamePlan::Op op;
-    op.shown = std::move(shown);
-    op.data = std::move(data);
-    if (expect_content) {
-      op.has_expect = true;
-      op.expect = Precondition::Content(*expect_content);
-    }
-    plan_.ops_.push_back(op);
-    plan_.ops.push_back(op.shown);
+  // An op as the plan lists it: `from` is a rename's source or a
+  // symlink's target.
+  struct Shown {
+    OpKind kind;
+    std::string path, from, detail;
+  };
+  static PlannedOp Planned(Shown shown) {
+    PlannedOp p;
+    p.op.kind = shown.kind;
+    p.op.path = std::move(shown.path);
+    (shown.kind == OpKind::kSymlink ? p.op.data : p.op.src) = std::move(shown.from);
+    p.detail = std::move(shown.detail);
+    return p;
+  }
+
+  // `data`: a write_file's content; `expect_content`: what the op's object
+  // must still hold at commit.
+  void Add(Shown shown, std::string data = "", const std::string* expect_content = nullptr) {
+    PlannedOp p = Planned(std::move(shown));
+    if (p.op.kind == OpKind::kWriteFile) p.op.data = std::move(data);
+    if (expect_content) p.op.expect = Precondition::Content(*expect_content);
+    plan_.ops.push_back(std::move(p));
   }
 
   Status Edited(const std::string& xml, MomentKind kind, const std::string& where, std::string* out) {
@@ -328,16 +339,13 @@ class Planner {
   }
 
   Status Emit() {
-    for (auto& op : header_ops_) {
-      plan_.ops.push_back(op.shown);
-      plan_.ops_.push_back(op);
-    }
+    for (auto& op : header_ops_) plan_.ops.push_back(std::move(op));
     const std::string old_cfg = l_.OnDisk(l_.Config(r_.old_name)), new_cfg = l_.OnDisk(l_.Config(r_.new_name));
     std::string xml;
     Status s = Edited(config_, MomentKind::kDomain, old_cfg, &xml);
     if (!s.ok()) return s;
-    Add({"rename", new_cfg, old_cfg, "the domain's config"}, "", &config_);
-    Add({"write_file", new_cfg, "", "<name> " + r_.old_name + " -> " + r_.new_name +
+    Add({OpKind::kRename, new_cfg, old_cfg, "the domain's config"}, "", &config_);
+    Add({OpKind::kWriteFile, new_cfg, "", "<name> " + r_.old_name + " -> " + r_.new_name +
                                         (file_map_.empty() ? "" : ", and the paths of renamed files")},
         xml, &config_);
     if (has_autostart_) {
@@ -345,32 +353,31 @@ class Planner {
       const size_t slash = autostart_target_.rfind('/');
       const std::string target =
           (slash == std::string::npos ? "" : autostart_target_.substr(0, slash + 1)) + r_.new_name + ".xml";
-      Add({"symlink", l_.OnDisk(l_.Autostart(r_.new_name)), target, "autostart link"});
-      plan_.ops_.back().has_expect = true;
-      plan_.ops_.back().expect = Precondition::Absent();
-      Add({"remove", l_.OnDisk(l_.Autostart(r_.old_name)), "", "the old autostart link"}, "", &autostart_target_);
+      Add({OpKind::kSymlink, l_.OnDisk(l_.Autostart(r_.new_name)), target, "autostart link"});
+      plan_.ops.back().op.expect = Precondition::Absent();
+      Add({OpKind::kRemove, l_.OnDisk(l_.Autostart(r_.old_name)), "", "the old autostart link"}, "", &autostart_target_);
     }
     s = MoveMoments(l_.SnapshotDir(r_.old_name), l_.SnapshotDir(r_.new_name), snapshots_, "snapshot");
     if (s.ok()) s = MoveMoments(l_.CheckpointDir(r_.old_name), l_.CheckpointDir(r_.new_name), checkpoints_, "checkpoint");
     if (!s.ok()) return s;
     if (nvram_exists_)
-      Add({"rename", l_.OnDisk(l_.Nvram(r_.new_name)), l_.OnDisk(l_.Nvram(r_.old_name)), "UEFI variables"});
+      Add({OpKind::kRename, l_.OnDisk(l_.Nvram(r_.new_name)), l_.OnDisk(l_.Nvram(r_.old_name)), "UEFI variables"});
     if (TypeAt(l_.OnDisk(l_.ManagedSave(r_.old_name))) == S_IFREG)
-      Add({"rename", l_.OnDisk(l_.ManagedSave(r_.new_name)), l_.OnDisk(l_.ManagedSave(r_.old_name)), "managed save image"});
+      Add({OpKind::kRename, l_.OnDisk(l_.ManagedSave(r_.new_name)), l_.OnDisk(l_.ManagedSave(r_.old_name)), "managed save image"});
     for (const auto& [from, to] : plan_.images)
-      if (TypeAt(l_.OnDisk(from)) == S_IFREG) Add({"rename", l_.OnDisk(to), l_.OnDisk(from), "disk image"});
+      if (TypeAt(l_.OnDisk(from)) == S_IFREG) Add({OpKind::kRename, l_.OnDisk(to), l_.OnDisk(from), "disk image"});
     return Status();
   }
 
   Status MoveMoments(const std::string& from, const std::string& to, const std::vector<Moment>& ms, const char* what) {
     if (TypeAt(l_.OnDisk(from)) != S_IFDIR) return Status();
-    Add({"rename", l_.OnDisk(to), l_.OnDisk(from), std::string(what) + " directory"});
+    Add({OpKind::kRename, l_.OnDisk(to), l_.OnDisk(from), std::string(what) + " directory"});
     for (const auto& m : ms) {
       std::string xml;
       Status s = Edited(m.xml, m.kind, l_.OnDisk(from) + "/" + m.file, &xml);
       if (!s.ok()) return s;
       if (xml == m.xml) continue;
-      Add({"write_file", l_.OnDisk(to) + "/" + m.file, "", std::string(what) + " metadata: embedded domain renamed"},
+      Add({OpKind::kWriteFile, l_.OnDisk(to) + "/" + m.file, "", std::string(what) + " metadata: embedded domain renamed"},
           xml, &m.xml);
     }
     return Status();
@@ -387,19 +394,11 @@ class Planner {
   std::vector<Moment> snapshots_, checkpoints_;
   std::map<std::string, std::string> file_map_;  // host paths
   std::map<std::string, std::string> heads_;     // host image -> its first bytes
-  std::vector<RenamePlan::Op> header_ops_;
+  std::vector<PlannedOp> header_ops_;
 };
 
 void RenamePlan::AddTo(Transaction* tx) const {
-  for (const Op& op : ops_) {
-    const PlannedOp& p = op.shown;
-    if (p.op == "rename") tx->Rename(p.from, p.path);
-    else if (p.op == "write_file") tx->WriteFile(p.path, op.data);
-    else if (p.op == "symlink") tx->Symlink(p.from, p.path);
-    else if (p.op == "remove") tx->Remove(p.path);
-    else if (p.op == "write_range") tx->WriteRange(p.path, op.offset, op.data);
-    if (op.has_expect) tx->Expect(op.expect);
-  }
+  for (const PlannedOp& p : ops) tx->Add(p.op);
 }
 
 Result<RenamePlan> PlanDomainRename(const Layout& layout, const RenameRequest& req) {

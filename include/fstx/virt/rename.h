@@ -45,12 +45,11 @@ struct RenameRequest {
   bool rename_images = false;
 };
 
-// One planned op, for --dry-run and --json. Paths are on disk (with the
-// prefix); `detail` says what changes ("<name> vm1 -> vm2", ...).
+// One planned op: the op as the transaction takes it (with its
+// precondition), and what it changes in words for --dry-run and --json
+// ("<name> vm1 -> vm2", ...). Paths are on disk (with the prefix).
 struct PlannedOp {
-  std::string op;    // rename, write_file, symlink, remove, write_range
-  std::string path;  // the target
-  std::string from;  // rename's source; symlink's target; "" otherwise
+  Op op;
   std::string detail;
 };
 
@@ -62,17 +61,6 @@ struct RenamePlan {
 
   // Adds the ops, with their preconditions, to `tx` in order.
   void AddTo(Transaction* tx) const;
-
- private:
-  friend class Planner;
-  struct Op {
-    PlannedOp shown;
-    std::string data;      // write_file content, write_range bytes
-    uint64_t offset = 0;   // write_range
-    bool has_expect = false;
-    Precondition expect;
-  };
-  std::vector<Op> ops_;
 };
 
 // The programs whose pid files mean "libvirt's daemon runs" and "the
