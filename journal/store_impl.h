@@ -123,7 +123,14 @@ struct JournalStore::Impl {
   std::optional<HistoryAges> history_finished;
 
   ~Impl();                                   // store_open.cc
-  Status OpenDatabases(MDB_txn* txn);        // store_open.cc
+  // store_open.cc: the steps of Open.
+  Status Register(const struct stat& st);
+  Status OpenEnvironment(const struct stat* checked_data);
+  Status OpenTables();
+  Status OpenDatabases(MDB_txn* txn);
+  Status ProbeFresh(MDB_txn* txn, bool* fresh);
+  Status InitMeta(MDB_txn* txn);
+  Status CheckMeta(MDB_txn* txn);
   Status CheckNextId(MDB_txn* txn);          // store_open.cc
   Status CheckPid() const;                   // the rest: store.cc
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;

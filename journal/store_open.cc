@@ -628,84 +628,101 @@ JournalStore::Impl::~Impl() {
   }
 }
 
-// Reads and validates meta; opens the three databases. `txn` is a write
-// transaction when writable (creating everything on a brand-new env).
-Status JournalStore::Impl::OpenDatabases(MDB_txn* txn) {
+// Is the environment empty (a journal being created)? Refused when it is
+// not empty but has no "meta" database: it is not an fstx journal.
+Status JournalStore::Impl::ProbeFresh(MDB_txn* txn, bool* fresh) {
   MDB_dbi main_dbi;
   int rc = mdb_dbi_open(txn, nullptr, 0, &main_dbi);
   if (rc != 0) return LmdbStatus(rc, "open main database", dir);
   MDB_stat ms;
   rc = mdb_stat(txn, main_dbi, &ms);
   if (rc != 0) return LmdbStatus(rc, "stat main database", dir);
-  const bool fresh = ms.ms_entries == 0;
-  if (fresh && read_only) {
+  *fresh = ms.ms_entries == 0;
+  if (*fresh && read_only) {
     return Status(Code::kNotFound,
                   "no fstx journal at " + dir + " (the LMDB environment is empty)");
   }
-  if (!fresh) {
-    MDB_val k = Val("meta"), v;
-    rc = mdb_get(txn, main_dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-      return Status(
-          Code::kCorruption,
-          dir + " is not an fstx journal (an LMDB environment without a \"meta\" database)");
-    }
-    if (rc != 0) return LmdbStatus(rc, "look up meta", dir);
+  if (*fresh) return Status::Ok();
+  MDB_val k = Val("meta"), v;
+  rc = mdb_get(txn, main_dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) {
+    return Status(
+        Code::kCorruption,
+        dir + " is not an fstx journal (an LMDB environment without a \"meta\" database)");
   }
+  return rc == 0 ? Status::Ok() : LmdbStatus(rc, "look up meta", dir);
+}
+
+// A new journal's meta: magic, the current format, next_id 1.
+Status JournalStore::Impl::InitMeta(MDB_txn* txn) {
+  std::string fmt = BeKey(kFormatVersion, 4), next = BeKey(1);
+  MDB_val k1 = Val("magic"), v1 = Val(kMetaMagic), k2 = Val("format"), v2 = Val(fmt);
+  MDB_val k3 = Val("next_id"), v3 = Val(next);
+  int rc;
+  if ((rc = mdb_put(txn, meta_dbi, &k1, &v1, 0)) != 0 ||
+      (rc = mdb_put(txn, meta_dbi, &k2, &v2, 0)) != 0 ||
+      (rc = mdb_put(txn, meta_dbi, &k3, &v3, 0)) != 0) {
+    return LmdbStatus(rc, "initialise meta", dir);
+  }
+  format_version = kFormatVersion;
+  return Status::Ok();
+}
+
+// An existing journal's meta: our magic, a format this fstx reads. An older
+// journal is upgraded in place by the first writer: its records stay
+// readable (FORMAT.md "Versions"), new ones are written in the current
+// version, and the meta key says so from now on.
+Status JournalStore::Impl::CheckMeta(MDB_txn* txn) {
+  MDB_val k = Val("magic"), v;
+  int rc = mdb_get(txn, meta_dbi, &k, &v);
+  if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "read meta magic", dir);
+  if (rc == MDB_NOTFOUND || View(v) != kMetaMagic) {
+    std::string got =
+        rc == MDB_NOTFOUND ? "no magic" : "magic \"" + std::string(View(v).substr(0, 32)) + "\"";
+    return Status(Code::kCorruption, dir + " is not an fstx journal (meta has " + got + ")");
+  }
+  k = Val("format");
+  uint64_t fmt = 0;
+  rc = mdb_get(txn, meta_dbi, &k, &v);
+  if (rc != 0 || v.mv_size != 4 || !FromBe(v, &fmt)) {
+    return Status(Code::kCorruption,
+                  "journal " + dir + ": meta \"format\" is missing or malformed");
+  }
+  if (fmt > kFormatVersion) {
+    return Status(Code::kNotSupported, "journal " + dir + " has format version " +
+                                           std::to_string(fmt) +
+                                           "; this fstx reads up to version " +
+                                           std::to_string(kFormatVersion) + " (upgrade fstx)");
+  }
+  if (fmt < kOldestFormatVersion) {
+    return Status(Code::kCorruption,
+                  "journal " + dir + ": unknown format version " + std::to_string(fmt));
+  }
+  format_version = static_cast<uint32_t>(fmt);
+  if (fmt < kFormatVersion && !read_only) {
+    std::string now = BeKey(kFormatVersion, 4);
+    MDB_val kf = Val("format"), vf = Val(now);
+    rc = mdb_put(txn, meta_dbi, &kf, &vf, 0);
+    if (rc != 0) return LmdbStatus(rc, "upgrade meta format", dir);
+    format_version = kFormatVersion;
+  }
+  return Status::Ok();
+}
+
+// Reads and validates meta; opens the three databases. `txn` is a write
+// transaction when writable (creating everything on a brand-new env).
+Status JournalStore::Impl::OpenDatabases(MDB_txn* txn) {
+  bool fresh = false;
+  Status s = ProbeFresh(txn, &fresh);
+  if (!s.ok()) return s;
   const unsigned create = read_only ? 0 : MDB_CREATE;
-  rc = mdb_dbi_open(txn, "meta", create, &meta_dbi);
+  int rc = mdb_dbi_open(txn, "meta", create, &meta_dbi);
   if (rc == MDB_INCOMPATIBLE) {
     return Status(Code::kCorruption, dir + " is not an fstx journal (\"meta\" is not a database)");
   }
   if (rc != 0) return LmdbStatus(rc, "open meta database", dir);
-  if (fresh) {
-    std::string fmt = BeKey(kFormatVersion, 4), next = BeKey(1);
-    MDB_val k1 = Val("magic"), v1 = Val(kMetaMagic), k2 = Val("format"), v2 = Val(fmt);
-    MDB_val k3 = Val("next_id"), v3 = Val(next);
-    if ((rc = mdb_put(txn, meta_dbi, &k1, &v1, 0)) != 0 ||
-        (rc = mdb_put(txn, meta_dbi, &k2, &v2, 0)) != 0 ||
-        (rc = mdb_put(txn, meta_dbi, &k3, &v3, 0)) != 0) {
-      return LmdbStatus(rc, "initialise meta", dir);
-    }
-  } else {
-    MDB_val k = Val("magic"), v;
-    rc = mdb_get(txn, meta_dbi, &k, &v);
-    if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "read meta magic", dir);
-    if (rc == MDB_NOTFOUND || View(v) != kMetaMagic) {
-      std::string got =
-          rc == MDB_NOTFOUND ? "no magic" : "magic \"" + std::string(View(v).substr(0, 32)) + "\"";
-      return Status(Code::kCorruption, dir + " is not an fstx journal (meta has " + got + ")");
-    }
-    k = Val("format");
-    uint64_t fmt = 0;
-    rc = mdb_get(txn, meta_dbi, &k, &v);
-    if (rc != 0 || v.mv_size != 4 || !FromBe(v, &fmt)) {
-      return Status(Code::kCorruption,
-                    "journal " + dir + ": meta \"format\" is missing or malformed");
-    }
-    if (fmt > kFormatVersion) {
-      return Status(Code::kNotSupported, "journal " + dir + " has format version " +
-                                             std::to_string(fmt) +
-                                             "; this fstx reads up to version " +
-                                             std::to_string(kFormatVersion) + " (upgrade fstx)");
-    }
-    if (fmt < kOldestFormatVersion) {
-      return Status(Code::kCorruption,
-                    "journal " + dir + ": unknown format version " + std::to_string(fmt));
-    }
-    format_version = static_cast<uint32_t>(fmt);
-    // An older journal is upgraded in place by the first writer: its
-    // records stay readable (FORMAT.md "Versions"), new ones are written in
-    // the current version, and the meta key says so from now on.
-    if (fmt < kFormatVersion && !read_only) {
-      std::string now = BeKey(kFormatVersion, 4);
-      MDB_val kf = Val("format"), vf = Val(now);
-      rc = mdb_put(txn, meta_dbi, &kf, &vf, 0);
-      if (rc != 0) return LmdbStatus(rc, "upgrade meta format", dir);
-      format_version = kFormatVersion;
-    }
-  }
-  if (fresh) format_version = kFormatVersion;
+  s = fresh ? InitMeta(txn) : CheckMeta(txn);
+  if (!s.ok()) return s;
   rc = mdb_dbi_open(txn, "active", create, &active_dbi);
   if (rc == 0) rc = mdb_dbi_open(txn, "history", create, &history_dbi);
   if (rc == MDB_NOTFOUND) {
@@ -766,6 +783,105 @@ Status JournalStore::Impl::CheckNextId(MDB_txn* txn) {
   return Status::Ok();
 }
 
+// LMDB allows one environment per process and file: the directory's
+// identity is registered until the store closes.
+Status JournalStore::Impl::Register(const struct stat& st) {
+  std::lock_guard<std::mutex> g(g_open_mu);
+  auto key = std::make_pair(st.st_dev, st.st_ino);
+  auto it = g_open.find(key);
+  if (it != g_open.end() && it->second == ::getpid()) {
+    return Status(Code::kBusy, "journal " + dir + " is already open in this process (pid " +
+                                   std::to_string(::getpid()) +
+                                   "); LMDB allows one environment per process: share the store");
+  }
+  g_open[key] = ::getpid();
+  dir_id = key;
+  registered = true;
+  return Status::Ok();
+}
+
+namespace {
+
+// data.mdb as checked before LMDB opens it. The fd stays open until LMDB
+// has opened the file, so that its identity can be compared with what LMDB
+// opened.
+struct CheckedDataFile {
+  int fd = -1;
+  struct stat st {};
+  bool fresh = false;  // no data.mdb, or an empty one: a journal being created
+  CheckedDataFile() = default;
+  CheckedDataFile(const CheckedDataFile&) = delete;
+  CheckedDataFile& operator=(const CheckedDataFile&) = delete;
+  ~CheckedDataFile() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// data.mdb and lock.mdb: regular files, and data.mdb safe to map.
+Status CheckFiles(const std::string& dir, bool read_only, CheckedDataFile* data) {
+  const std::string data_path = dir + "/data.mdb";
+  Status s = OpenJournalFile(data_path, O_RDONLY, &data->fd, &data->st);
+  if (!s.ok()) {
+    if (s.err() != ENOENT) return s;  // EACCES is not "no journal"
+    if (read_only) return Status(Code::kNotFound, "no fstx journal at " + dir, ENOENT);
+    data->fresh = true;
+  }
+  if (!data->fresh && data->st.st_size == 0) {
+    // What a crash while LMDB created the file leaves: no records at all.
+    if (read_only) {
+      return Status(Code::kNotFound, "no fstx journal at " + dir + " (" + data_path +
+                                         " is empty: no transaction was ever recorded)");
+    }
+    data->fresh = true;
+  }
+  if (!data->fresh && !(s = DataFileCheck(data->fd, data_path).Run()).ok()) return s;
+  return CheckIfPresent(dir + "/lock.mdb");
+}
+
+}  // namespace
+
+// The LMDB environment on the checked files (`checked_data`: data.mdb as
+// checked; null for a journal being created); stale readers cleared.
+Status JournalStore::Impl::OpenEnvironment(const struct stat* checked_data) {
+  const std::string data_path = dir + "/data.mdb", lock_path = dir + "/lock.mdb";
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return LmdbStatus(rc, "create environment", dir);
+  uint64_t map = opts.initial_map_size ? opts.initial_map_size : (8ull << 20);
+  if ((rc = mdb_env_set_maxdbs(env, 4)) != 0 || (rc = mdb_env_set_mapsize(env, map)) != 0) {
+    return LmdbStatus(rc, "configure environment", dir);
+  }
+  rc = mdb_env_open(env, dir.c_str(), MDB_NOTLS | (read_only ? MDB_RDONLY : 0), 0600);
+  if (rc != 0) return store_detail::WriteStatus(rc, "open environment", dir, 0);
+  // LMDB opened both files by name, following symlinks. The directory is
+  // writable only by its owner (or root), so only they could have swapped
+  // a file in since the checks above; still, make sure LMDB has the file
+  // that was checked and that neither is a symlink now.
+  Status s = SameFileAsChecked(env, data_path, checked_data);
+  if (!s.ok() || !(s = CheckIfPresent(lock_path)).ok()) return s;
+  const char* lmdb_files[] = {data_path.c_str(), lock_path.c_str()};
+  fork_guard::CloseOnExec(lmdb_files, 2);  // LMDB's own fds (fork_guard.h)
+  rc = mdb_reader_check(env, &readers_cleared);
+  return rc == 0 ? Status::Ok() : LmdbStatus(rc, "check stale readers", dir);
+}
+
+// One transaction that opens (or creates) the databases and checks meta.
+Status JournalStore::Impl::OpenTables() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(env, 0);
+    rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn);
+  }
+  if (rc != 0) return LmdbStatus(rc, "begin open transaction", dir);
+  Status s = OpenDatabases(txn);
+  if (!s.ok()) {
+    mdb_txn_abort(txn);
+    return s;
+  }
+  rc = mdb_txn_commit(txn);
+  return rc == 0 ? Status::Ok() : store_detail::WriteStatus(rc, "commit open transaction", dir, 0);
+}
+
 Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opts) {
   if (opts.dir.empty() || opts.dir[0] != '/') {
     return Status(Code::kInvalidArgument,
@@ -778,93 +894,15 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
   impl->opts.dir = impl->dir;
   impl->read_only = opts.read_only;
   impl->owner_pid = ::getpid();
-  const std::string& dir = impl->dir;
 
   struct stat st;
   Status s = PrepareDir(impl->opts, &st);
-  if (!s.ok()) return s;
-  {
-    std::lock_guard<std::mutex> g(g_open_mu);
-    auto key = std::make_pair(st.st_dev, st.st_ino);
-    auto it = g_open.find(key);
-    if (it != g_open.end() && it->second == ::getpid()) {
-      return Status(Code::kBusy, "journal " + dir + " is already open in this process (pid " +
-                                     std::to_string(::getpid()) +
-                                     "); LMDB allows one environment per process: share the store");
-    }
-    g_open[key] = ::getpid();
-    impl->dir_id = key;
-    impl->registered = true;
-  }
-  if (!opts.read_only) {
-    s = LockWriter(dir, &impl->lock_fd);
-    if (!s.ok()) return s;
-  }
-
-  // data.mdb and lock.mdb: regular files, and data.mdb safe to map. The fd
-  // stays open until LMDB has opened the file, so that its identity can be
-  // compared with what LMDB opened.
-  const std::string data_path = dir + "/data.mdb", lock_path = dir + "/lock.mdb";
-  int data_fd = -1;
-  struct stat data_st {};
-  bool fresh = false;
-  s = OpenJournalFile(data_path, O_RDONLY, &data_fd, &data_st);
-  if (!s.ok()) {
-    if (s.err() != ENOENT) return s;  // EACCES is not "no journal"
-    if (opts.read_only) return Status(Code::kNotFound, "no fstx journal at " + dir, ENOENT);
-    fresh = true;
-  }
-  struct FdCloser {
-    int fd;
-    ~FdCloser() {
-      if (fd >= 0) ::close(fd);
-    }
-  } data_guard{data_fd};
-  if (!fresh && data_st.st_size == 0) {
-    // What a crash while LMDB created the file leaves: no records at all.
-    if (opts.read_only) {
-      return Status(Code::kNotFound, "no fstx journal at " + dir + " (" + data_path +
-                                         " is empty: no transaction was ever recorded)");
-    }
-    fresh = true;
-  }
-  if (!fresh && !(s = DataFileCheck(data_fd, data_path).Run()).ok()) return s;
-  if (!(s = CheckIfPresent(lock_path)).ok()) return s;
-
-  int rc = mdb_env_create(&impl->env);
-  if (rc != 0) return LmdbStatus(rc, "create environment", dir);
-  uint64_t map = opts.initial_map_size ? opts.initial_map_size : (8ull << 20);
-  if ((rc = mdb_env_set_maxdbs(impl->env, 4)) != 0 ||
-      (rc = mdb_env_set_mapsize(impl->env, map)) != 0) {
-    return LmdbStatus(rc, "configure environment", dir);
-  }
-  rc = mdb_env_open(impl->env, dir.c_str(), MDB_NOTLS | (opts.read_only ? MDB_RDONLY : 0), 0600);
-  if (rc != 0) return store_detail::WriteStatus(rc, "open environment", dir, 0);
-  // LMDB opened both files by name, following symlinks. The directory is
-  // writable only by its owner (or root), so only they could have swapped
-  // a file in since the checks above; still, make sure LMDB has the file
-  // that was checked and that neither is a symlink now.
-  if (!(s = SameFileAsChecked(impl->env, data_path, fresh ? nullptr : &data_st)).ok()) return s;
-  if (!(s = CheckIfPresent(lock_path)).ok()) return s;
-  const char* lmdb_files[] = {data_path.c_str(), lock_path.c_str()};
-  fork_guard::CloseOnExec(lmdb_files, 2);  // LMDB's own fds (fork_guard.h)
-  rc = mdb_reader_check(impl->env, &impl->readers_cleared);
-  if (rc != 0) return LmdbStatus(rc, "check stale readers", dir);
-
-  MDB_txn* txn = nullptr;
-  rc = mdb_txn_begin(impl->env, nullptr, opts.read_only ? MDB_RDONLY : 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    mdb_env_set_mapsize(impl->env, 0);
-    rc = mdb_txn_begin(impl->env, nullptr, opts.read_only ? MDB_RDONLY : 0, &txn);
-  }
-  if (rc != 0) return LmdbStatus(rc, "begin open transaction", dir);
-  s = impl->OpenDatabases(txn);
-  if (!s.ok()) {
-    mdb_txn_abort(txn);
-    return s;
-  }
-  rc = mdb_txn_commit(txn);
-  if (rc != 0) return store_detail::WriteStatus(rc, "commit open transaction", dir, 0);
+  if (!s.ok() || !(s = impl->Register(st)).ok()) return s;
+  if (!opts.read_only && !(s = LockWriter(impl->dir, &impl->lock_fd)).ok()) return s;
+  CheckedDataFile data;
+  if (!(s = CheckFiles(impl->dir, opts.read_only, &data)).ok()) return s;
+  if (!(s = impl->OpenEnvironment(data.fresh ? nullptr : &data.st)).ok()) return s;
+  if (!(s = impl->OpenTables()).ok()) return s;
   return std::unique_ptr<JournalStore>(new JournalStore(std::move(impl)));
 }
 
