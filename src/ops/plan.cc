@@ -218,28 +218,8 @@ class Planner {
     if (!s.ok()) return s;
 
     switch (op.kind) {
-      case OpKind::kRename: {
-        if (paths::IsSameOrAncestor(op.src, op.path) || paths::IsAncestor(op.path, op.src))
-          return Status(Code::kInvalidArgument, "cannot move " + op.src + " into itself or onto its ancestor");
-        FileInfo src;
-        s = Before(op.src, k, &src);
-        if (!s.ok()) return s;
-        if (!src.exists()) return Status(Code::kNotFound, "source " + op.src + " does not exist", ENOENT);
-        if (target.exists()) {
-          if (op.replace != RenameMode::kReplace)
-            return Status(Code::kExists, "target " + op.path + " exists (set replace to replace it)", EEXIST);
-          if (target.dev == src.dev && target.ino == src.ino)
-            return Status(Code::kInvalidArgument, op.src + " and " + op.path + " are the same file");
-          // rename(2) fails with EISDIR / ENOTDIR here: refuse before journaling.
-          if ((src.type == FileType::kDirectory) != (target.type == FileType::kDirectory))
-            return Status(Code::kInvalidArgument, std::string("cannot replace the ") + file_type_name(target.type) +
-                                                      " " + op.path + " with the " + file_type_name(src.type) + " " +
-                                                      op.src + " (a directory only replaces a directory)");
-        }
-        in->moved = ops::FingerprintOf(src);
-        in->before = ops::FingerprintOf(target);
-        return Status();
-      }
+      case OpKind::kRename:
+        return PlanRename(k, target, in);
       case OpKind::kWriteFile:
         if (target.exists() && target.type != FileType::kRegular)
           return Status(Code::kInvalidArgument, op.path + " is a " + file_type_name(target.type) +
@@ -260,18 +240,8 @@ class Planner {
                                                     " bytes; at most " + std::to_string(PATH_MAX - 1) + " are allowed");
         in->before = ops::FingerprintOf(target);
         return Status();
-      case OpKind::kRemove: {
-        if (!target.exists()) return Status(Code::kNotFound, op.path + " does not exist", ENOENT);
-        in->moved = ops::FingerprintOf(target);
-        // Deleting a tree must never reach into another filesystem.
-        std::string mount;
-        s = FindMountBelow(fs_, Lookup(op.path, k).real, &mount);
-        if (!s.ok()) return s;
-        if (!mount.empty())
-          return Status(Code::kInvalidArgument, op.path + " holds a mount point, " + mount +
-                                                    ": unmount it first (fstx never removes another filesystem's files)");
-        return Status();
-      }
+      case OpKind::kRemove:
+        return PlanRemove(k, target, in);
       case OpKind::kMkdir:
         if (target.exists()) return Status(Code::kExists, op.path + " exists", EEXIST);
         in->mode = op.mode ? *op.mode : 0755;
@@ -285,6 +255,44 @@ class Planner {
         return PlanWriteRange(k, target, in);
     }
     return Status(Code::kInvalidArgument, "unknown op");
+  }
+
+  Status PlanRename(size_t k, const FileInfo& target, Intent* in) {
+    const Op& op = ops_[k];
+    if (paths::IsSameOrAncestor(op.src, op.path) || paths::IsAncestor(op.path, op.src))
+      return Status(Code::kInvalidArgument, "cannot move " + op.src + " into itself or onto its ancestor");
+    FileInfo src;
+    Status s = Before(op.src, k, &src);
+    if (!s.ok()) return s;
+    if (!src.exists()) return Status(Code::kNotFound, "source " + op.src + " does not exist", ENOENT);
+    if (target.exists()) {
+      if (op.replace != RenameMode::kReplace)
+        return Status(Code::kExists, "target " + op.path + " exists (set replace to replace it)", EEXIST);
+      if (target.dev == src.dev && target.ino == src.ino)
+        return Status(Code::kInvalidArgument, op.src + " and " + op.path + " are the same file");
+      // rename(2) fails with EISDIR / ENOTDIR here: refuse before journaling.
+      if ((src.type == FileType::kDirectory) != (target.type == FileType::kDirectory))
+        return Status(Code::kInvalidArgument, std::string("cannot replace the ") + file_type_name(target.type) +
+                                                  " " + op.path + " with the " + file_type_name(src.type) + " " +
+                                                  op.src + " (a directory only replaces a directory)");
+    }
+    in->moved = ops::FingerprintOf(src);
+    in->before = ops::FingerprintOf(target);
+    return Status();
+  }
+
+  Status PlanRemove(size_t k, const FileInfo& target, Intent* in) {
+    const Op& op = ops_[k];
+    if (!target.exists()) return Status(Code::kNotFound, op.path + " does not exist", ENOENT);
+    in->moved = ops::FingerprintOf(target);
+    // Deleting a tree must never reach into another filesystem.
+    std::string mount;
+    Status s = FindMountBelow(fs_, Lookup(op.path, k).real, &mount);
+    if (!s.ok()) return s;
+    if (!mount.empty())
+      return Status(Code::kInvalidArgument, op.path + " holds a mount point, " + mount +
+                                                ": unmount it first (fstx never removes another filesystem's files)");
+    return Status();
   }
 
   Status PlanWriteRange(size_t k, const FileInfo& target, Intent* in) {
