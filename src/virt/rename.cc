@@ -165,6 +165,16 @@ class Planner {
         return Inconsistent(r_.old_name, link + " points to " + autostart_target_ + ", not to " + r_.old_name + ".xml");
       has_autostart_ = true;
     }
+    // A managed save image embeds the domain's XML, name included, and
+    // libvirt refuses to restore it into a domain of another name (and
+    // refuses to rename such a domain itself): renaming the file would
+    // strand the saved state. Refused, with the way out.
+    const std::string save = l_.OnDisk(l_.ManagedSave(r_.old_name));
+    if (TypeAt(save) != 0)
+      return Status(Code::kInvalidArgument,
+                    "domain " + r_.old_name + " has a managed save image, " + save +
+                        ", whose embedded XML names it: start the domain and shut it down, or drop the saved "
+                        "state (virsh managedsave-remove " + r_.old_name + "), then rename");
     return Status();
   }
 
@@ -362,8 +372,6 @@ class Planner {
     if (!s.ok()) return s;
     if (nvram_exists_)
       Add({OpKind::kRename, l_.OnDisk(l_.Nvram(r_.new_name)), l_.OnDisk(l_.Nvram(r_.old_name)), "UEFI variables"});
-    if (TypeAt(l_.OnDisk(l_.ManagedSave(r_.old_name))) == S_IFREG)
-      Add({OpKind::kRename, l_.OnDisk(l_.ManagedSave(r_.new_name)), l_.OnDisk(l_.ManagedSave(r_.old_name)), "managed save image"});
     for (const auto& [from, to] : plan_.images)
       if (TypeAt(l_.OnDisk(from)) == S_IFREG) Add({OpKind::kRename, l_.OnDisk(to), l_.OnDisk(from), "disk image"});
     return Status();

@@ -205,6 +205,25 @@ TEST_F(VirtRenameTest, TakenNamesBadNamesAndInconsistentDomainsAreRefused) {
   EXPECT_NE(plan.status().message().find("already inconsistent"), std::string::npos) << plan.status().message();
 }
 
+// A managed save image embeds the domain's XML with its name, and libvirt
+// restores it only into a domain of that name: the rename is refused,
+// naming the image and the way out, and nothing is planned.
+TEST_F(VirtRenameTest, ManagedSaveImageIsRefused) {
+  bfs::create_directories(P("/var/lib/libvirt/qemu/save"));
+  const std::string save = P("/var/lib/libvirt/qemu/save/vm1.save");
+  WriteFileRaw(save, "LibvirtQemudSave" + std::string(4096, '\0'), 0600);
+  const auto before = fstx::testing::Snapshot(root_);
+  auto plan = PlanDomainRename(layout_, {"vm1", "vm2", false});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(plan.status().message().find(save), std::string::npos) << plan.status().message();
+  EXPECT_NE(plan.status().message().find("managedsave-remove vm1"), std::string::npos) << plan.status().message();
+  EXPECT_EQ(fstx::testing::Snapshot(root_), before);
+  // Without it the same domain renames.
+  bfs::remove(save);
+  EXPECT_TRUE(PlanDomainRename(layout_, {"vm1", "vm2", false}).ok());
+}
+
 // The plan was made, then someone edited the config: Commit fails with
 // kStale naming the file, and nothing changes.
 TEST_F(VirtRenameTest, StalePlanChangesNothing) {

@@ -11,7 +11,7 @@
 //     removed;
 //   - snapshot/OLD and checkpoint/OLD moved to .../NEW, each metadata XML's
 //     embedded <domain> (and <inactiveDomain>) edited the same way;
-//   - nvram/OLD_VARS.fd and save/OLD.save renamed;
+//   - nvram/OLD_VARS.fd renamed;
 //   - with rename_images: every image in the domain's disks and backing
 //     chains (from the XMLs and from the qcow2 headers) whose file name
 //     carries OLD as a word ("vm1.qcow2", "vm1-data.img"; not "myvm1.img")
@@ -24,7 +24,9 @@
 //
 // Refused before anything is journaled (kInvalidArgument unless said):
 // an invalid NEW name; no domain OLD (kNotFound); a daemon or the domain
-// running (CheckOffline); NEW taken by any of its files (kExists); an old
+// running (CheckOffline); a managed save image save/OLD.save (its embedded
+// XML names OLD, and libvirt restores it only into a domain of that name);
+// NEW taken by any of its files (kExists); an old
 // domain that is already inconsistent (a config naming another domain, a
 // foreign autostart link, a checkpoint file in the snapshot directory, an
 // embedded <domain> with another name: run `fstx virt check OLD`).
