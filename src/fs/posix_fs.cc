@@ -337,10 +337,15 @@ Status PosixFs::CreateFile(const std::string& path, std::string_view data, uint3
   if (!fd.valid()) return Status::FromErrno(errno, "create", p);
   if (::fchmod(fd.get(), mode & 07777) != 0) return Status::FromErrno(errno, "create (fchmod)", p);
   if (uid != -1 || gid != -1) {
-    uid_t u = uid == -1 ? static_cast<uid_t>(-1) : static_cast<uid_t>(uid);
-    gid_t g = gid == -1 ? static_cast<gid_t>(-1) : static_cast<gid_t>(gid);
-    // Without privilege, keeping a foreign owner is best effort.
-    if (::fchown(fd.get(), u, g) != 0 && !(errno == EPERM && ::geteuid() != 0)) {
+    // Only an owner the new file does not already have is set (a no-op
+    // fchown still dirties the inode). Without privilege, keeping a
+    // foreign owner is best effort.
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "create (fstat)", p);
+    uid_t u = uid == -1 || static_cast<uid_t>(uid) == st.st_uid ? static_cast<uid_t>(-1) : static_cast<uid_t>(uid);
+    gid_t g = gid == -1 || static_cast<gid_t>(gid) == st.st_gid ? static_cast<gid_t>(-1) : static_cast<gid_t>(gid);
+    if ((u != static_cast<uid_t>(-1) || g != static_cast<gid_t>(-1)) && ::fchown(fd.get(), u, g) != 0 &&
+        !(errno == EPERM && ::geteuid() != 0)) {
       return Status::FromErrno(errno, "create (fchown)", p);
     }
   }

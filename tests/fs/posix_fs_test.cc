@@ -215,6 +215,19 @@ TEST_F(PosixFsTest, CreateFileOwner) {
   }
   EXPECT_EQ(Mode(R("theirs")), 0640u);
   EXPECT_EQ(ReadFileRaw(R("theirs")), "x");
+
+  // Only the part that differs is changed (no fchown for what the new file
+  // already has): a foreign user with our group, and the reverse.
+  if (::geteuid() == 0) {
+    ASSERT_TRUE(fs_->CreateFile(R("user"), "x", 0600, 12345, ::getegid()).ok());
+    ASSERT_EQ(::lstat(R("user").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 12345u);
+    EXPECT_EQ(st.st_gid, ::getegid());
+    ASSERT_TRUE(fs_->CreateFile(R("group"), "x", 0600, ::geteuid(), 23456).ok());
+    ASSERT_EQ(::lstat(R("group").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, ::geteuid());
+    EXPECT_EQ(st.st_gid, 23456u);
+  }
 }
 
 TEST_F(PosixFsTest, CreateFileRefusesExisting) {
