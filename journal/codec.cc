@@ -6,8 +6,8 @@
 // allocated, so even a payload with a valid checksum but hostile sizes
 // fails cleanly with kCorruption.
 #include "journal/codec.h"
+#include "journal/crc32c.h"
 
-#include <array>
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
 #include <cereal/types/string.hpp>
@@ -136,17 +136,6 @@ Status CheckTags(const TxRecord& r, uint16_t version) {
   return Status::Ok();
 }
 
-// CRC-32C lookup table for the reflected polynomial 0x82F63B78.
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
 
 }  // namespace
 
@@ -201,12 +190,6 @@ void serialize(Archive& ar, TxRecord& r) {
   } else {
     ar(r.intents);
   }
-}
-
-uint32_t Crc32c(std::string_view data) {
-  uint32_t c = 0xffffffffu;
-  for (unsigned char b : data) c = kCrcTable[(c ^ b) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
 }
 
 std::string EncodeRecord(const TxRecord& rec) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "fstx/status.h"
+#include "journal/crc32c.h"  // Crc32c, the records' checksum
 #include "journal/record.h"
 
 namespace fstx {
@@ -24,8 +25,5 @@ inline constexpr uint16_t kOldestFormatVersion = 1;
 
 std::string EncodeRecord(const TxRecord& rec);
 Status DecodeRecord(std::string_view bytes, TxRecord* rec);
-
-// CRC-32C (Castagnoli), software.
-uint32_t Crc32c(std::string_view data);
 
 }  // namespace fstx
