@@ -30,28 +30,34 @@ Json BadJson(const BadRecord& b) {
   return Json{{"table", b.table}, {"id", b.id}, {"message", b.status.message()}};
 }
 
-}  // namespace
-
-int CmdStatus(const Globals& g, bool json) {
-  const Json base{{"journal", g.journal}};
-  std::unique_ptr<Inspector> store;
-  Status s = OpenIfExists(g.journal, &store);
-  if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
-  Json j;
-  j["journal"] = g.journal;
-  j["exists"] = store != nullptr;
-  if (!store) {
-    if (json) {
-      j["transactions"] = Json::array();
-      std::cout << DumpJson(j);
-    } else {
-      std::cout << "no journal at " << g.journal
-                << " (fstx has not been used here): nothing unfinished\n";
-    }
-    return kExitOk;
+// `fstx status` where there is no journal: nothing unfinished. j holds
+// "journal" and "exists".
+int PrintNoJournal(const std::string& journal, Json j, bool json) {
+  if (json) {
+    j["transactions"] = Json::array();
+    std::cout << DumpJson(j);
+  } else {
+    std::cout << "no journal at " << journal
+              << " (fstx has not been used here): nothing unfinished\n";
   }
-  JournalHealth h;
-  if (!(s = store->Health(&h)).ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
+  return kExitOk;
+}
+
+// One unfinished transaction as `fstx status --json` shows it.
+Json UnfinishedJson(const UnfinishedTx& u, int64_t now) {
+  const TxRecord& r = u.record;
+  Json t = RecordJson(r, false);
+  t["owner"] = Json{{"pid", r.owner.pid},
+                    {"start_time", r.owner.start_time},
+                    {"boot_id", r.owner.boot_id},
+                    {"alive", u.owner_alive}};
+  t["age_s"] = (now - r.created_us) / 1000000;
+  t["locks"] = u.locks;
+  return t;
+}
+
+// Adds the journal's health to j, the --json object of `fstx status`.
+void AddHealthJson(const JournalHealth& h, Json& j) {
   const WriterInfo& lock = h.writer;
   const std::vector<BadRecord>& bad = h.corrupt;
   const int64_t now = NowMicros();
@@ -63,75 +69,93 @@ int CmdStatus(const Globals& g, bool json) {
   j["counts"] = Json{{"active", h.unfinished.size()}, {"history", h.finished}, {"corrupt", bad.size()}};
   j["writer"] = Json{{"held", lock.held}, {"pid", lock.held && lock.pid ? Json(lock.pid) : Json(nullptr)}};
   Json txs = Json::array();
-  const bool attention = h.needs_attention, pending = h.recovery_pending;
-  for (const UnfinishedTx& u : h.unfinished) {
-    const TxRecord& r = u.record;
-    Json t = RecordJson(r, false);
-    t["owner"] = Json{{"pid", r.owner.pid},
-                      {"start_time", r.owner.start_time},
-                      {"boot_id", r.owner.boot_id},
-                      {"alive", u.owner_alive}};
-    t["age_s"] = (now - r.created_us) / 1000000;
-    t["locks"] = u.locks;
-    txs.push_back(std::move(t));
-  }
+  for (const UnfinishedTx& u : h.unfinished) txs.push_back(UnfinishedJson(u, now));
   j["transactions"] = txs;
   Json corrupt = Json::array();
   for (const BadRecord& b : bad) corrupt.push_back(BadJson(b));
   j["corrupt"] = corrupt;
-  j["needs_attention"] = attention;
-  j["recovery_pending"] = pending;
+  j["needs_attention"] = h.needs_attention;
+  j["recovery_pending"] = h.recovery_pending;
+}
+
+// The unfinished transactions as text; txs holds their JSON (age, owner
+// alive), in the same order.
+void PrintUnfinished(const JournalHealth& h, const Json& txs) {
+  if (h.unfinished.empty()) {
+    std::cout << "unfinished transactions: none\n";
+  } else {
+    std::cout << "unfinished transactions (" << h.unfinished.size() << "):\n";
+  }
+  for (size_t i = 0; i < h.unfinished.size(); ++i) {
+    const TxRecord& r = h.unfinished[i].record;
+    const Json& t = txs[i];
+    std::cout << "  tx " << r.id << "  " << tx_state_name(r.state) << "  \"" << Printable(r.label)
+              << "\"  policy " << policy_name(r.policy) << ", "
+              << r.intents.size() << " ops, age "
+              << FormatDuration(t["age_s"].get<int64_t>()) << "\n"
+              << "    owner pid " << r.owner.pid
+              << (t["owner"]["alive"].get<bool>() ? " (running)" : " (dead)") << "\n";
+    if (!r.note.empty()) std::cout << "    note: " << Printable(r.note) << "\n";
+    const std::vector<std::string>& locks = h.unfinished[i].locks;
+    std::cout << "    locks (" << locks.size() << "):\n";
+    for (const std::string& p : locks) std::cout << "      " << Printable(p) << "\n";
+  }
+}
+
+// `fstx status` as text: the journal's health, then what is unfinished.
+void PrintStatus(const std::string& journal, const JournalHealth& h, const Json& txs) {
+  const WriterInfo& lock = h.writer;
+  const std::vector<BadRecord>& bad = h.corrupt;
+  std::cout << "journal " << journal << "\n"
+            << "  format version " << h.format_version << ", map "
+            << FormatBytes(h.map_size) << " (" << FormatBytes(h.used_bytes)
+            << " used), next id " << h.next_id << "\n"
+            << "  records: " << h.unfinished.size() << " active, " << h.finished
+            << " history, " << bad.size() << " corrupt\n"
+            << "  writer lock: ";
+  if (lock.held) {
+    std::cout << "held by pid " << (lock.pid ? std::to_string(lock.pid) : "?") << "\n";
+  } else {
+    std::cout << "free\n";
+  }
+  for (const BadRecord& b : bad) {
+    std::cout << "  corrupt " << b.table << " record " << b.id << ": "
+              << Printable(b.status.message()) << "\n";
+  }
+  PrintUnfinished(h, txs);
+  if (h.needs_attention) {
+    std::cout << "a transaction needs attention: inspect it with `fstx show ID`\n";
+  }
+  if (h.recovery_pending) {
+    std::cout << "recovery pending: transactions of dead processes wait for `fstx recover`\n";
+  }
+}
+
+}  // namespace
+
+int CmdStatus(const Globals& g, bool json) {
+  const Json base{{"journal", g.journal}};
+  std::unique_ptr<Inspector> store;
+  Status s = OpenIfExists(g.journal, &store);
+  if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
+  Json j;
+  j["journal"] = g.journal;
+  j["exists"] = store != nullptr;
+  if (!store) return PrintNoJournal(g.journal, std::move(j), json);
+  JournalHealth h;
+  if (!(s = store->Health(&h)).ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
+  AddHealthJson(h, j);
 
   if (json) {
     std::cout << DumpJson(j);
   } else {
-    std::cout << "journal " << g.journal << "\n"
-              << "  format version " << h.format_version << ", map "
-              << FormatBytes(h.map_size) << " (" << FormatBytes(h.used_bytes)
-              << " used), next id " << h.next_id << "\n"
-              << "  records: " << h.unfinished.size() << " active, " << h.finished
-              << " history, " << bad.size() << " corrupt\n"
-              << "  writer lock: ";
-    if (lock.held) {
-      std::cout << "held by pid " << (lock.pid ? std::to_string(lock.pid) : "?") << "\n";
-    } else {
-      std::cout << "free\n";
-    }
-    for (const BadRecord& b : bad) {
-      std::cout << "  corrupt " << b.table << " record " << b.id << ": "
-                << Printable(b.status.message()) << "\n";
-    }
-    if (h.unfinished.empty()) {
-      std::cout << "unfinished transactions: none\n";
-    } else {
-      std::cout << "unfinished transactions (" << h.unfinished.size() << "):\n";
-    }
-    for (size_t i = 0; i < h.unfinished.size(); ++i) {
-      const TxRecord& r = h.unfinished[i].record;
-      const Json& t = txs[i];
-      std::cout << "  tx " << r.id << "  " << tx_state_name(r.state) << "  \"" << Printable(r.label)
-                << "\"  policy " << policy_name(r.policy) << ", "
-                << r.intents.size() << " ops, age "
-                << FormatDuration(t["age_s"].get<int64_t>()) << "\n"
-                << "    owner pid " << r.owner.pid
-                << (t["owner"]["alive"].get<bool>() ? " (running)" : " (dead)") << "\n";
-      if (!r.note.empty()) std::cout << "    note: " << Printable(r.note) << "\n";
-      const std::vector<std::string>& locks = h.unfinished[i].locks;
-      std::cout << "    locks (" << locks.size() << "):\n";
-      for (const std::string& p : locks) std::cout << "      " << Printable(p) << "\n";
-    }
-    if (attention) {
-      std::cout << "a transaction needs attention: inspect it with `fstx show ID`\n";
-    }
-    if (pending) {
-      std::cout << "recovery pending: transactions of dead processes wait for `fstx recover`\n";
-    }
+    PrintStatus(g.journal, h, j["transactions"]);
   }
   // Worst first: corrupt records, then a human's attention, then recovery
   // that has not run yet (monitoring reads the exit code).
-  if (!bad.empty()) return kExitFailed;
-  if (attention) return kExitAttention;
-  return pending ? kExitPending : kExitOk;
+  if (!h.corrupt.empty()) return kExitFailed;
+  if (h.needs_attention) return kExitAttention;
+  return h.recovery_pending ? kExitPending : kExitOk;
 }
 
 int CmdList(const Globals& g, bool all, bool json) {

@@ -225,126 +225,17 @@ class Checker {
   }
 
   void Analyse() {
-    // NVRAM paths claimed by some config.
-    std::set<std::string> claimed;
-    for (const auto& [n, c] : configs_)
-      if (!c.nvram.empty()) claimed.insert(Normalize(c.nvram));
-    std::vector<std::string> unclaimed;  // host paths of nvram files no config names
-    for (const auto& f : nvram_files_) {
-      const std::string host = l_.state_dir + "/nvram/" + f;
-      if (!claimed.count(Normalize(host))) unclaimed.push_back(host);
-    }
+    const std::vector<std::string> unclaimed = UnclaimedNvram();
     std::map<std::string, std::vector<std::string>> by_uuid;
     for (const auto& [n, c] : configs_)
       if (c.parsed && !c.uuid.empty()) by_uuid[c.uuid].push_back(n);
 
     for (auto& [name, d] : domains_) {
-      const std::string config_host = l_.Config(name);
-      // Config.
-      if (d.defined) {
-        const Config& c = configs_[name];
-        if (!c.parsed) {
-          Add(d, "bad-xml", "error", c.path,
-              "cannot parse the domain config (" + c.parse_error + "): libvirt will not load it; restore it from "
-              "a backup or remove it");
-        } else if (c.name != name) {
-          Add(d, "name-mismatch", "error", c.path,
-              "the config file is " + name + ".xml but its <name> is '" + c.name +
-                  "': libvirt refuses to load it; rename the file to " + c.name + ".xml or set <name> to " + name);
-        }
-        auto u = by_uuid.find(c.uuid);
-        if (c.parsed && u != by_uuid.end() && u->second.size() > 1) {
-          std::string others;
-          for (const auto& o : u->second)
-            if (o != name) others += (others.empty() ? "" : ", ") + l_.OnDisk(l_.Config(o));
-          Add(d, "duplicate-uuid", "error", c.path,
-              "UUID " + c.uuid + " is also defined by " + others +
-                  ": libvirt loads only one of them (what an interrupted rename leaves); keep the complete one "
-                  "and remove the other config (with the daemon stopped)");
-        }
-      }
-      // Autostart.
-      if (!d.autostart.empty()) {
-        struct stat st;
-        if (Lstat(d.autostart, &st) && !S_ISLNK(st.st_mode)) {
-          Add(d, "dangling-autostart", "error", d.autostart,
-              "not a symlink: libvirt expects a link to " + config_host + "; replace it: ln -sfn " + config_host +
-                  " " + d.autostart);
-        } else {
-          std::string t = d.autostart_target;
-          std::string host = t.empty() ? "" : Normalize(t[0] == '/' ? t : l_.config_dir + "/autostart/" + t);
-          if (host != Normalize(config_host)) {
-            Add(d, "dangling-autostart", "error", d.autostart,
-                "points to '" + t + "', not to the domain's config " + config_host +
-                    ": libvirt will not autostart " + name + "; " +
-                    (d.defined ? "fix it: ln -sfn " + config_host + " " + d.autostart
-                               : "remove it: rm " + d.autostart));
-          } else if (!IsReg(l_.OnDisk(config_host))) {
-            Add(d, "dangling-autostart", "error", d.autostart,
-                "its target " + config_host + " does not exist (no domain " + name + "): remove it: rm " +
-                    d.autostart);
-          }
-        }
-      }
-      // Snapshot / checkpoint directories and files.
-      if (!d.snapshot_dir.empty() && !d.defined)
-        Add(d, "orphan-snapshot-dir", "error", d.snapshot_dir,
-            "snapshot metadata for '" + name + "' but no config " + config_host +
-                " (left by an interrupted rename or undefine): move it to the domain's snapshot directory or "
-                "remove it");
-      if (!d.checkpoint_dir.empty() && !d.defined)
-        Add(d, "orphan-checkpoint-dir", "error", d.checkpoint_dir,
-            "checkpoint metadata for '" + name + "' but no config " + config_host +
-                ": move it to the domain's checkpoint directory or remove it");
-      for (const auto* list : {&d.snapshots, &d.checkpoints}) {
-        const bool snap = list == &d.snapshots;
-        const std::string want = snap ? "domainsnapshot" : "domaincheckpoint";
-        for (const auto& m : *list) {
-          auto e = moment_errors_.find(m.path);
-          if (e != moment_errors_.end()) {
-            Add(d, "bad-xml", "error", m.path,
-                "cannot parse (" + e->second + "): libvirt parses every entry of this directory, dot-files "
-                "included, and fails on it; remove it or move it elsewhere");
-            continue;
-          }
-          if (snap && m.root == "domaincheckpoint") {
-            Add(d, "checkpoint-in-snapshot-dir", "error", m.path,
-                "a checkpoint (<domaincheckpoint> '" + m.name + "') in the snapshot directory, as libvirt 9.0's "
-                "domrename leaves it: libvirt rejects it at start and the checkpoint is lost; move it to " +
-                    l_.OnDisk(l_.CheckpointDir(name)) + "/");
-            continue;
-          }
-          if (m.root != want) {
-            Add(d, "bad-xml", "error", m.path,
-                "root element <" + m.root + ">, expected <" + want + ">: libvirt fails to load it; move it away");
-            continue;
-          }
-          if ((!m.embedded_name.empty() && m.embedded_name != name) || inactive_mismatch_.count(m.path))
-            Add(d, "stale-embedded-name", "warning", m.path,
-                "the embedded <domain> is named '" + m.embedded_name + "', not '" + name +
-                    "' (libvirt loads it anyway; a revert would restore that name's definition); `fstx virt "
-                    "rename` rewrites it");
-        }
-      }
-      // NVRAM.
-      if (d.defined && !d.nvram.empty() && !d.nvram_exists && !unclaimed.empty()) {
-        std::string others;
-        for (const auto& u : unclaimed) others += (others.empty() ? "" : ", ") + l_.OnDisk(u);
-        Add(d, "nvram-missing", "error", l_.OnDisk(d.nvram),
-            "the config names NVRAM " + d.nvram + ", which does not exist, while " + others +
-                " belongs to no defined domain: NVRAM under the wrong name; libvirt would start " + name +
-                " with a blank UEFI variable store. Rename that file to " + d.nvram + " (daemon stopped)");
-      }
-      // <nvram> following libvirt's NAME_VARS.fd convention, but for another
-      // name: what `virsh domrename` leaves (it does not rename the file).
-      const std::string nv_dir = l_.state_dir + "/nvram/";
-      if (d.defined && d.nvram_exists && d.nvram.rfind(nv_dir, 0) == 0 && EndsWith(d.nvram, "_VARS.fd") &&
-          d.nvram != l_.Nvram(name))
-        Add(d, "nvram-other-name", "warning", l_.OnDisk(d.nvram),
-            "the domain's NVRAM is named after another domain ('" +
-                d.nvram.substr(nv_dir.size(), d.nvram.size() - nv_dir.size() - 8) +
-                "'), as `virsh domrename` leaves it; libvirt uses it, but a domain defined later under that "
-                "name would claim the same file; `fstx virt rename` renames it with the domain");
+      if (d.defined) CheckConfig(name, d, by_uuid);
+      if (!d.autostart.empty()) CheckAutostart(name, d);
+      CheckMomentDirs(name, d);
+      CheckMomentFiles(name, d);
+      CheckNvram(name, d, unclaimed);
       if (d.running)
         Add(d, "running", "warning", l_.OnDisk(l_.RunStatus(name)),
             "the domain is running (" + d.run_detail + "): shut it down (virsh shutdown " + name +
@@ -359,6 +250,140 @@ class Checker {
               "): left by an undefine --keep-nvram or an incomplete rename; rename it to the owning domain's "
               "<nvram> path or remove it");
     }
+  }
+
+  // Host paths of the NVRAM files that no config's <nvram> names.
+  std::vector<std::string> UnclaimedNvram() const {
+    std::set<std::string> claimed;
+    for (const auto& [n, c] : configs_)
+      if (!c.nvram.empty()) claimed.insert(Normalize(c.nvram));
+    std::vector<std::string> unclaimed;
+    for (const auto& f : nvram_files_) {
+      const std::string host = l_.state_dir + "/nvram/" + f;
+      if (!claimed.count(Normalize(host))) unclaimed.push_back(host);
+    }
+    return unclaimed;
+  }
+
+  // A defined domain's config: parses, names the domain, has its own UUID.
+  void CheckConfig(const std::string& name, DomainReport& d,
+                   const std::map<std::string, std::vector<std::string>>& by_uuid) {
+    const Config& c = configs_[name];
+    if (!c.parsed) {
+      Add(d, "bad-xml", "error", c.path,
+          "cannot parse the domain config (" + c.parse_error + "): libvirt will not load it; restore it from "
+          "a backup or remove it");
+    } else if (c.name != name) {
+      Add(d, "name-mismatch", "error", c.path,
+          "the config file is " + name + ".xml but its <name> is '" + c.name +
+              "': libvirt refuses to load it; rename the file to " + c.name + ".xml or set <name> to " + name);
+    }
+    auto u = by_uuid.find(c.uuid);
+    if (c.parsed && u != by_uuid.end() && u->second.size() > 1) {
+      std::string others;
+      for (const auto& o : u->second)
+        if (o != name) others += (others.empty() ? "" : ", ") + l_.OnDisk(l_.Config(o));
+      Add(d, "duplicate-uuid", "error", c.path,
+          "UUID " + c.uuid + " is also defined by " + others +
+              ": libvirt loads only one of them (what an interrupted rename leaves); keep the complete one "
+              "and remove the other config (with the daemon stopped)");
+    }
+  }
+
+  // The autostart link: a symlink to the domain's config, which exists.
+  void CheckAutostart(const std::string& name, DomainReport& d) {
+    const std::string config_host = l_.Config(name);
+    struct stat st;
+    if (Lstat(d.autostart, &st) && !S_ISLNK(st.st_mode)) {
+      Add(d, "dangling-autostart", "error", d.autostart,
+          "not a symlink: libvirt expects a link to " + config_host + "; replace it: ln -sfn " + config_host +
+              " " + d.autostart);
+    } else {
+      std::string t = d.autostart_target;
+      std::string host = t.empty() ? "" : Normalize(t[0] == '/' ? t : l_.config_dir + "/autostart/" + t);
+      if (host != Normalize(config_host)) {
+        Add(d, "dangling-autostart", "error", d.autostart,
+            "points to '" + t + "', not to the domain's config " + config_host +
+                ": libvirt will not autostart " + name + "; " +
+                (d.defined ? "fix it: ln -sfn " + config_host + " " + d.autostart
+                           : "remove it: rm " + d.autostart));
+      } else if (!IsReg(l_.OnDisk(config_host))) {
+        Add(d, "dangling-autostart", "error", d.autostart,
+            "its target " + config_host + " does not exist (no domain " + name + "): remove it: rm " +
+                d.autostart);
+      }
+    }
+  }
+
+  // Snapshot and checkpoint directories of a domain that has no config.
+  void CheckMomentDirs(const std::string& name, DomainReport& d) {
+    const std::string config_host = l_.Config(name);
+    if (!d.snapshot_dir.empty() && !d.defined)
+      Add(d, "orphan-snapshot-dir", "error", d.snapshot_dir,
+          "snapshot metadata for '" + name + "' but no config " + config_host +
+              " (left by an interrupted rename or undefine): move it to the domain's snapshot directory or "
+              "remove it");
+    if (!d.checkpoint_dir.empty() && !d.defined)
+      Add(d, "orphan-checkpoint-dir", "error", d.checkpoint_dir,
+          "checkpoint metadata for '" + name + "' but no config " + config_host +
+              ": move it to the domain's checkpoint directory or remove it");
+  }
+
+  // Each snapshot and checkpoint file: parses, is of its directory's kind,
+  // embeds the domain under its own name.
+  void CheckMomentFiles(const std::string& name, DomainReport& d) {
+    for (const auto* list : {&d.snapshots, &d.checkpoints}) {
+      const bool snap = list == &d.snapshots;
+      const std::string want = snap ? "domainsnapshot" : "domaincheckpoint";
+      for (const auto& m : *list) {
+        auto e = moment_errors_.find(m.path);
+        if (e != moment_errors_.end()) {
+          Add(d, "bad-xml", "error", m.path,
+              "cannot parse (" + e->second + "): libvirt parses every entry of this directory, dot-files "
+              "included, and fails on it; remove it or move it elsewhere");
+          continue;
+        }
+        if (snap && m.root == "domaincheckpoint") {
+          Add(d, "checkpoint-in-snapshot-dir", "error", m.path,
+              "a checkpoint (<domaincheckpoint> '" + m.name + "') in the snapshot directory, as libvirt 9.0's "
+              "domrename leaves it: libvirt rejects it at start and the checkpoint is lost; move it to " +
+                  l_.OnDisk(l_.CheckpointDir(name)) + "/");
+          continue;
+        }
+        if (m.root != want) {
+          Add(d, "bad-xml", "error", m.path,
+              "root element <" + m.root + ">, expected <" + want + ">: libvirt fails to load it; move it away");
+          continue;
+        }
+        if ((!m.embedded_name.empty() && m.embedded_name != name) || inactive_mismatch_.count(m.path))
+          Add(d, "stale-embedded-name", "warning", m.path,
+              "the embedded <domain> is named '" + m.embedded_name + "', not '" + name +
+                  "' (libvirt loads it anyway; a revert would restore that name's definition); `fstx virt "
+                  "rename` rewrites it");
+      }
+    }
+  }
+
+  // The domain's NVRAM file: present, and named after this domain.
+  void CheckNvram(const std::string& name, DomainReport& d, const std::vector<std::string>& unclaimed) {
+    if (d.defined && !d.nvram.empty() && !d.nvram_exists && !unclaimed.empty()) {
+      std::string others;
+      for (const auto& u : unclaimed) others += (others.empty() ? "" : ", ") + l_.OnDisk(u);
+      Add(d, "nvram-missing", "error", l_.OnDisk(d.nvram),
+          "the config names NVRAM " + d.nvram + ", which does not exist, while " + others +
+              " belongs to no defined domain: NVRAM under the wrong name; libvirt would start " + name +
+              " with a blank UEFI variable store. Rename that file to " + d.nvram + " (daemon stopped)");
+    }
+    // <nvram> following libvirt's NAME_VARS.fd convention, but for another
+    // name: what `virsh domrename` leaves (it does not rename the file).
+    const std::string nv_dir = l_.state_dir + "/nvram/";
+    if (d.defined && d.nvram_exists && d.nvram.rfind(nv_dir, 0) == 0 && EndsWith(d.nvram, "_VARS.fd") &&
+        d.nvram != l_.Nvram(name))
+      Add(d, "nvram-other-name", "warning", l_.OnDisk(d.nvram),
+          "the domain's NVRAM is named after another domain ('" +
+              d.nvram.substr(nv_dir.size(), d.nvram.size() - nv_dir.size() - 8) +
+              "'), as `virsh domrename` leaves it; libvirt uses it, but a domain defined later under that "
+              "name would claim the same file; `fstx virt rename` renames it with the domain");
   }
 
   const Layout& l_;

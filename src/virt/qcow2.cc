@@ -51,16 +51,19 @@ Status Corrupt(const std::string& what) {
   return Status(Code::kCorruption, "qcow2 header inconsistent: " + what);
 }
 
-}  // namespace
-
-Result<Header> ParseHeader(std::string_view data) {
+Status CheckMagic(std::string_view data) {
   if (data.size() < kMagic.size() || data.substr(0, kMagic.size()) != kMagic) {
     std::string got = data.size() < 4 ? N(data.size()) + " bytes" : "magic " + Hex(Be32(data, 0));
     return Status(Code::kInvalidArgument,
                   "not a qcow2 image: " + got + ", expected the magic \"QFI\\xfb\" (0x514649fb)");
   }
+  return Status::Ok();
+}
+
+// The fields every version has: version, where the backing file name is,
+// cluster size, disk size, encryption.
+Status ParseCommonFields(std::string_view data, Header& h) {
   if (data.size() < kV2HeaderLength) return Truncated(kV2HeaderLength, data.size(), "the header");
-  Header h;
   h.version = Be32(data, 4);
   if (h.version != 2 && h.version != 3) {
     return Status(Code::kNotSupported,
@@ -76,7 +79,11 @@ Result<Header> ParseHeader(std::string_view data) {
   h.cluster_size = uint64_t{1} << h.cluster_bits;
   h.size = Be64(data, 24);
   h.crypt_method = Be32(data, 32);
+  return Status::Ok();
+}
 
+// Version 3's feature bits and header_length; version 2's fixed length.
+Status ParseVersion3Fields(std::string_view data, Header& h) {
   if (h.version == 3) {
     if (data.size() < kV3MinHeaderLength) {
       return Truncated(kV3MinHeaderLength, data.size(), "the version 3 header");
@@ -100,9 +107,12 @@ Result<Header> ParseHeader(std::string_view data) {
   } else {
     h.header_length = kV2HeaderLength;
   }
+  return Status::Ok();
+}
 
-  // The backing file name: checked as qemu does (at most 1023 bytes, inside
-  // the first cluster), and not inside the header.
+// The backing file name's place: checked as qemu does (at most 1023 bytes,
+// inside the first cluster), and not inside the header.
+Status CheckBackingFilePlace(const Header& h) {
   const uint64_t boff = h.backing_file_offset;
   if (boff != 0) {
     if (h.backing_file_size > kMaxBackingFileSize) {
@@ -118,9 +128,13 @@ Result<Header> ParseHeader(std::string_view data) {
                      N(h.header_length) + "-byte header");
     }
   }
+  return Status::Ok();
+}
 
-  // Header extensions, as qemu reads them: from header_length up to the
-  // backing file name (or the end of the first cluster), until the end marker.
+// Header extensions, as qemu reads them: from header_length up to the
+// backing file name (or the end of the first cluster), until the end marker.
+Status ParseExtensions(std::string_view data, Header& h) {
+  const uint64_t boff = h.backing_file_offset;
   const uint64_t limit = boff != 0 ? boff : h.cluster_size;
   uint64_t off = h.header_length;
   bool ended = false;
@@ -154,7 +168,11 @@ Result<Header> ParseHeader(std::string_view data) {
     off = e.data_offset + Align8(e.length);
   }
   if (!ended) h.extensions_end = off;
+  return Status::Ok();
+}
 
+Status ReadBackingFileName(std::string_view data, Header& h) {
+  const uint64_t boff = h.backing_file_offset;
   if (boff != 0 && h.backing_file_size != 0) {
     if (boff + h.backing_file_size > data.size()) {
       return Truncated(boff + h.backing_file_size, data.size(), "the backing file name");
@@ -162,6 +180,19 @@ Result<Header> ParseHeader(std::string_view data) {
     h.has_backing_file = true;
     h.backing_file = std::string(data.substr(boff, h.backing_file_size));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Header> ParseHeader(std::string_view data) {
+  Header h;
+  if (Status s = CheckMagic(data); !s.ok()) return s;
+  if (Status s = ParseCommonFields(data, h); !s.ok()) return s;
+  if (Status s = ParseVersion3Fields(data, h); !s.ok()) return s;
+  if (Status s = CheckBackingFilePlace(h); !s.ok()) return s;
+  if (Status s = ParseExtensions(data, h); !s.ok()) return s;
+  if (Status s = ReadBackingFileName(data, h); !s.ok()) return s;
   return h;
 }
 
