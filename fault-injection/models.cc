@@ -177,15 +177,18 @@ class Runner {
     return Status();
   }
 
-  // The process crash state at point i is in place: recover it once
-  // uninterrupted (the reference), then kill recovery at each of its crash
-  // points, recover again, and compare.
+  // The process crash state at point i is in place: put it aside, recover
+  // it once uninterrupted (the reference), then for each of recovery's
+  // crash points put the state back, kill recovery there, recover again,
+  // and compare. (Putting the state back costs a tree copy; re-running the
+  // workload up to point i, as VerifyKept does, costs more with every op.)
   Status RecoveryCrashes(uint64_t i) {
+    KeptState kept;
+    Status s = w_.Keep(&kept);
     std::vector<std::string> trace;
-    Status s = w_.TraceRecovery(&trace);
-    if (!s.ok()) return s;
+    if (s.ok()) s = w_.TraceRecovery(&trace);
     Image reference;
-    s = Capture(w_.root(), &reference);
+    if (s.ok()) s = Capture(w_.root(), &reference);
     if (!s.ok()) return s;
     const auto points = CrashPoints(trace);
     const auto first = SameStateAs(trace, points);
@@ -201,17 +204,37 @@ class Runner {
         ++run_.stats.generated;
         continue;
       }
-      auto again = w_.CrashWorkload(i);
-      if (!again.ok()) return again.status();
+      uint64_t slow_key = 0;
+      s = verify_ ? VerifyKept(kept, i, m, &slow_key) : w_.PutBack(kept);
+      if (!s.ok()) return s.Annotate(id);
       auto rk = w_.CrashRecovery(m);
       if (!rk.ok()) return rk.status();
       if (Fresh())
         Judge(w_.Check(false, false, &reference), id,
               {Killed(i), "recovery killed at its failpoint " + std::to_string(m) + ": " + trace[m - 1]});
+      if (verify_ && slow_key != run_.keys.back())
+        return Status(Code::kIoError, id + ": recovery killed in the kept state ends elsewhere than in the re-run one");
       if (key_of.count(first[k]) && key_of[first[k]] != run_.keys.back())
         return Status(Code::kIoError, id + ": not the state of the crash point it was grouped with");
       key_of[first[k]] = run_.keys.back();
     }
+    return Status();
+  }
+
+  // FSTX_EXPLORER_VERIFY_SIM: builds the recovery state the slow way too
+  // (the workload re-run and killed at point i, recovery killed at m; its
+  // key in *slow_key), then puts `kept` back and fails unless recovery sees
+  // the same state in both before it is killed.
+  Status VerifyKept(const KeptState& kept, uint64_t i, uint64_t m, uint64_t* slow_key) {
+    auto killed = w_.CrashWorkload(i);
+    if (!killed.ok()) return killed.status();
+    const uint64_t rerun = w_.ExactKey();
+    auto rk = w_.CrashRecovery(m);
+    if (!rk.ok()) return rk.status();
+    *slow_key = w_.StateKey();
+    Status s = w_.PutBack(kept);
+    if (!s.ok()) return s;
+    if (w_.ExactKey() != rerun) return Status(Code::kIoError, "the kept crash state put back differs from the re-run one");
     return Status();
   }
 

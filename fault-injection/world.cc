@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "journal/codec.h"
 #include "journal/store.h"
 #include "src/testing.h"
 
@@ -42,16 +43,24 @@ Result<bool> WaitKilled(pid_t pid) {
   return Status(Code::kIoError, "explorer child failed (status " + std::to_string(status) + ")");
 }
 
-void Remap(Fingerprint* fp, const std::map<std::pair<uint64_t, uint64_t>, std::string>& recorded,
-           const std::map<std::string, Ident>& now) {
+void Remap(Fingerprint* fp, const IdMap& moved) {
   if (!fp->present()) return;
-  auto r = recorded.find({fp->dev, fp->ino});
-  if (r == recorded.end()) return;
-  auto n = now.find(r->second);
-  if (n == now.end()) return;
+  auto n = moved.find({fp->dev, fp->ino});
+  if (n == moved.end()) return;
   fp->dev = n->second.dev;
   fp->ino = n->second.ino;
   fp->btime_ns = n->second.btime_ns;
+}
+
+// The journal's unfinished records (none if there is no journal).
+Status ActiveRecords(const std::string& jdir, std::vector<TxRecord>* active) {
+  if (::access((jdir + "/data.mdb").c_str(), F_OK) != 0) return Status();
+  auto store = JournalStore::Open({.dir = jdir, .read_only = true});
+  if (!store.ok()) return store.status();
+  std::vector<BadRecord> bad;
+  Status s = store.value()->ListActive(active, &bad);
+  if (s.ok() && !bad.empty()) return Status(Code::kCorruption, "unreadable journal record in " + jdir);
+  return s;
 }
 
 }  // namespace
@@ -246,19 +255,29 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
   if (!posix.ok()) return posix.status();
   s = fault::Replay(posix.value().get(), replay, root_, root_);
   if (!s.ok()) return s.Annotate("building the crash state");
-  return RestoreJournal(snap, now);
+  // The journal's fingerprints name the recording run's objects: re-point
+  // them at the restored ones with the same pre-image path.
+  IdMap moved;
+  for (const auto& [id, rel] : recorded_ids_) {
+    auto n = now.find(rel);
+    if (n != now.end()) moved[id] = n->second;
+  }
+  std::map<std::string, std::string> files;
+  if (snap >= 0) files["data.mdb"] = snaps_[static_cast<size_t>(snap)];
+  return RestoreJournal(files, moved);
 }
 
-Status World::RestoreJournal(int snap, const std::map<std::string, Ident>& now) {
+Status World::RestoreJournal(const std::map<std::string, std::string>& files, const IdMap& moved) {
   boost::system::error_code ec;
   boost::filesystem::remove_all(jdir_, ec);
-  if (snap < 0) return Status();
+  if (files.empty()) return Status();
   if (::mkdir(jdir_.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir", jdir_);
-  {
-    std::ofstream out(jdir_ + "/data.mdb", std::ios::binary);
-    out << snaps_[static_cast<size_t>(snap)];
-    if (!out) return Status(Code::kIoError, "write " + jdir_ + "/data.mdb");
+  for (const auto& [name, bytes] : files) {
+    std::ofstream out(jdir_ + "/" + name, std::ios::binary);
+    out << bytes;
+    if (!out) return Status(Code::kIoError, "write " + jdir_ + "/" + name);
   }
+  if (!files.count("data.mdb")) return Status();
   auto store = JournalStore::Open({.dir = jdir_});
   if (!store.ok()) return store.status();
   std::vector<TxRecord> active;
@@ -268,12 +287,63 @@ Status World::RestoreJournal(int snap, const std::map<std::string, Ident>& now) 
   WriteBatch b;
   for (auto& rec : active) {
     for (auto& in : rec.intents) {
-      Remap(&in.moved, recorded_ids_, now);
-      Remap(&in.before, recorded_ids_, now);
+      Remap(&in.moved, moved);
+      Remap(&in.before, moved);
     }
     b.put_active.push_back(rec);
   }
   return store.value()->Write(&b);
+}
+
+Status World::Keep(KeptState* out) const {
+  Status s = Save(root_, &out->tree);
+  out->journal.clear();
+  boost::system::error_code ec;
+  for (boost::filesystem::directory_iterator it(jdir_, ec), end; s.ok() && !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    s = ReadWhole(jdir_ + "/" + name, &out->journal[name]);
+  }
+  return s;
+}
+
+Status World::PutBack(const KeptState& k) {
+  IdMap moved;
+  Status s = Rebuild(k.tree, root_, &moved);
+  return s.ok() ? RestoreJournal(k.journal, moved) : s;
+}
+
+uint64_t World::ExactKey() const {
+  SavedTree tree;
+  std::vector<TxRecord> active;
+  Status s = Save(root_, &tree);
+  if (s.ok()) s = ActiveRecords(jdir_, &active);
+  if (!s.ok()) return Fnv1a(s.ToString());
+  // identity -> (1 + the object's number in path order, birth time)
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> object;
+  uint64_t h = Fnv1a("exact");
+  for (const auto& o : tree) {
+    const auto n = object.emplace(std::make_pair(o.id.dev, o.id.ino), std::make_pair(object.size() + 1, o.id.btime_ns));
+    h = Fnv1a(o.rel + ":" + std::to_string(n.first->second.first) + ":" + DescribeNode(o.node), h);
+    h = (h ^ std::hash<std::string>()(o.node.data)) * 1099511628211ull;
+  }
+  auto name = [&](Fingerprint* fp) {
+    if (!fp->present()) return;
+    auto it = object.find({fp->dev, fp->ino});
+    fp->ino = it == object.end() ? 0 : it->second.first;  // 0: no object in the tree
+    const bool same_birth = it != object.end() && fp->btime_ns == it->second.second;
+    fp->dev = 0;
+    fp->btime_ns = same_birth ? 1 : 0;
+  };
+  for (auto rec : active) {
+    rec.owner = Owner();
+    rec.created_us = 0;
+    for (auto& in : rec.intents) {
+      name(&in.moved);
+      name(&in.before);
+    }
+    h = Fnv1a(EncodeRecord(rec), h);
+  }
+  return h;
 }
 
 uint64_t World::StateKey(int snap) {

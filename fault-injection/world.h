@@ -28,6 +28,12 @@ namespace fstx::explore {
 // the next mutating point.) Plus trace.size() + 1: the run completes.
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace);
 
+// A crash state put aside to be put back many times (World::Keep, PutBack).
+struct KeptState {
+  SavedTree tree;
+  std::map<std::string, std::string> journal;  // the journal directory's files: name -> bytes
+};
+
 struct StateResult {
   uint64_t key = 0;                 // tree + journal fingerprint, before recovery
   std::optional<std::string> what;  // the oracle rule that failed, if any
@@ -80,12 +86,28 @@ class World {
   // state pass its journal snapshot index (saves reading the journal).
   uint64_t StateKey(int snap = -2);
 
+  // Puts the state now in place aside, exactly (Save(), tree_image.h).
+  Status Keep(KeptState* out) const;
+  // Puts a kept state back in place: its tree rebuilt, its journal's files
+  // written back, the journal's fingerprints re-pointed at the rebuilt
+  // objects. Recovery then sees the state that was kept, except for inode
+  // numbers and birth times (compare with ExactKey).
+  Status PutBack(const KeptState& k);
+  // A fingerprint of everything recovery can see in the state now in place,
+  // inode numbers aside: the tree with its hard links and empty staging
+  // directories, and the journal's unfinished records, with each
+  // fingerprint named by the object it matches in the tree (the owner and
+  // the creation time, which differ between runs, left out).
+  uint64_t ExactKey() const;
+
  private:
   template <class Body>
   Result<bool> InCrashingChild(uint64_t crash_at, Body body);
   fstx::Options JournalOptions(Fs* fs) const;
   std::vector<fault::Event> PowerEvents(const std::vector<size_t>& persist, bool torn_last) const;
-  Status RestoreJournal(int snap, const std::map<std::string, Ident>& now);
+  // Writes the journal's files (none: no journal) and re-points its
+  // unfinished records' fingerprints through `moved`.
+  Status RestoreJournal(const std::map<std::string, std::string>& files, const IdMap& moved);
   // The workload on `j`: Options::run, or Options::workload in one
   // transaction committed here. Returns what the workload reported.
   Status Invoke(Journal& j) const;
