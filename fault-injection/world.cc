@@ -63,6 +63,20 @@ Status ActiveRecords(const std::string& jdir, std::vector<TxRecord>* active) {
   return s;
 }
 
+// What a state's fingerprint takes from the journal in `jdir`: each
+// unfinished transaction and its state ("" if there is no journal).
+std::string JournalSummary(const std::string& jdir) {
+  if (::access((jdir + "/data.mdb").c_str(), F_OK) != 0) return "";
+  auto store = JournalStore::Open({.dir = jdir, .read_only = true});
+  if (!store.ok()) return "journal-unreadable";
+  std::vector<TxRecord> active;
+  std::vector<BadRecord> bad;
+  (void)store.value()->ListActive(&active, &bad);
+  std::string out;
+  for (const auto& r : active) out += std::to_string(r.id) + ":" + tx_state_name(r.state);
+  return out;
+}
+
 }  // namespace
 
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace) {
@@ -190,18 +204,56 @@ Result<bool> World::CrashRecovery(uint64_t crash_at) {
   return InCrashingChild(crash_at, [](Journal&) { return true; });
 }
 
-Status World::TraceRecovery(std::vector<std::string>* trace) {
+Status World::TraceRecovery(RecoveryRecording* out) {
+  out->journal = {JournalSummary(jdir_)};
   fault::Failpoints fp;
   fp.EnableTrace(true);
   auto posix = PosixFs::Open({root_});
   if (!posix.ok()) return posix.status();
-  fault::FaultFs faulty(posix.value().get(), &fp);
+  fault::RecordingFs rec(posix.value().get());
+  fault::FaultFs faulty(&rec, &fp);
+  std::vector<std::string> snaps;  // data.mdb after each commit
+  auto hook = [&](std::string_view point) {
+    Status h = fp.Hit(point);
+    if (h.ok() && point == "journal.commit.after") h = ReadWhole(jdir_ + "/data.mdb", &snaps.emplace_back());
+    return h;
+  };
   {
-    auto j = testing::OpenWithHook(JournalOptions(&faulty), fault::JournalHook(&fp));
+    auto j = testing::OpenWithHook(JournalOptions(&faulty), hook);
     if (!j.ok()) return j.status();
   }
-  *trace = fp.trace();
+  out->trace = fp.trace();
+  out->events = rec.events();
+  const std::string scratch = base_ + "/journal-summary";
+  for (const auto& bytes : snaps) {
+    boost::system::error_code ec;
+    boost::filesystem::remove_all(scratch, ec);
+    Status s = RestoreJournal(scratch, {{"data.mdb", bytes}}, {});
+    if (!s.ok()) return s;
+    out->journal.push_back(JournalSummary(scratch));
+  }
   return Status();
+}
+
+bool World::RecoveryKey(const KeptState& kept, const RecoveryRecording& r, uint64_t m, uint64_t* key) const {
+  // A hit of a mutation's ".after" point means that call took effect (and
+  // was recorded); "journal.commit.after" that a commit did. A kill at a
+  // hit comes before what it guards, except that a commit is done by its
+  // ".after" hit.
+  static const std::set<std::string> kDone = {
+      "fs.create.after", "fs.write.after", "fs.symlink.after", "fs.mkdir.after", "fs.rename.after",
+      "fs.link.after",   "fs.unlink.after", "fs.rmdir.after",  "fs.syncdir.after"};
+  size_t done = 0, commits = 0;
+  for (uint64_t h = 1; h <= m && h <= r.trace.size(); ++h) {
+    const std::string point = r.trace[h - 1].substr(0, r.trace[h - 1].find(' '));
+    if (h < m && kDone.count(point)) ++done;
+    if (point == "journal.commit.after") ++commits;
+  }
+  if (done > r.events.size() || commits >= r.journal.size()) return false;
+  Image img = kept.image;
+  if (!Simulate(&img, {r.events.begin(), r.events.begin() + static_cast<std::ptrdiff_t>(done)}, root_)) return false;
+  *key = Fnv1a(r.journal[commits], Hash(img));
+  return true;
 }
 
 Status World::FailWorkload(uint64_t at, int err) {
@@ -264,21 +316,22 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
   }
   std::map<std::string, std::string> files;
   if (snap >= 0) files["data.mdb"] = snaps_[static_cast<size_t>(snap)];
-  return RestoreJournal(files, moved);
+  return RestoreJournal(jdir_, files, moved);
 }
 
-Status World::RestoreJournal(const std::map<std::string, std::string>& files, const IdMap& moved) {
+Status World::RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
+                             const IdMap& moved) {
   boost::system::error_code ec;
-  boost::filesystem::remove_all(jdir_, ec);
+  boost::filesystem::remove_all(jdir, ec);
   if (files.empty()) return Status();
-  if (::mkdir(jdir_.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir", jdir_);
+  if (::mkdir(jdir.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir", jdir);
   for (const auto& [name, bytes] : files) {
-    std::ofstream out(jdir_ + "/" + name, std::ios::binary);
+    std::ofstream out(jdir + "/" + name, std::ios::binary);
     out << bytes;
-    if (!out) return Status(Code::kIoError, "write " + jdir_ + "/" + name);
+    if (!out) return Status(Code::kIoError, "write " + jdir + "/" + name);
   }
-  if (!files.count("data.mdb")) return Status();
-  auto store = JournalStore::Open({.dir = jdir_});
+  if (!files.count("data.mdb") || moved.empty()) return Status();
+  auto store = JournalStore::Open({.dir = jdir});
   if (!store.ok()) return store.status();
   std::vector<TxRecord> active;
   std::vector<BadRecord> bad;
@@ -297,6 +350,8 @@ Status World::RestoreJournal(const std::map<std::string, std::string>& files, co
 
 Status World::Keep(KeptState* out) const {
   Status s = Save(root_, &out->tree);
+  out->image.clear();
+  for (const auto& o : out->tree) out->image.emplace(o.rel, o.node);
   out->journal.clear();
   boost::system::error_code ec;
   for (boost::filesystem::directory_iterator it(jdir_, ec), end; s.ok() && !ec && it != end; it.increment(ec)) {
@@ -309,7 +364,7 @@ Status World::Keep(KeptState* out) const {
 Status World::PutBack(const KeptState& k) {
   IdMap moved;
   Status s = Rebuild(k.tree, root_, &moved);
-  return s.ok() ? RestoreJournal(k.journal, moved) : s;
+  return s.ok() ? RestoreJournal(jdir_, k.journal, moved) : s;
 }
 
 uint64_t World::ExactKey() const {
@@ -350,14 +405,7 @@ uint64_t World::StateKey(int snap) {
   Image img;
   uint64_t h = Capture(root_, &img).ok() ? Hash(img) : 0;
   if (snap >= -1) return Fnv1a("snap" + std::to_string(snap), h);
-  if (::access((jdir_ + "/data.mdb").c_str(), F_OK) != 0) return h;
-  auto store = JournalStore::Open({.dir = jdir_, .read_only = true});
-  if (!store.ok()) return Fnv1a("journal-unreadable", h);
-  std::vector<TxRecord> active;
-  std::vector<BadRecord> bad;
-  (void)store.value()->ListActive(&active, &bad);
-  for (const auto& r : active) h = Fnv1a(std::to_string(r.id) + ":" + tx_state_name(r.state), h);
-  return h;
+  return Fnv1a(JournalSummary(jdir_), h);
 }
 
 StateResult World::Check(bool reported_success, bool must_be_pre, const Image* must_equal) {

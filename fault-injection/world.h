@@ -31,7 +31,17 @@ std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace);
 // A crash state put aside to be put back many times (World::Keep, PutBack).
 struct KeptState {
   SavedTree tree;
+  Image image;  // the same tree, empty staging directories included
   std::map<std::string, std::string> journal;  // the journal directory's files: name -> bytes
+};
+
+// A recovery run, recorded (World::TraceRecovery).
+struct RecoveryRecording {
+  std::vector<std::string> trace;    // "point path" per failpoint hit
+  std::vector<fault::Event> events;  // its mutations, in order
+  // What StateKey() folds in for the journal: before recovery, then after
+  // each of recovery's journal commits.
+  std::vector<std::string> journal;
 };
 
 struct StateResult {
@@ -64,8 +74,14 @@ class World {
   Result<bool> CrashWorkload(uint64_t crash_at);
   // Runs recovery in a child killed at failpoint hit `crash_at`.
   Result<bool> CrashRecovery(uint64_t crash_at);
-  // Recovers the state in place, here, and returns its failpoint trace.
-  Status TraceRecovery(std::vector<std::string>* trace);
+  // Recovers the state in place, here, recording what it does.
+  Status TraceRecovery(RecoveryRecording* out);
+  // The fingerprint StateKey() would give if recovery of `kept` (recorded
+  // in `r`) were killed at failpoint hit `m`, computed in memory: the
+  // mutations before that hit applied to the kept tree, and the journal as
+  // of recovery's last commit by then. False if the events cannot be
+  // simulated.
+  bool RecoveryKey(const KeptState& kept, const RecoveryRecording& r, uint64_t m, uint64_t* key) const;
   // Runs the workload here with failpoint hit `at` failing with `err`.
   Status FailWorkload(uint64_t at, int err);
   // Builds a power-loss state: events `persist` (indexes into events())
@@ -105,9 +121,10 @@ class World {
   Result<bool> InCrashingChild(uint64_t crash_at, Body body);
   fstx::Options JournalOptions(Fs* fs) const;
   std::vector<fault::Event> PowerEvents(const std::vector<size_t>& persist, bool torn_last) const;
-  // Writes the journal's files (none: no journal) and re-points its
-  // unfinished records' fingerprints through `moved`.
-  Status RestoreJournal(const std::map<std::string, std::string>& files, const IdMap& moved);
+  // Writes a journal's files into `jdir` (none: no journal) and re-points
+  // its unfinished records' fingerprints through `moved`.
+  Status RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
+                        const IdMap& moved);
   // The workload on `j`: Options::run, or Options::workload in one
   // transaction committed here. Returns what the workload reported.
   Status Invoke(Journal& j) const;
