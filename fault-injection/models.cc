@@ -357,7 +357,8 @@ class Runner {
                                       errno_name(err),
                                       "the transaction reported: " + (st.ok() ? std::string("success") : st.ToString())};
         Image now;
-        if (!st.ok() && Capture(w_.root(), &now).ok() && now != w_.pre()) {
+        const bool captured = !st.ok() && Capture(w_.root(), &now).ok();
+        if (captured && now != w_.pre()) {
           StateResult r;
           r.what = "a transaction that reported an error did not leave the pre-image (before any recovery)";
           r.diff = Diff(w_.pre(), now);
@@ -368,7 +369,7 @@ class Runner {
         // The oracle's verdict depends on the state and on whether the
         // transaction reported success, and on nothing else: both are in the
         // key, and a state seen before is not checked again.
-        const uint64_t key = w_.StateKey() ^ (st.ok() ? 1 : 0);
+        const uint64_t key = w_.StateKey(-2, captured ? &now : nullptr) ^ (st.ok() ? 1 : 0);
         run_.keys.push_back(key);
         ++run_.stats.generated;
         if (only_.empty() && !seen_.insert(key).second) continue;

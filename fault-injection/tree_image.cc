@@ -124,24 +124,41 @@ Status Walk(const std::string& root, const std::string& rel, Fn fn, bool all = f
   return Status();
 }
 
-Status RemoveContents(const std::string& dir) {
-  std::vector<std::string> names;
-  Status ls = ListNames(dir, &names);
-  if (!ls.ok()) return ls;
-  for (const auto& n : names) {
-    std::string p = dir + "/" + n;
-    struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) return Status::FromErrno(errno, "lstat", p);
-    if (S_ISDIR(st.st_mode)) {
-      ::chmod(p.c_str(), 0700);
-      Status s = RemoveContents(p);
-      if (!s.ok()) return s;
-      if (::rmdir(p.c_str()) != 0) return Status::FromErrno(errno, "rmdir", p);
-    } else if (::unlink(p.c_str()) != 0) {
-      return Status::FromErrno(errno, "unlink", p);
-    }
+// Removes everything in the directory open as `dirfd` (closed here); `dir`
+// names it for errors. Entries are removed by name relative to the
+// directory: no lstat, no path walks.
+Status RemoveContentsAt(int dirfd, const std::string& dir) {
+  DIR* d = ::fdopendir(dirfd);
+  if (!d) {
+    ::close(dirfd);
+    return Status::FromErrno(errno, "opendir", dir);
   }
-  return Status();
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  Status s;
+  for (const auto& n : names) {
+    if (::unlinkat(dirfd, n.c_str(), 0) == 0) continue;
+    if (errno != EISDIR) {
+      s = Status::FromErrno(errno, "unlink", dir + "/" + n);
+      break;
+    }
+    ::fchmodat(dirfd, n.c_str(), 0700, 0);
+    int sub = ::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    s = sub < 0 ? Status::FromErrno(errno, "open", dir + "/" + n) : RemoveContentsAt(sub, dir + "/" + n);
+    if (s.ok() && ::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) != 0) s = Status::FromErrno(errno, "rmdir", dir + "/" + n);
+    if (!s.ok()) break;
+  }
+  ::closedir(d);
+  return s;
+}
+
+Status RemoveContents(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open", dir);
+  return RemoveContentsAt(fd, dir);
 }
 
 Ident IdentOf(const struct statx& sx) {

@@ -401,9 +401,9 @@ uint64_t World::ExactKey() const {
   return h;
 }
 
-uint64_t World::StateKey(int snap) {
+uint64_t World::StateKey(int snap, const Image* tree) {
   Image img;
-  uint64_t h = Capture(root_, &img).ok() ? Hash(img) : 0;
+  uint64_t h = tree ? Hash(*tree) : Capture(root_, &img).ok() ? Hash(img) : 0;
   if (snap >= -1) return Fnv1a("snap" + std::to_string(snap), h);
   return Fnv1a(JournalSummary(jdir_), h);
 }

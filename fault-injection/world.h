@@ -99,8 +99,9 @@ class World {
   StateResult Check(bool reported_success, bool must_be_pre = false,
                     const Image* must_equal = nullptr);
   // Fingerprint of the state now in place (before recovery). For a power
-  // state pass its journal snapshot index (saves reading the journal).
-  uint64_t StateKey(int snap = -2);
+  // state pass its journal snapshot index (saves reading the journal);
+  // pass the tree if it was just captured (saves capturing it again).
+  uint64_t StateKey(int snap = -2, const Image* tree = nullptr);
 
   // Puts the state now in place aside, exactly (Save(), tree_image.h).
   Status Keep(KeptState* out) const;
