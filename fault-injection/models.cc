@@ -57,6 +57,30 @@ std::vector<size_t> SameStateAs(const std::vector<std::string>& trace, const std
   return first;
 }
 
+// A process crash state: the workload killed at failpoint hit `hit`, or
+// (torn) part-way through the write at that hit, half its bytes written.
+// Kills in one `group` leave the same state (SameStateAs).
+struct ProcessKill {
+  uint64_t hit = 0;
+  bool torn = false;
+  size_t group = 0;
+  std::string name() const { return std::to_string(hit) + (torn ? ":torn" : ""); }
+};
+
+// Every crash point, and after each write (fs.write: bytes written in the
+// middle of a file) a torn kill of it.
+std::vector<ProcessKill> ProcessKills(const std::vector<std::string>& trace) {
+  const auto points = CrashPoints(trace);
+  const auto first = SameStateAs(trace, points);
+  std::vector<ProcessKill> out;
+  for (size_t n = 0; n < points.size(); ++n) {
+    out.push_back({points[n], false, first[n]});
+    if (points[n] <= trace.size() && PointOf(trace[points[n] - 1]) == "fs.write")
+      out.push_back({points[n], true, points.size() + n});
+  }
+  return out;
+}
+
 class Runner {
  public:
   Runner(Model m, World& w, const Options& opt, const Slice& slice, const ProgressFn& progress)
@@ -120,35 +144,36 @@ class Runner {
     run_.violations.push_back(std::move(v));
   }
 
-  std::string Killed(uint64_t i) const {
+  std::string Killed(const ProcessKill& k) const {
     const auto& t = w_.trace();
-    return "killed at failpoint " + std::to_string(i) + " of " + std::to_string(t.size()) + ": " +
-           (i - 1 < t.size() ? t[i - 1] : std::string("?"));
+    const uint64_t i = k.hit;
+    return std::string(k.torn ? "killed part-way through failpoint " : "killed at failpoint ") + std::to_string(i) +
+           " of " + std::to_string(t.size()) + ": " + (i - 1 < t.size() ? t[i - 1] : std::string("?")) +
+           (k.torn ? " (half its bytes written)" : "");
   }
 
   Status Process() {
-    const auto points = CrashPoints(w_.trace());
-    const auto first = SameStateAs(w_.trace(), points);
-    std::map<size_t, uint64_t> key_of;  // crash point index -> its state's key, for the points this worker ran
-    run_.stats.crash_points = points.size();
-    for (size_t n = 0; n < points.size(); ++n) {
-      const uint64_t i = points[n];
-      const std::string id = "process:" + std::to_string(i);
+    const auto kills = ProcessKills(w_.trace());
+    std::map<size_t, uint64_t> key_of;  // group -> its state's key, for the kills this worker ran
+    run_.stats.crash_points = kills.size();
+    for (size_t n = 0; n < kills.size(); ++n) {
+      const ProcessKill& k = kills[n];
+      const std::string id = "process:" + k.name();
       if (!Wanted(n, id)) continue;
-      if (only_.empty() && key_of.count(first[n]) && !verify_) {
-        // The same state as a point already run here: seen, not checked again.
-        run_.keys.push_back(key_of[first[n]]);
+      if (only_.empty() && key_of.count(k.group) && !verify_) {
+        // The same state as a kill already run here: seen, not checked again.
+        run_.keys.push_back(key_of[k.group]);
         ++run_.stats.generated;
-        Tick(n + 1, points.size());
+        Tick(n + 1, kills.size());
         continue;
       }
-      auto killed = w_.CrashWorkload(i);
+      auto killed = w_.CrashWorkload(k.hit, k.torn);
       if (!killed.ok()) return killed.status();
-      if (Fresh()) Judge(w_.Check(!killed.value() && w_.committed()), id, {Killed(i)});
-      if (key_of.count(first[n]) && key_of[first[n]] != run_.keys.back())
+      if (Fresh()) Judge(w_.Check(!killed.value() && !k.torn && w_.committed()), id, {Killed(k)});
+      if (key_of.count(k.group) && key_of[k.group] != run_.keys.back())
         return Status(Code::kIoError, id + ": not the state of the crash point it was grouped with");
-      key_of[first[n]] = run_.keys.back();
-      Tick(n + 1, points.size());
+      key_of[k.group] = run_.keys.back();
+      Tick(n + 1, kills.size());
     }
     return Status();
   }
@@ -157,34 +182,35 @@ class Runner {
   // (the reference), then kill recovery at each of its crash points, recover
   // again, and compare.
   Status Recovery() {
-    const auto points = CrashPoints(w_.trace());
-    const auto first = SameStateAs(w_.trace(), points);
-    std::set<size_t> ran;  // classes (SameStateAs) whose state this worker built
-    for (size_t n = 0; n < points.size(); ++n) {
-      const uint64_t i = points[n];
-      if (!only_.empty() && only_[1] != std::to_string(i)) continue;
+    const auto kills = ProcessKills(w_.trace());
+    std::set<size_t> ran;  // groups whose state this worker built
+    for (size_t n = 0; n < kills.size(); ++n) {
+      const ProcessKill& k = kills[n];
+      const std::string prefix = "recovery:" + k.name() + ":", want = Join(only_);
+      if (!only_.empty() && (want.compare(0, prefix.size(), prefix) != 0 || want.find(':', prefix.size()) != std::string::npos))
+        continue;
       if (only_.empty() && !slice_.mine(n)) continue;
-      // The same crash state as a point already run here: already seen.
-      if (only_.empty() && ran.count(first[n])) continue;
-      ran.insert(first[n]);
-      auto killed = w_.CrashWorkload(i);
+      // The same crash state as a kill already run here: already seen.
+      if (only_.empty() && ran.count(k.group)) continue;
+      ran.insert(k.group);
+      auto killed = w_.CrashWorkload(k.hit, k.torn);
       if (!killed.ok()) return killed.status();
       if (!seen_.insert(w_.StateKey()).second && only_.empty()) continue;
-      Status s = RecoveryCrashes(i);
+      Status s = RecoveryCrashes(k);
       if (!s.ok()) return s;
-      Tick(n + 1, points.size());
+      Tick(n + 1, kills.size());
     }
     return Status();
   }
 
-  // The process crash state at point i is in place: put it aside, recover
+  // The process crash state of kill k is in place: put it aside, recover
   // it once uninterrupted (the reference, recorded), then for each of
   // recovery's crash points fingerprint the state a kill there leaves, in
   // memory, and only for a state not seen before put the crash state back,
   // kill recovery there, recover again, and compare. (Putting the state
   // back costs a tree copy; re-running the workload up to point i, as
   // VerifyKept does, costs more with every op.)
-  Status RecoveryCrashes(uint64_t i) {
+  Status RecoveryCrashes(const ProcessKill& k) {
     KeptState kept;
     Status s = w_.Keep(&kept);
     RecoveryRecording rec;
@@ -194,7 +220,7 @@ class Runner {
     if (!s.ok()) return s;
     for (const uint64_t m : CrashPoints(rec.trace)) {
       if (m > rec.trace.size()) break;  // an uninterrupted recovery: the reference itself
-      const std::string id = "recovery:" + std::to_string(i) + ":" + std::to_string(m);
+      const std::string id = "recovery:" + k.name() + ":" + std::to_string(m);
       if (!only_.empty() && id != Join(only_)) continue;
       ++run_.stats.crash_points;
       uint64_t key = 0;
@@ -205,13 +231,13 @@ class Runner {
         continue;
       }
       uint64_t slow_key = 0;
-      s = verify_ ? VerifyKept(kept, i, m, &slow_key) : w_.PutBack(kept);
+      s = verify_ ? VerifyKept(kept, k, m, &slow_key) : w_.PutBack(kept);
       if (!s.ok()) return s.Annotate(id);
       auto rk = w_.CrashRecovery(m);
       if (!rk.ok()) return rk.status();
       if (Fresh())
         Judge(w_.Check(false, false, &reference), id,
-              {Killed(i), "recovery killed at its failpoint " + std::to_string(m) + ": " + rec.trace[m - 1]});
+              {Killed(k), "recovery killed at its failpoint " + std::to_string(m) + ": " + rec.trace[m - 1]});
       if (verify_ && slow_key != run_.keys.back())
         return Status(Code::kIoError, id + ": recovery killed in the kept state ends elsewhere than in the re-run one");
       if (verify_ && simulated && key != run_.keys.back())
@@ -221,11 +247,11 @@ class Runner {
   }
 
   // FSTX_EXPLORER_VERIFY_SIM: builds the recovery state the slow way too
-  // (the workload re-run and killed at point i, recovery killed at m; its
+  // (the workload re-run and killed as k says, recovery killed at m; its
   // key in *slow_key), then puts `kept` back and fails unless recovery sees
   // the same state in both before it is killed.
-  Status VerifyKept(const KeptState& kept, uint64_t i, uint64_t m, uint64_t* slow_key) {
-    auto killed = w_.CrashWorkload(i);
+  Status VerifyKept(const KeptState& kept, const ProcessKill& k, uint64_t m, uint64_t* slow_key) {
+    auto killed = w_.CrashWorkload(k.hit, k.torn);
     if (!killed.ok()) return killed.status();
     const uint64_t rerun = w_.ExactKey();
     auto rk = w_.CrashRecovery(m);

@@ -81,7 +81,7 @@ std::string JournalSummary(const std::string& jdir) {
 
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace) {
   static const std::set<std::string> kMutating = {
-      "fs.create", "fs.symlink", "fs.mkdir", "fs.rename", "fs.link", "fs.unlink", "fs.rmdir",
+      "fs.create", "fs.write", "fs.symlink", "fs.mkdir", "fs.rename", "fs.link", "fs.unlink", "fs.rmdir",
       "fs.syncdir", "journal.commit.before", "journal.commit.after"};
   std::vector<uint64_t> out;
   for (size_t i = 0; i < trace.size(); ++i)
@@ -175,15 +175,18 @@ Status World::Prepare() {
 }
 
 // In a child process: a journal whose seam kills the process at failpoint
-// hit `crash_at`; then `body` runs; the child exits without destructors
-// (a crash right after, as far as anything unsynced is concerned).
+// hit `crash_at` (torn: that hit, a write, writes half its bytes, and the
+// process is killed at the next hit, before anything else reaches the
+// disk); then `body` runs; the child exits without destructors (a crash
+// right after, as far as anything unsynced is concerned).
 template <class Body>
-Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
+Result<bool> World::InCrashingChild(uint64_t crash_at, bool torn, Body body) {
   pid_t pid = ::fork();
   if (pid == 0) {
     fault::Failpoints fp;
     fp.SetQuiet(true);
-    fp.Add({"*", crash_at, fault::Action::kCrash, 0, 0});
+    if (torn) fp.Add({"*", crash_at, fault::Action::kShortWrite, 0, 0});
+    fp.Add({"*", crash_at + (torn ? 1 : 0), fault::Action::kCrash, 0, 0});
     auto posix = PosixFs::Open({root_});
     if (!posix.ok()) ::_exit(3);
     fault::FaultFs faulty(posix.value().get(), &fp);
@@ -194,14 +197,14 @@ Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
   return WaitKilled(pid);
 }
 
-Result<bool> World::CrashWorkload(uint64_t crash_at) {
+Result<bool> World::CrashWorkload(uint64_t crash_at, bool torn) {
   Status s = Reset();
   if (!s.ok()) return s;
-  return InCrashingChild(crash_at, [this](Journal& j) { return Invoke(j).ok(); });
+  return InCrashingChild(crash_at, torn, [this](Journal& j) { return Invoke(j).ok(); });
 }
 
 Result<bool> World::CrashRecovery(uint64_t crash_at) {
-  return InCrashingChild(crash_at, [](Journal&) { return true; });
+  return InCrashingChild(crash_at, false, [](Journal&) { return true; });
 }
 
 Status World::TraceRecovery(RecoveryRecording* out) {

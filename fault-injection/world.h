@@ -23,7 +23,8 @@
 namespace fstx::explore {
 
 // The 1-based indexes of `trace` where a kill leaves a distinct disk state:
-// before each mutation, barrier and journal commit. (A kill before a
+// before each mutation (writes in the middle of a file included), barrier
+// and journal commit. (A kill before a
 // read-only call, or after a call, leaves the same state as a kill before
 // the next mutating point.) Plus trace.size() + 1: the run completes.
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace);
@@ -70,8 +71,10 @@ class World {
   // Fresh pre-image and empty journal.
   Status Reset();
   // Runs the workload in a child process killed at failpoint hit `crash_at`
-  // (counted over all points). Returns true if it was killed.
-  Result<bool> CrashWorkload(uint64_t crash_at);
+  // (counted over all points), or if `torn` (the hit is a write) part-way
+  // through that write, half its bytes written. Returns true if it was
+  // killed.
+  Result<bool> CrashWorkload(uint64_t crash_at, bool torn = false);
   // Runs recovery in a child killed at failpoint hit `crash_at`.
   Result<bool> CrashRecovery(uint64_t crash_at);
   // Recovers the state in place, here, recording what it does.
@@ -119,7 +122,7 @@ class World {
 
  private:
   template <class Body>
-  Result<bool> InCrashingChild(uint64_t crash_at, Body body);
+  Result<bool> InCrashingChild(uint64_t crash_at, bool torn, Body body);
   fstx::Options JournalOptions(Fs* fs) const;
   std::vector<fault::Event> PowerEvents(const std::vector<size_t>& persist, bool torn_last) const;
   // Writes a journal's files into `jdir` (none: no journal) and re-points
