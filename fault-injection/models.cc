@@ -373,11 +373,15 @@ class Runner {
   Status Errors() {
     const uint64_t h = w_.trace().size();
     run_.stats.crash_points = h;
+    // States are dealt out one by one: a "before" point has several errnos
+    // and its ".after" point one, so dealing out points would leave one
+    // worker most of the runs.
+    uint64_t state = 0;
     for (uint64_t i = 1; i <= h; ++i) {
       const std::string point = PointOf(w_.trace()[i - 1]);
       for (int err : RelevantErrnos(point)) {
         const std::string id = "errors:" + std::to_string(i) + ":" + errno_name(err);
-        if (!Wanted(i, id)) continue;
+        if (!Wanted(state++, id)) continue;
         Status st = w_.FailWorkload(i, err);
         std::vector<std::string> what{"failpoint " + std::to_string(i) + " (" + w_.trace()[i - 1] + ") failed with " +
                                       errno_name(err),
