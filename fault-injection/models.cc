@@ -210,7 +210,7 @@ class Runner {
   // recovery's crash points fingerprint the state a kill there leaves, in
   // memory, and only for a state not seen before put the crash state back,
   // kill recovery there, recover again, and compare. (Putting the state
-  // back costs a tree copy; re-running the workload up to point i, as
+  // back costs a tree copy; re-running the workload up to its kill, as
   // VerifyKept does, costs more with every op.)
   Status RecoveryCrashes(const ProcessKill& k) {
     KeptState kept;

@@ -229,8 +229,6 @@ Status World::TraceRecovery(RecoveryRecording* out) {
   out->events = rec.events();
   const std::string scratch = base_ + "/journal-summary";
   for (const auto& bytes : snaps) {
-    boost::system::error_code ec;
-    boost::filesystem::remove_all(scratch, ec);
     Status s = RestoreJournal(scratch, {{"data.mdb", bytes}}, {});
     if (!s.ok()) return s;
     out->journal.push_back(JournalSummary(scratch));
