@@ -57,6 +57,30 @@ std::vector<size_t> SameStateAs(const std::vector<std::string>& trace, const std
   return first;
 }
 
+// A process crash state: the workload killed at failpoint hit `hit`, or
+// (torn) part-way through the write at that hit, half its bytes written.
+// Kills in one `group` leave the same state (SameStateAs).
+struct ProcessKill {
+  uint64_t hit = 0;
+  bool torn = false;
+  size_t group = 0;
+  std::string name() const { return std::to_string(hit) + (torn ? ":torn" : ""); }
+};
+
+// Every crash point, and after each write (fs.write: bytes written in the
+// middle of a file) a torn kill of it.
+std::vector<ProcessKill> ProcessKills(const std::vector<std::string>& trace) {
+  const auto points = CrashPoints(trace);
+  const auto first = SameStateAs(trace, points);
+  std::vector<ProcessKill> out;
+  for (size_t n = 0; n < points.size(); ++n) {
+    out.push_back({points[n], false, first[n]});
+    if (points[n] <= trace.size() && PointOf(trace[points[n] - 1]) == "fs.write")
+      out.push_back({points[n], true, points.size() + n});
+  }
+  return out;
+}
+
 class Runner {
  public:
   Runner(Model m, World& w, const Options& opt, const Slice& slice, const ProgressFn& progress)
@@ -100,8 +124,10 @@ class Runner {
   }
 
   // Fingerprints the state in place; false if it was seen before.
-  bool Fresh(int snap = -2) {
-    uint64_t key = w_.StateKey(snap);
+  bool Fresh(int snap = -2) { return FreshKey(w_.StateKey(snap)); }
+  // The same for a state whose fingerprint was computed before it was
+  // built (in FSTX_EXPLORER_VERIFY_SIM mode it is compared with the built one).
+  bool FreshKey(uint64_t key) {
     run_.keys.push_back(key);
     ++run_.stats.generated;
     if (!only_.empty()) return true;
@@ -120,35 +146,36 @@ class Runner {
     run_.violations.push_back(std::move(v));
   }
 
-  std::string Killed(uint64_t i) const {
+  std::string Killed(const ProcessKill& k) const {
     const auto& t = w_.trace();
-    return "killed at failpoint " + std::to_string(i) + " of " + std::to_string(t.size()) + ": " +
-           (i - 1 < t.size() ? t[i - 1] : std::string("?"));
+    const uint64_t i = k.hit;
+    return std::string(k.torn ? "killed part-way through failpoint " : "killed at failpoint ") + std::to_string(i) +
+           " of " + std::to_string(t.size()) + ": " + (i - 1 < t.size() ? t[i - 1] : std::string("?")) +
+           (k.torn ? " (half its bytes written)" : "");
   }
 
   Status Process() {
-    const auto points = CrashPoints(w_.trace());
-    const auto first = SameStateAs(w_.trace(), points);
-    std::map<size_t, uint64_t> key_of;  // crash point index -> its state's key, for the points this worker ran
-    run_.stats.crash_points = points.size();
-    for (size_t n = 0; n < points.size(); ++n) {
-      const uint64_t i = points[n];
-      const std::string id = "process:" + std::to_string(i);
+    const auto kills = ProcessKills(w_.trace());
+    std::map<size_t, uint64_t> key_of;  // group -> its state's key, for the kills this worker ran
+    run_.stats.crash_points = kills.size();
+    for (size_t n = 0; n < kills.size(); ++n) {
+      const ProcessKill& k = kills[n];
+      const std::string id = "process:" + k.name();
       if (!Wanted(n, id)) continue;
-      if (only_.empty() && key_of.count(first[n]) && !verify_) {
-        // The same state as a point already run here: seen, not checked again.
-        run_.keys.push_back(key_of[first[n]]);
+      if (only_.empty() && key_of.count(k.group) && !verify_) {
+        // The same state as a kill already run here: seen, not checked again.
+        run_.keys.push_back(key_of[k.group]);
         ++run_.stats.generated;
-        Tick(n + 1, points.size());
+        Tick(n + 1, kills.size());
         continue;
       }
-      auto killed = w_.CrashWorkload(i);
+      auto killed = w_.CrashWorkload(k.hit, k.torn);
       if (!killed.ok()) return killed.status();
-      if (Fresh()) Judge(w_.Check(!killed.value() && w_.committed()), id, {Killed(i)});
-      if (key_of.count(first[n]) && key_of[first[n]] != run_.keys.back())
+      if (Fresh()) Judge(w_.Check(!killed.value() && !k.torn && w_.committed()), id, {Killed(k)});
+      if (key_of.count(k.group) && key_of[k.group] != run_.keys.back())
         return Status(Code::kIoError, id + ": not the state of the crash point it was grouped with");
-      key_of[first[n]] = run_.keys.back();
-      Tick(n + 1, points.size());
+      key_of[k.group] = run_.keys.back();
+      Tick(n + 1, kills.size());
     }
     return Status();
   }
@@ -157,61 +184,84 @@ class Runner {
   // (the reference), then kill recovery at each of its crash points, recover
   // again, and compare.
   Status Recovery() {
-    const auto points = CrashPoints(w_.trace());
-    const auto first = SameStateAs(w_.trace(), points);
-    std::set<size_t> ran;  // classes (SameStateAs) whose state this worker built
-    for (size_t n = 0; n < points.size(); ++n) {
-      const uint64_t i = points[n];
-      if (!only_.empty() && only_[1] != std::to_string(i)) continue;
+    const auto kills = ProcessKills(w_.trace());
+    std::set<size_t> ran;  // groups whose state this worker built
+    for (size_t n = 0; n < kills.size(); ++n) {
+      const ProcessKill& k = kills[n];
+      const std::string prefix = "recovery:" + k.name() + ":", want = Join(only_);
+      if (!only_.empty() && (want.compare(0, prefix.size(), prefix) != 0 || want.find(':', prefix.size()) != std::string::npos))
+        continue;
       if (only_.empty() && !slice_.mine(n)) continue;
-      // The same crash state as a point already run here: already seen.
-      if (only_.empty() && ran.count(first[n])) continue;
-      ran.insert(first[n]);
-      auto killed = w_.CrashWorkload(i);
+      // The same crash state as a kill already run here: already seen.
+      if (only_.empty() && ran.count(k.group)) continue;
+      ran.insert(k.group);
+      auto killed = w_.CrashWorkload(k.hit, k.torn);
       if (!killed.ok()) return killed.status();
       if (!seen_.insert(w_.StateKey()).second && only_.empty()) continue;
-      Status s = RecoveryCrashes(i);
+      Status s = RecoveryCrashes(k);
       if (!s.ok()) return s;
-      Tick(n + 1, points.size());
+      Tick(n + 1, kills.size());
     }
     return Status();
   }
 
-  // The process crash state at point i is in place: recover it once
-  // uninterrupted (the reference), then kill recovery at each of its crash
-  // points, recover again, and compare.
-  Status RecoveryCrashes(uint64_t i) {
-    std::vector<std::string> trace;
-    Status s = w_.TraceRecovery(&trace);
-    if (!s.ok()) return s;
+  // The process crash state of kill k is in place: put it aside, recover
+  // it once uninterrupted (the reference, recorded), then for each of
+  // recovery's crash points fingerprint the state a kill there leaves, in
+  // memory, and only for a state not seen before put the crash state back,
+  // kill recovery there, recover again, and compare. (Putting the state
+  // back costs a tree copy; re-running the workload up to its kill, as
+  // VerifyKept does, costs more with every op.)
+  Status RecoveryCrashes(const ProcessKill& k) {
+    KeptState kept;
+    Status s = w_.Keep(&kept);
+    RecoveryRecording rec;
+    if (s.ok()) s = w_.TraceRecovery(&rec);
     Image reference;
-    s = Capture(w_.root(), &reference);
+    if (s.ok()) s = Capture(w_.root(), &reference);
     if (!s.ok()) return s;
-    const auto points = CrashPoints(trace);
-    const auto first = SameStateAs(trace, points);
-    std::map<size_t, uint64_t> key_of;
-    for (size_t k = 0; k < points.size(); ++k) {
-      const uint64_t m = points[k];
-      if (m > trace.size()) break;  // an uninterrupted recovery: the reference itself
-      const std::string id = "recovery:" + std::to_string(i) + ":" + std::to_string(m);
+    for (const uint64_t m : CrashPoints(rec.trace)) {
+      if (m > rec.trace.size()) break;  // an uninterrupted recovery: the reference itself
+      const std::string id = "recovery:" + k.name() + ":" + std::to_string(m);
       if (!only_.empty() && id != Join(only_)) continue;
       ++run_.stats.crash_points;
-      if (only_.empty() && key_of.count(first[k]) && !verify_) {
-        run_.keys.push_back(key_of[first[k]]);  // seen: not checked again
+      uint64_t key = 0;
+      const bool simulated = w_.RecoveryKey(kept, rec, m, &key);
+      if (simulated && only_.empty() && seen_.count(key) && !verify_) {
+        run_.keys.push_back(key);  // seen: not built or checked again
         ++run_.stats.generated;
         continue;
       }
-      auto again = w_.CrashWorkload(i);
-      if (!again.ok()) return again.status();
+      uint64_t slow_key = 0;
+      s = verify_ ? VerifyKept(kept, k, m, &slow_key) : w_.PutBack(kept);
+      if (!s.ok()) return s.Annotate(id);
       auto rk = w_.CrashRecovery(m);
       if (!rk.ok()) return rk.status();
-      if (Fresh())
+      if (simulated && !verify_ ? FreshKey(key) : Fresh())
         Judge(w_.Check(false, false, &reference), id,
-              {Killed(i), "recovery killed at its failpoint " + std::to_string(m) + ": " + trace[m - 1]});
-      if (key_of.count(first[k]) && key_of[first[k]] != run_.keys.back())
-        return Status(Code::kIoError, id + ": not the state of the crash point it was grouped with");
-      key_of[first[k]] = run_.keys.back();
+              {Killed(k), "recovery killed at its failpoint " + std::to_string(m) + ": " + rec.trace[m - 1]});
+      if (verify_ && slow_key != run_.keys.back())
+        return Status(Code::kIoError, id + ": recovery killed in the kept state ends elsewhere than in the re-run one");
+      if (verify_ && simulated && key != run_.keys.back())
+        return Status(Code::kIoError, id + ": the simulated recovery state differs from the one built");
     }
+    return Status();
+  }
+
+  // FSTX_EXPLORER_VERIFY_SIM: builds the recovery state the slow way too
+  // (the workload re-run and killed as k says, recovery killed at m; its
+  // key in *slow_key), then puts `kept` back and fails unless recovery sees
+  // the same state in both before it is killed.
+  Status VerifyKept(const KeptState& kept, const ProcessKill& k, uint64_t m, uint64_t* slow_key) {
+    auto killed = w_.CrashWorkload(k.hit, k.torn);
+    if (!killed.ok()) return killed.status();
+    const uint64_t rerun = w_.ExactKey();
+    auto rk = w_.CrashRecovery(m);
+    if (!rk.ok()) return rk.status();
+    *slow_key = w_.StateKey();
+    Status s = w_.PutBack(kept);
+    if (!s.ok()) return s;
+    if (w_.ExactKey() != rerun) return Status(Code::kIoError, "the kept crash state put back differs from the re-run one");
     return Status();
   }
 
@@ -244,7 +294,7 @@ class Runner {
     if (!s.ok()) return s.Annotate(id);
     if (simulated && verify_ && key != w_.StateKey(snap))
       return Status(Code::kIoError, id + ": the simulated state differs from the one built");
-    if (Fresh(snap)) Judge(w_.Check(success), id, Persisted(persist, torn));
+    if (simulated ? FreshKey(key) : Fresh(snap)) Judge(w_.Check(success), id, Persisted(persist, torn));
     return Status();
   }
 
@@ -325,17 +375,22 @@ class Runner {
   Status Errors() {
     const uint64_t h = w_.trace().size();
     run_.stats.crash_points = h;
+    // States are dealt out one by one: a "before" point has several errnos
+    // and its ".after" point one, so dealing out points would leave one
+    // worker most of the runs.
+    uint64_t state = 0;
     for (uint64_t i = 1; i <= h; ++i) {
       const std::string point = PointOf(w_.trace()[i - 1]);
       for (int err : RelevantErrnos(point)) {
         const std::string id = "errors:" + std::to_string(i) + ":" + errno_name(err);
-        if (!Wanted(i, id)) continue;
+        if (!Wanted(state++, id)) continue;
         Status st = w_.FailWorkload(i, err);
         std::vector<std::string> what{"failpoint " + std::to_string(i) + " (" + w_.trace()[i - 1] + ") failed with " +
                                       errno_name(err),
                                       "the transaction reported: " + (st.ok() ? std::string("success") : st.ToString())};
         Image now;
-        if (!st.ok() && Capture(w_.root(), &now).ok() && now != w_.pre()) {
+        const bool captured = !st.ok() && Capture(w_.root(), &now).ok();
+        if (captured && now != w_.pre()) {
           StateResult r;
           r.what = "a transaction that reported an error did not leave the pre-image (before any recovery)";
           r.diff = Diff(w_.pre(), now);
@@ -346,7 +401,7 @@ class Runner {
         // The oracle's verdict depends on the state and on whether the
         // transaction reported success, and on nothing else: both are in the
         // key, and a state seen before is not checked again.
-        const uint64_t key = w_.StateKey() ^ (st.ok() ? 1 : 0);
+        const uint64_t key = w_.StateKey(-2, captured ? &now : nullptr) ^ (st.ok() ? 1 : 0);
         run_.keys.push_back(key);
         ++run_.stats.generated;
         if (only_.empty() && !seen_.insert(key).second) continue;

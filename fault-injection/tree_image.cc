@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <functional>
@@ -92,9 +93,11 @@ Status ListNames(const std::string& dir, std::vector<std::string>* names) {
   return Status();
 }
 
-// Depth-first walk calling fn(relative path, lstat) for each entry.
+// Depth-first walk calling fn(relative path, statx) for each entry, a
+// directory before its contents. Empty staging directories are skipped
+// unless `all`.
 template <class Fn>
-Status Walk(const std::string& root, const std::string& rel, Fn fn) {
+Status Walk(const std::string& root, const std::string& rel, Fn fn, bool all = false) {
   std::vector<std::string> names;
   Status ls = ListNames(root + rel, &names);
   if (!ls.ok()) return ls;
@@ -103,7 +106,7 @@ Status Walk(const std::string& root, const std::string& rel, Fn fn) {
     struct statx sx;
     if (::statx(AT_FDCWD, (root + r).c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
       return Status::FromErrno(errno, "stat", root + r);
-    if (S_ISDIR(sx.stx_mode) && IsStagingDirName(n)) {
+    if (!all && S_ISDIR(sx.stx_mode) && IsStagingDirName(n)) {
       // fstx's own staging directory: not part of what a user sees while
       // it is empty; anything left in it shows up as a difference.
       std::vector<std::string> inside;
@@ -114,31 +117,95 @@ Status Walk(const std::string& root, const std::string& rel, Fn fn) {
     Status s = fn(r, sx);
     if (!s.ok()) return s;
     if (S_ISDIR(sx.stx_mode)) {
-      s = Walk(root, r, fn);
+      s = Walk(root, r, fn, all);
       if (!s.ok()) return s;
     }
   }
   return Status();
 }
 
-Status RemoveContents(const std::string& dir) {
+// Removes everything in the directory open as `dirfd` (closed here); `dir`
+// names it for errors. Entries are removed by name relative to the
+// directory: no lstat, no path walks.
+Status RemoveContentsAt(int dirfd, const std::string& dir) {
+  DIR* d = ::fdopendir(dirfd);
+  if (!d) {
+    ::close(dirfd);
+    return Status::FromErrno(errno, "opendir", dir);
+  }
   std::vector<std::string> names;
-  Status ls = ListNames(dir, &names);
-  if (!ls.ok()) return ls;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  Status s;
   for (const auto& n : names) {
-    std::string p = dir + "/" + n;
-    struct stat st;
-    if (::lstat(p.c_str(), &st) != 0) return Status::FromErrno(errno, "lstat", p);
-    if (S_ISDIR(st.st_mode)) {
-      ::chmod(p.c_str(), 0700);
-      Status s = RemoveContents(p);
-      if (!s.ok()) return s;
-      if (::rmdir(p.c_str()) != 0) return Status::FromErrno(errno, "rmdir", p);
-    } else if (::unlink(p.c_str()) != 0) {
-      return Status::FromErrno(errno, "unlink", p);
+    if (::unlinkat(dirfd, n.c_str(), 0) == 0) continue;
+    if (errno != EISDIR) {
+      s = Status::FromErrno(errno, "unlink", dir + "/" + n);
+      break;
     }
+    ::fchmodat(dirfd, n.c_str(), 0700, 0);
+    int sub = ::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    s = sub < 0 ? Status::FromErrno(errno, "open", dir + "/" + n) : RemoveContentsAt(sub, dir + "/" + n);
+    if (s.ok() && ::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) != 0) s = Status::FromErrno(errno, "rmdir", dir + "/" + n);
+    if (!s.ok()) break;
+  }
+  ::closedir(d);
+  return s;
+}
+
+Status RemoveContents(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open", dir);
+  return RemoveContentsAt(fd, dir);
+}
+
+Ident IdentOf(const struct statx& sx) {
+  Ident id;
+  id.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  id.ino = sx.stx_ino;
+  if (sx.stx_mask & STATX_BTIME)
+    id.btime_ns = static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + sx.stx_btime.tv_nsec;
+  return id;
+}
+
+// What a user observes at `path`, which statx described.
+Status ReadNode(const std::string& path, const struct statx& sx, Node* n) {
+  n->type = TypeOf(sx.stx_mode);
+  n->mode = sx.stx_mode & 07777;
+  if (n->type == FileType::kRegular) return ReadAll(path, &n->data);
+  if (n->type == FileType::kSymlink) {
+    n->data.resize(sx.stx_size + 1);
+    ssize_t len = ::readlink(path.c_str(), n->data.data(), n->data.size());
+    if (len < 0) return Status::FromErrno(errno, "readlink", path);
+    n->data.resize(static_cast<size_t>(len));
   }
   return Status();
+}
+
+// Creates `n` at `path` (a directory as 0700: its mode is set once it is filled).
+Status MakeNode(const std::string& path, const Node& n) {
+  const char* p = path.c_str();
+  switch (n.type) {
+    case FileType::kDirectory:
+      if (::mkdir(p, 0700) != 0) return Status::FromErrno(errno, "mkdir", path);
+      return Status();
+    case FileType::kRegular: return WriteAll(path, n.data, n.mode);
+    case FileType::kSymlink:
+      if (::symlink(n.data.c_str(), p) != 0) return Status::FromErrno(errno, "symlink", path);
+      return Status();
+    case FileType::kSocket: {
+      Status s = MakeSocket(path);
+      if (s.ok()) ::chmod(p, n.mode);
+      return s;
+    }
+    case FileType::kFifo:
+      if (::mkfifo(p, n.mode) != 0) return Status::FromErrno(errno, "mkfifo", path);
+      ::chmod(p, n.mode);
+      return Status();
+    default: return Status(Code::kNotSupported, "cannot re-create " + path + " (device node)");
+  }
 }
 
 }  // namespace
@@ -147,19 +214,9 @@ Status Capture(const std::string& root, Image* out) {
   out->clear();
   return Walk(root, "", [&](const std::string& rel, const struct statx& sx) {
     Node n;
-    n.type = TypeOf(sx.stx_mode);
-    n.mode = sx.stx_mode & 07777;
-    if (n.type == FileType::kRegular) {
-      Status s = ReadAll(root + rel, &n.data);
-      if (!s.ok()) return s;
-    } else if (n.type == FileType::kSymlink) {
-      n.data.resize(sx.stx_size + 1);
-      ssize_t len = ::readlink((root + rel).c_str(), n.data.data(), n.data.size());
-      if (len < 0) return Status::FromErrno(errno, "readlink", root + rel);
-      n.data.resize(static_cast<size_t>(len));
-    }
-    (*out)[rel] = std::move(n);
-    return Status();
+    Status s = ReadNode(root + rel, sx, &n);
+    if (s.ok()) (*out)[rel] = std::move(n);
+    return s;
   });
 }
 
@@ -167,33 +224,56 @@ Status Restore(const Image& img, const std::string& root) {
   Status s = RemoveContents(root);
   if (!s.ok()) return s;
   for (const auto& [rel, n] : img) {  // sorted: a directory precedes its entries
-    const std::string p = root + rel;
-    switch (n.type) {
-      case FileType::kDirectory:
-        if (::mkdir(p.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir", p);
-        break;
-      case FileType::kRegular:
-        s = WriteAll(p, n.data, n.mode);
-        break;
-      case FileType::kSymlink:
-        if (::symlink(n.data.c_str(), p.c_str()) != 0) return Status::FromErrno(errno, "symlink", p);
-        break;
-      case FileType::kSocket:
-        s = MakeSocket(p);
-        if (s.ok()) ::chmod(p.c_str(), n.mode);
-        break;
-      case FileType::kFifo:
-        if (::mkfifo(p.c_str(), n.mode) != 0) return Status::FromErrno(errno, "mkfifo", p);
-        ::chmod(p.c_str(), n.mode);
-        break;
-      default:
-        return Status(Code::kNotSupported, "cannot re-create " + p + " (device node)");
-    }
+    s = MakeNode(root + rel, n);
     if (!s.ok()) return s;
   }
   // Directory modes last, deepest first, so read-only dirs can be filled.
   for (auto it = img.rbegin(); it != img.rend(); ++it)
     if (it->second.type == FileType::kDirectory) ::chmod((root + it->first).c_str(), it->second.mode);
+  return Status();
+}
+
+Status Save(const std::string& root, SavedTree* out) {
+  out->clear();
+  Status s = Walk(
+      root, "",
+      [&](const std::string& rel, const struct statx& sx) {
+        SavedObject o;
+        o.rel = rel;
+        o.id = IdentOf(sx);
+        Status s = ReadNode(root + rel, sx, &o.node);
+        if (s.ok()) out->push_back(std::move(o));
+        return s;
+      },
+      true);
+  // By path, as an Image is: the order does not depend on the directories'.
+  std::sort(out->begin(), out->end(), [](const SavedObject& a, const SavedObject& b) { return a.rel < b.rel; });
+  return s;
+}
+
+Status Rebuild(const SavedTree& saved, const std::string& root, IdMap* moved) {
+  Status s = RemoveContents(root);
+  if (!s.ok()) return s;
+  moved->clear();
+  std::map<std::pair<uint64_t, uint64_t>, std::string> first;  // saved identity -> its first path
+  for (const auto& o : saved) {
+    const std::string p = root + o.rel;
+    const std::pair<uint64_t, uint64_t> key{o.id.dev, o.id.ino};
+    auto seen = first.find(key);
+    if (seen != first.end()) {  // a hard link to an object already rebuilt
+      if (::link((root + seen->second).c_str(), p.c_str()) != 0) return Status::FromErrno(errno, "link", p);
+      continue;
+    }
+    s = MakeNode(p, o.node);
+    struct statx sx;
+    if (s.ok() && ::statx(AT_FDCWD, p.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+      s = Status::FromErrno(errno, "stat", p);
+    if (!s.ok()) return s;
+    first.emplace(key, o.rel);
+    (*moved)[key] = IdentOf(sx);
+  }
+  for (auto it = saved.rbegin(); it != saved.rend(); ++it)  // contents before their directory
+    if (it->node.type == FileType::kDirectory) ::chmod((root + it->rel).c_str(), it->node.mode);
   return Status();
 }
 
@@ -261,12 +341,7 @@ uint64_t Hash(const Image& img) {
 Status Identities(const std::string& root, std::map<std::string, Ident>* out) {
   out->clear();
   return Walk(root, "", [&](const std::string& rel, const struct statx& sx) {
-    Ident id;
-    id.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-    id.ino = sx.stx_ino;
-    if (sx.stx_mask & STATX_BTIME)
-      id.btime_ns = static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + sx.stx_btime.tv_nsec;
-    (*out)[rel] = id;
+    (*out)[rel] = IdentOf(sx);
     return Status();
   });
 }

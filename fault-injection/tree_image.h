@@ -46,6 +46,23 @@ struct Ident {
   uint64_t dev = 0, ino = 0, btime_ns = 0;
 };
 Status Identities(const std::string& root, std::map<std::string, Ident>* out);
+// (dev, inode) of an object as saved -> the identity of its rebuilt copy.
+using IdMap = std::map<std::pair<uint64_t, uint64_t>, Ident>;
+
+// A tree exactly as it is on disk, to be rebuilt many times: every object
+// sorted by path (a directory before its contents; empty staging
+// directories too) with its identity, so that hard links come back as links and
+// records naming the saved objects can be re-pointed at the rebuilt ones.
+struct SavedObject {
+  std::string rel;
+  Node node;
+  Ident id;
+};
+using SavedTree = std::vector<SavedObject>;
+Status Save(const std::string& root, SavedTree* out);
+// Empties `root` and rebuilds `saved` in it; `moved` gets every saved
+// object's new identity.
+Status Rebuild(const SavedTree& saved, const std::string& root, IdMap* moved);
 
 // Applies `events` (absolute paths beneath `root`; barriers skipped) to
 // `img` as the filesystem would, then drops empty staging directories as

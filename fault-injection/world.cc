@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "journal/codec.h"
 #include "journal/store.h"
 #include "src/engine/testing.h"
 
@@ -42,23 +43,45 @@ Result<bool> WaitKilled(pid_t pid) {
   return Status(Code::kIoError, "explorer child failed (status " + std::to_string(status) + ")");
 }
 
-void Remap(Fingerprint* fp, const std::map<std::pair<uint64_t, uint64_t>, std::string>& recorded,
-           const std::map<std::string, Ident>& now) {
+void Remap(Fingerprint* fp, const IdMap& moved) {
   if (!fp->present()) return;
-  auto r = recorded.find({fp->dev, fp->ino});
-  if (r == recorded.end()) return;
-  auto n = now.find(r->second);
-  if (n == now.end()) return;
+  auto n = moved.find({fp->dev, fp->ino});
+  if (n == moved.end()) return;
   fp->dev = n->second.dev;
   fp->ino = n->second.ino;
   fp->btime_ns = n->second.btime_ns;
+}
+
+// The journal's unfinished records (none if there is no journal).
+Status ActiveRecords(const std::string& jdir, std::vector<TxRecord>* active) {
+  if (::access((jdir + "/data.mdb").c_str(), F_OK) != 0) return Status();
+  auto store = JournalStore::Open({.dir = jdir, .read_only = true});
+  if (!store.ok()) return store.status();
+  std::vector<BadRecord> bad;
+  Status s = store.value()->ListActive(active, &bad);
+  if (s.ok() && !bad.empty()) return Status(Code::kCorruption, "unreadable journal record in " + jdir);
+  return s;
+}
+
+// What a state's fingerprint takes from the journal in `jdir`: each
+// unfinished transaction and its state ("" if there is no journal).
+std::string JournalSummary(const std::string& jdir) {
+  if (::access((jdir + "/data.mdb").c_str(), F_OK) != 0) return "";
+  auto store = JournalStore::Open({.dir = jdir, .read_only = true});
+  if (!store.ok()) return "journal-unreadable";
+  std::vector<TxRecord> active;
+  std::vector<BadRecord> bad;
+  (void)store.value()->ListActive(&active, &bad);
+  std::string out;
+  for (const auto& r : active) out += std::to_string(r.id) + ":" + tx_state_name(r.state);
+  return out;
 }
 
 }  // namespace
 
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace) {
   static const std::set<std::string> kMutating = {
-      "fs.create", "fs.symlink", "fs.mkdir", "fs.rename", "fs.link", "fs.unlink", "fs.rmdir",
+      "fs.create", "fs.write", "fs.symlink", "fs.mkdir", "fs.rename", "fs.link", "fs.unlink", "fs.rmdir",
       "fs.syncdir", "journal.commit.before", "journal.commit.after"};
   std::vector<uint64_t> out;
   for (size_t i = 0; i < trace.size(); ++i)
@@ -152,15 +175,18 @@ Status World::Prepare() {
 }
 
 // In a child process: a journal whose seam kills the process at failpoint
-// hit `crash_at`; then `body` runs; the child exits without destructors
-// (a crash right after, as far as anything unsynced is concerned).
+// hit `crash_at` (torn: that hit, a write, writes half its bytes, and the
+// process is killed at the next hit, before anything else reaches the
+// disk); then `body` runs; the child exits without destructors (a crash
+// right after, as far as anything unsynced is concerned).
 template <class Body>
-Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
+Result<bool> World::InCrashingChild(uint64_t crash_at, bool torn, Body body) {
   pid_t pid = ::fork();
   if (pid == 0) {
     fault::Failpoints fp;
     fp.SetQuiet(true);
-    fp.Add({"*", crash_at, fault::Action::kCrash, 0, 0});
+    if (torn) fp.Add({"*", crash_at, fault::Action::kShortWrite, 0, 0});
+    fp.Add({"*", crash_at + (torn ? 1 : 0), fault::Action::kCrash, 0, 0});
     auto posix = PosixFs::Open({root_});
     if (!posix.ok()) ::_exit(3);
     fault::FaultFs faulty(posix.value().get(), &fp);
@@ -171,28 +197,64 @@ Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
   return WaitKilled(pid);
 }
 
-Result<bool> World::CrashWorkload(uint64_t crash_at) {
+Result<bool> World::CrashWorkload(uint64_t crash_at, bool torn) {
   Status s = Reset();
   if (!s.ok()) return s;
-  return InCrashingChild(crash_at, [this](Journal& j) { return Invoke(j).ok(); });
+  return InCrashingChild(crash_at, torn, [this](Journal& j) { return Invoke(j).ok(); });
 }
 
 Result<bool> World::CrashRecovery(uint64_t crash_at) {
-  return InCrashingChild(crash_at, [](Journal&) { return true; });
+  return InCrashingChild(crash_at, false, [](Journal&) { return true; });
 }
 
-Status World::TraceRecovery(std::vector<std::string>* trace) {
+Status World::TraceRecovery(RecoveryRecording* out) {
+  out->journal = {JournalSummary(jdir_)};
   fault::Failpoints fp;
   fp.EnableTrace(true);
   auto posix = PosixFs::Open({root_});
   if (!posix.ok()) return posix.status();
-  fault::FaultFs faulty(posix.value().get(), &fp);
+  fault::RecordingFs rec(posix.value().get());
+  fault::FaultFs faulty(&rec, &fp);
+  std::vector<std::string> snaps;  // data.mdb after each commit
+  auto hook = [&](std::string_view point) {
+    Status h = fp.Hit(point);
+    if (h.ok() && point == "journal.commit.after") h = ReadWhole(jdir_ + "/data.mdb", &snaps.emplace_back());
+    return h;
+  };
   {
-    auto j = testing::OpenWithHook(JournalOptions(&faulty), fault::JournalHook(&fp));
+    auto j = testing::OpenWithHook(JournalOptions(&faulty), hook);
     if (!j.ok()) return j.status();
   }
-  *trace = fp.trace();
+  out->trace = fp.trace();
+  out->events = rec.events();
+  const std::string scratch = base_ + "/journal-summary";
+  for (const auto& bytes : snaps) {
+    Status s = RestoreJournal(scratch, {{"data.mdb", bytes}}, {});
+    if (!s.ok()) return s;
+    out->journal.push_back(JournalSummary(scratch));
+  }
   return Status();
+}
+
+bool World::RecoveryKey(const KeptState& kept, const RecoveryRecording& r, uint64_t m, uint64_t* key) const {
+  // A hit of a mutation's ".after" point means that call took effect (and
+  // was recorded); "journal.commit.after" that a commit did. A kill at a
+  // hit comes before what it guards, except that a commit is done by its
+  // ".after" hit.
+  static const std::set<std::string> kDone = {
+      "fs.create.after", "fs.write.after", "fs.symlink.after", "fs.mkdir.after", "fs.rename.after",
+      "fs.link.after",   "fs.unlink.after", "fs.rmdir.after",  "fs.syncdir.after"};
+  size_t done = 0, commits = 0;
+  for (uint64_t h = 1; h <= m && h <= r.trace.size(); ++h) {
+    const std::string point = r.trace[h - 1].substr(0, r.trace[h - 1].find(' '));
+    if (h < m && kDone.count(point)) ++done;
+    if (point == "journal.commit.after") ++commits;
+  }
+  if (done > r.events.size() || commits >= r.journal.size()) return false;
+  Image img = kept.image;
+  if (!Simulate(&img, {r.events.begin(), r.events.begin() + static_cast<std::ptrdiff_t>(done)}, root_)) return false;
+  *key = Fnv1a(r.journal[commits], Hash(img));
+  return true;
 }
 
 Status World::FailWorkload(uint64_t at, int err) {
@@ -246,20 +308,31 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
   if (!posix.ok()) return posix.status();
   s = fault::Replay(posix.value().get(), replay, root_, root_);
   if (!s.ok()) return s.Annotate("building the crash state");
-  return RestoreJournal(snap, now);
+  // The journal's fingerprints name the recording run's objects: re-point
+  // them at the restored ones with the same pre-image path.
+  IdMap moved;
+  for (const auto& [id, rel] : recorded_ids_) {
+    auto n = now.find(rel);
+    if (n != now.end()) moved[id] = n->second;
+  }
+  std::map<std::string, std::string> files;
+  if (snap >= 0) files["data.mdb"] = snaps_[static_cast<size_t>(snap)];
+  return RestoreJournal(jdir_, files, moved);
 }
 
-Status World::RestoreJournal(int snap, const std::map<std::string, Ident>& now) {
+Status World::RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
+                             const IdMap& moved) {
   boost::system::error_code ec;
-  boost::filesystem::remove_all(jdir_, ec);
-  if (snap < 0) return Status();
-  if (::mkdir(jdir_.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir", jdir_);
-  {
-    std::ofstream out(jdir_ + "/data.mdb", std::ios::binary);
-    out << snaps_[static_cast<size_t>(snap)];
-    if (!out) return Status(Code::kIoError, "write " + jdir_ + "/data.mdb");
+  boost::filesystem::remove_all(jdir, ec);
+  if (files.empty()) return Status();
+  if (::mkdir(jdir.c_str(), 0700) != 0) return Status::FromErrno(errno, "mkdir", jdir);
+  for (const auto& [name, bytes] : files) {
+    std::ofstream out(jdir + "/" + name, std::ios::binary);
+    out << bytes;
+    if (!out) return Status(Code::kIoError, "write " + jdir + "/" + name);
   }
-  auto store = JournalStore::Open({.dir = jdir_});
+  if (!files.count("data.mdb") || moved.empty()) return Status();
+  auto store = JournalStore::Open({.dir = jdir});
   if (!store.ok()) return store.status();
   std::vector<TxRecord> active;
   std::vector<BadRecord> bad;
@@ -268,26 +341,72 @@ Status World::RestoreJournal(int snap, const std::map<std::string, Ident>& now) 
   WriteBatch b;
   for (auto& rec : active) {
     for (auto& in : rec.intents) {
-      Remap(&in.moved, recorded_ids_, now);
-      Remap(&in.before, recorded_ids_, now);
+      Remap(&in.moved, moved);
+      Remap(&in.before, moved);
     }
     b.put_active.push_back(rec);
   }
   return store.value()->Write(&b);
 }
 
-uint64_t World::StateKey(int snap) {
-  Image img;
-  uint64_t h = Capture(root_, &img).ok() ? Hash(img) : 0;
-  if (snap >= -1) return Fnv1a("snap" + std::to_string(snap), h);
-  if (::access((jdir_ + "/data.mdb").c_str(), F_OK) != 0) return h;
-  auto store = JournalStore::Open({.dir = jdir_, .read_only = true});
-  if (!store.ok()) return Fnv1a("journal-unreadable", h);
+Status World::Keep(KeptState* out) const {
+  Status s = Save(root_, &out->tree);
+  out->image.clear();
+  for (const auto& o : out->tree) out->image.emplace(o.rel, o.node);
+  out->journal.clear();
+  boost::system::error_code ec;
+  for (boost::filesystem::directory_iterator it(jdir_, ec), end; s.ok() && !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    s = ReadWhole(jdir_ + "/" + name, &out->journal[name]);
+  }
+  return s;
+}
+
+Status World::PutBack(const KeptState& k) {
+  IdMap moved;
+  Status s = Rebuild(k.tree, root_, &moved);
+  return s.ok() ? RestoreJournal(jdir_, k.journal, moved) : s;
+}
+
+uint64_t World::ExactKey() const {
+  SavedTree tree;
   std::vector<TxRecord> active;
-  std::vector<BadRecord> bad;
-  (void)store.value()->ListActive(&active, &bad);
-  for (const auto& r : active) h = Fnv1a(std::to_string(r.id) + ":" + tx_state_name(r.state), h);
+  Status s = Save(root_, &tree);
+  if (s.ok()) s = ActiveRecords(jdir_, &active);
+  if (!s.ok()) return Fnv1a(s.ToString());
+  // identity -> (1 + the object's number in path order, birth time)
+  std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> object;
+  uint64_t h = Fnv1a("exact");
+  for (const auto& o : tree) {
+    const auto n = object.emplace(std::make_pair(o.id.dev, o.id.ino), std::make_pair(object.size() + 1, o.id.btime_ns));
+    h = Fnv1a(o.rel + ":" + std::to_string(n.first->second.first) + ":" + DescribeNode(o.node), h);
+    h = (h ^ std::hash<std::string>()(o.node.data)) * 1099511628211ull;
+  }
+  auto name = [&](Fingerprint* fp) {
+    if (!fp->present()) return;
+    auto it = object.find({fp->dev, fp->ino});
+    fp->ino = it == object.end() ? 0 : it->second.first;  // 0: no object in the tree
+    const bool same_birth = it != object.end() && fp->btime_ns == it->second.second;
+    fp->dev = 0;
+    fp->btime_ns = same_birth ? 1 : 0;
+  };
+  for (auto rec : active) {
+    rec.owner = Owner();
+    rec.created_us = 0;
+    for (auto& in : rec.intents) {
+      name(&in.moved);
+      name(&in.before);
+    }
+    h = Fnv1a(EncodeRecord(rec), h);
+  }
   return h;
+}
+
+uint64_t World::StateKey(int snap, const Image* tree) {
+  Image img;
+  uint64_t h = tree ? Hash(*tree) : Capture(root_, &img).ok() ? Hash(img) : 0;
+  if (snap >= -1) return Fnv1a("snap" + std::to_string(snap), h);
+  return Fnv1a(JournalSummary(jdir_), h);
 }
 
 StateResult World::Check(bool reported_success, bool must_be_pre, const Image* must_equal) {

@@ -23,10 +23,27 @@
 namespace fstx::explore {
 
 // The 1-based indexes of `trace` where a kill leaves a distinct disk state:
-// before each mutation, barrier and journal commit. (A kill before a
+// before each mutation (writes in the middle of a file included), barrier
+// and journal commit. (A kill before a
 // read-only call, or after a call, leaves the same state as a kill before
 // the next mutating point.) Plus trace.size() + 1: the run completes.
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace);
+
+// A crash state put aside to be put back many times (World::Keep, PutBack).
+struct KeptState {
+  SavedTree tree;
+  Image image;  // the same tree, empty staging directories included
+  std::map<std::string, std::string> journal;  // the journal directory's files: name -> bytes
+};
+
+// A recovery run, recorded (World::TraceRecovery).
+struct RecoveryRecording {
+  std::vector<std::string> trace;    // "point path" per failpoint hit
+  std::vector<fault::Event> events;  // its mutations, in order
+  // What StateKey() folds in for the journal: before recovery, then after
+  // each of recovery's journal commits.
+  std::vector<std::string> journal;
+};
 
 struct StateResult {
   uint64_t key = 0;                 // tree + journal fingerprint, before recovery
@@ -54,12 +71,20 @@ class World {
   // Fresh pre-image and empty journal.
   Status Reset();
   // Runs the workload in a child process killed at failpoint hit `crash_at`
-  // (counted over all points). Returns true if it was killed.
-  Result<bool> CrashWorkload(uint64_t crash_at);
+  // (counted over all points), or if `torn` (the hit is a write) part-way
+  // through that write, half its bytes written. Returns true if it was
+  // killed.
+  Result<bool> CrashWorkload(uint64_t crash_at, bool torn = false);
   // Runs recovery in a child killed at failpoint hit `crash_at`.
   Result<bool> CrashRecovery(uint64_t crash_at);
-  // Recovers the state in place, here, and returns its failpoint trace.
-  Status TraceRecovery(std::vector<std::string>* trace);
+  // Recovers the state in place, here, recording what it does.
+  Status TraceRecovery(RecoveryRecording* out);
+  // The fingerprint StateKey() would give if recovery of `kept` (recorded
+  // in `r`) were killed at failpoint hit `m`, computed in memory: the
+  // mutations before that hit applied to the kept tree, and the journal as
+  // of recovery's last commit by then. False if the events cannot be
+  // simulated.
+  bool RecoveryKey(const KeptState& kept, const RecoveryRecording& r, uint64_t m, uint64_t* key) const;
   // Runs the workload here with failpoint hit `at` failing with `err`.
   Status FailWorkload(uint64_t at, int err);
   // Builds a power-loss state: events `persist` (indexes into events())
@@ -77,15 +102,33 @@ class World {
   StateResult Check(bool reported_success, bool must_be_pre = false,
                     const Image* must_equal = nullptr);
   // Fingerprint of the state now in place (before recovery). For a power
-  // state pass its journal snapshot index (saves reading the journal).
-  uint64_t StateKey(int snap = -2);
+  // state pass its journal snapshot index (saves reading the journal);
+  // pass the tree if it was just captured (saves capturing it again).
+  uint64_t StateKey(int snap = -2, const Image* tree = nullptr);
+
+  // Puts the state now in place aside, exactly (Save(), tree_image.h).
+  Status Keep(KeptState* out) const;
+  // Puts a kept state back in place: its tree rebuilt, its journal's files
+  // written back, the journal's fingerprints re-pointed at the rebuilt
+  // objects. Recovery then sees the state that was kept, except for inode
+  // numbers and birth times (compare with ExactKey).
+  Status PutBack(const KeptState& k);
+  // A fingerprint of everything recovery can see in the state now in place,
+  // inode numbers aside: the tree with its hard links and empty staging
+  // directories, and the journal's unfinished records, with each
+  // fingerprint named by the object it matches in the tree (the owner and
+  // the creation time, which differ between runs, left out).
+  uint64_t ExactKey() const;
 
  private:
   template <class Body>
-  Result<bool> InCrashingChild(uint64_t crash_at, Body body);
+  Result<bool> InCrashingChild(uint64_t crash_at, bool torn, Body body);
   fstx::Options JournalOptions(Fs* fs) const;
   std::vector<fault::Event> PowerEvents(const std::vector<size_t>& persist, bool torn_last) const;
-  Status RestoreJournal(int snap, const std::map<std::string, Ident>& now);
+  // Writes a journal's files into `jdir` (none: no journal) and re-points
+  // its unfinished records' fingerprints through `moved`.
+  Status RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
+                        const IdMap& moved);
   // The workload on `j`: Options::run, or Options::workload in one
   // transaction committed here. Returns what the workload reported.
   Status Invoke(Journal& j) const;

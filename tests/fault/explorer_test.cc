@@ -155,6 +155,34 @@ TEST(Explorer, ReplayRebuildsOneState) {
   EXPECT_EQ(explore::Explore(o).status().code(), Code::kInvalidArgument);
 }
 
+// A process killed part-way through a write in the middle of a file
+// (write_range) leaves half the new bytes over the old ones: each such
+// write is a crash state of its own, for the process model and for the
+// recovery model, and recovery puts the file back.
+TEST(Explorer, ProcessKillsTearWritesInTheMiddleOfAFile) {
+  TempDir tree;
+  SmallTree(tree.path());
+  explore::Options o;
+  o.tree = tree.path();
+  o.workload = kWorkloads[13].add;  // two writes into one file, then a rename
+  auto replay = [&](const std::string& id) {
+    o.replay = id;
+    auto r = explore::Explore(o);
+    EXPECT_TRUE(r.ok()) << id << ": " << r.status().ToString();
+    if (!r.ok()) return false;
+    for (const auto& v : r.value().violations) ADD_FAILURE() << v.state << ": " << v.what << "\n" << v.diff;
+    return r.value().models[0].checked > 0;
+  };
+  size_t torn = 0, recovery_kills = 0;
+  for (int hit = 1; hit < 80; ++hit) {
+    if (!replay("process:" + std::to_string(hit) + ":torn")) continue;
+    ++torn;
+    for (int m = 1; m < 60; ++m) recovery_kills += replay("recovery:" + std::to_string(hit) + ":torn:" + std::to_string(m));
+  }
+  EXPECT_EQ(torn, 2u) << "one torn kill for each of the two writes";
+  EXPECT_GT(recovery_kills, 0u) << "recovery killed while it recovers a torn write";
+}
+
 TEST(Explorer, BadInputIsRefused) {
   explore::Options o;
   o.tree = "/nonexistent/tree";
