@@ -263,63 +263,73 @@ uint64_t Report::checked() const {
   return n;
 }
 
-Result<Report> Explore(const Options& opt) {
-  auto t0 = std::chrono::steady_clock::now();
+namespace {
+
+Status CheckOptions(const Options& opt) {
   if (!opt.workload && !opt.run) return Status(Code::kInvalidArgument, "no workload given (Options::workload or run)");
   if (opt.workload && opt.run)
     return Status(Code::kInvalidArgument, "both Options::workload and Options::run are set: give one");
   if (opt.jobs < 1 || opt.jobs > 256) return Status(Code::kInvalidArgument, "jobs must be 1..256");
   if (!boost::filesystem::is_directory(opt.tree))
     return Status(Code::kNotFound, "tree " + opt.tree + " is not a directory");
-  Image pre;
-  Status s = Capture(opt.tree, &pre);
-  if (!s.ok()) return s.Annotate("reading the tree");
+  return Status::Ok();
+}
 
-  std::string tmpl = ScratchBase(opt) + "/fstx-crashtest-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) return Status::FromErrno(errno, "mkdtemp", tmpl);
-  const std::string base = tmpl;
-  Report report;
-  auto cleanup = [&] {
-    boost::system::error_code ec;
-    if (!opt.keep) boost::filesystem::remove_all(base, ec);
-  };
+// --replay: the one named state, in this process.
+Status ReplayOne(const Options& opt, const Image& pre, const std::string& base, Report* report) {
+  World w(opt, pre, base + "/w0");
+  Status s = w.Prepare();
+  auto r = s.ok() ? RunState(opt.replay, w, opt) : Result<ModelRun>(s);
+  if (!r.ok()) return r.status();
+  report->models.push_back(r.value().stats);
+  report->violations = r.value().violations;
+  if (opt.keep) report->kept_dir = w.root();
+  return Status::Ok();
+}
 
-  if (!opt.replay.empty()) {
-    World w(opt, pre, base + "/w0");
-    s = w.Prepare();
-    auto r = s.ok() ? RunState(opt.replay, w, opt) : Result<ModelRun>(s);
-    if (!r.ok()) {
-      cleanup();
-      return r.status();
-    }
-    report.models.push_back(r.value().stats);
-    report.violations = r.value().violations;
-    if (opt.keep) report.kept_dir = w.root();
-    cleanup();
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return report;
-  }
-
-  std::vector<pid_t> pids;
-  std::vector<int> fds;
+// Forks opt.jobs workers; each reports on a pipe (fds, read ends).
+Status StartWorkers(const Options& opt, const Image& pre, const std::string& base, std::vector<pid_t>* pids,
+                    std::vector<int>* fds) {
   for (int k = 0; k < opt.jobs; ++k) {
     int p[2];
     if (::pipe(p) != 0) return Status::FromErrno(errno, "pipe", "");
     pid_t pid = ::fork();
+    if (pid < 0) return Status::FromErrno(errno, "fork", "");
     if (pid == 0) {
       ::close(p[0]);
-      for (int fd : fds) ::close(fd);
+      for (int fd : *fds) ::close(fd);
       Worker(opt, pre, base, k, p[1]);
     }
     ::close(p[1]);
-    pids.push_back(pid);
-    fds.push_back(p[0]);
+    pids->push_back(pid);
+    fds->push_back(p[0]);
   }
+  return Status::Ok();
+}
+
+// What the workers report, merged as it arrives.
+struct Collected {
   std::map<int, ModelStats> stats;
   std::map<int, std::set<uint64_t>> keys;
+  std::string error;
+};
+
+// One JSON line from worker k.
+void TakeLine(const std::string& line, int k, const Options& opt, ProgressTracker* tracker, Collected* c,
+              Report* report) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded()) return;
+  if (j["type"] == "error") c->error = j["message"];
+  else if (j["type"] == "run") Merge(j, &c->stats, &c->keys, &report->violations);
+  else if (j["type"] == "progress" && opt.progress)
+    opt.progress(tracker->Update(k, j, report->violations.size()));
+}
+
+// Reads every worker's lines until all pipes close.
+void CollectReports(const Options& opt, std::chrono::steady_clock::time_point t0, std::vector<int> fds,
+                    Collected* c, Report* report) {
   ProgressTracker tracker(opt, t0);
   std::vector<std::string> buffers(fds.size());
-  std::string error;
   size_t open = fds.size();
   while (open > 0) {
     std::vector<pollfd> pfds;
@@ -336,26 +346,49 @@ Result<Report> Explore(const Options& opt) {
         continue;
       }
       buffers[k].append(buf, static_cast<size_t>(n));
-      size_t nl;
-      while ((nl = buffers[k].find('\n')) != std::string::npos) {
-        json j = json::parse(buffers[k].substr(0, nl), nullptr, false);
+      for (size_t nl; (nl = buffers[k].find('\n')) != std::string::npos;) {
+        TakeLine(buffers[k].substr(0, nl), static_cast<int>(k), opt, &tracker, c, report);
         buffers[k].erase(0, nl + 1);
-        if (j.is_discarded()) continue;
-        if (j["type"] == "error") error = j["message"];
-        else if (j["type"] == "run") Merge(j, &stats, &keys, &report.violations);
-        else if (j["type"] == "progress" && opt.progress)
-          opt.progress(tracker.Update(static_cast<int>(k), j, report.violations.size()));
       }
     }
   }
-  for (pid_t pid : pids) ::waitpid(pid, nullptr, 0);
-  cleanup();
-  if (!error.empty()) return Status(Code::kIoError, "crash explorer: " + error);
-  for (Model m : opt.models) {
-    ModelStats st = stats[static_cast<int>(m)];
-    st.model = m;
-    st.unique = keys[static_cast<int>(m)].size();
-    report.models.push_back(st);
+}
+
+}  // namespace
+
+Result<Report> Explore(const Options& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = CheckOptions(opt);
+  if (!s.ok()) return s;
+  Image pre;
+  s = Capture(opt.tree, &pre);
+  if (!s.ok()) return s.Annotate("reading the tree");
+
+  std::string tmpl = ScratchBase(opt) + "/fstx-crashtest-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) return Status::FromErrno(errno, "mkdtemp", tmpl);
+  const std::string base = tmpl;
+  Report report;
+  Collected c;
+  if (!opt.replay.empty()) {
+    s = ReplayOne(opt, pre, base, &report);
+  } else {
+    std::vector<pid_t> pids;
+    std::vector<int> fds;
+    s = StartWorkers(opt, pre, base, &pids, &fds);
+    CollectReports(opt, t0, fds, &c, &report);
+    for (pid_t pid : pids) ::waitpid(pid, nullptr, 0);
+  }
+  boost::system::error_code ec;
+  if (!opt.keep) boost::filesystem::remove_all(base, ec);
+  if (!s.ok()) return s;
+  if (!c.error.empty()) return Status(Code::kIoError, "crash explorer: " + c.error);
+  if (opt.replay.empty()) {
+    for (Model m : opt.models) {
+      ModelStats st = c.stats[static_cast<int>(m)];
+      st.model = m;
+      st.unique = c.keys[static_cast<int>(m)].size();
+      report.models.push_back(st);
+    }
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
