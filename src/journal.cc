@@ -13,7 +13,12 @@
 // then the record stays in `active` and recovery would finish it forward.
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 
 #include <algorithm>
@@ -172,6 +177,32 @@ struct Journal::Impl {
   }
 };
 
+namespace {
+
+// Reads the content of WriteFileFrom ops into their specs.
+Status LoadContentFiles(std::vector<OpSpec>* specs) {
+  for (size_t i = 0; i < specs->size(); ++i) {
+    OpSpec& op = (*specs)[i];
+    if (op.content_file.empty()) continue;
+    int fd = ::open(op.content_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return Status(Code::kInvalidArgument, "op " + std::to_string(i + 1) + " (write_file " + op.path +
+                    "): content file " + op.content_file + ": " + std::strerror(errno), errno);
+    op.data.clear();
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) op.data.append(buf, static_cast<size_t>(n));
+    const int err = errno;
+    ::close(fd);
+    if (n < 0)
+      return Status(Code::kIoError, "op " + std::to_string(i + 1) + ": reading content file " + op.content_file +
+                    ": " + std::strerror(err), err);
+  }
+  return Status();
+}
+
+}  // namespace
+
 struct Transaction::Impl {
   Journal::Impl* j = nullptr;
   std::string label;
@@ -207,6 +238,17 @@ Transaction& Transaction::WriteFile(const std::string& path, std::string_view da
   op.kind = OpKind::kWriteFile;
   op.path = path;
   op.data = std::string(data);
+  op.mode = mode;
+  impl_->ops.push_back(std::move(op));
+  return *this;
+}
+
+Transaction& Transaction::WriteFileFrom(const std::string& path, const std::string& content_file,
+                                        std::optional<uint32_t> mode) {
+  OpSpec op;
+  op.kind = OpKind::kWriteFile;
+  op.path = path;
+  op.content_file = content_file;
   op.mode = mode;
   impl_->ops.push_back(std::move(op));
   return *this;
@@ -272,7 +314,9 @@ Status Transaction::Validate() {
   if (impl_->expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
   std::vector<OpSpec> specs = impl_->ops;
-  Status s = CheckLexical(impl_->j->roots, &specs, impl_->j->protect);
+  Status s = LoadContentFiles(&specs);
+  if (!s.ok()) return s;
+  s = CheckLexical(impl_->j->roots, &specs, impl_->j->protect);
   if (!s.ok()) return s;
   std::vector<Intent> intents;
   return Plan(impl_->j->fs, impl_->j->roots, specs, &intents);
@@ -284,7 +328,9 @@ Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent
                                   uint64_t* lock_key) {
   if (expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
-  Status s = CheckLexical(j->roots, specs, j->protect);
+  Status s = LoadContentFiles(specs);
+  if (!s.ok()) return s;
+  s = CheckLexical(j->roots, specs, j->protect);
   if (!s.ok()) return s;
   std::set<std::string> paths;
   for (const auto& op : *specs) {

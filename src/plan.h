@@ -41,6 +41,9 @@ struct OpSpec {
   // form, src/hash.h).
   std::optional<bool> expect_absent;
   std::string expect_hash;
+  // write_file from a file (Transaction::WriteFileFrom): the content is
+  // read from here, not from `data`.
+  std::string content_file;
 };
 
 std::string DescribeSpec(const OpSpec& op);

@@ -118,6 +118,11 @@ class Transaction {
   // file's owner is kept.
   Transaction& WriteFile(const std::string& path, std::string_view data,
                          std::optional<uint32_t> mode = std::nullopt);
+  // WriteFile with the content of the file `content_file` (read at
+  // Commit(); it must not change until Commit() returns). For big files:
+  // the content is copied through a bounded buffer.
+  Transaction& WriteFileFrom(const std::string& path, const std::string& content_file,
+                             std::optional<uint32_t> mode = std::nullopt);
   // Creates a symlink at `path` pointing to `target`, or with replace
   // atomically retargets an existing non-directory.
   Transaction& Symlink(const std::string& target, const std::string& path, bool replace = false);
