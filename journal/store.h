@@ -4,7 +4,7 @@
 // can write is refused) holding LMDB's data.mdb/lock.mdb and writer.lock.
 // Named databases: "meta" (magic, format version, next transaction id),
 // "active" (unfinished transactions) and "history" (finished ones, bounded
-// by count and age). Keys of active/history are the 8-byte big-endian id.
+// by count, bytes and age). Keys of active/history are the 8-byte big-endian id.
 //
 // Write() is the only mutator: one LMDB write transaction, committed with
 // a full sync (never MDB_NOSYNC / MDB_WRITEMAP). MDB_MAP_FULL grows the map
@@ -45,6 +45,8 @@ struct StoreOptions {
   uint64_t initial_map_size = 8ull << 20;
   uint64_t history_max_count = 1000;     // 0 = keep none
   int64_t history_max_age_s = 30 * 86400;
+  // Bound on the pages history occupies (LMDB's own count, mdb_stat).
+  uint64_t history_max_bytes = 256ull << 20;
   // Called with "journal.commit.before" before the LMDB commit and
   // "journal.commit.after" after it. A non-ok status from "before" aborts
   // the write (nothing changes) and is returned; from "after" it is

@@ -116,12 +116,6 @@ struct JournalStore::Impl {
     return std::unique_lock<std::shared_mutex>(map_mu);
   }
   std::mutex write_mu;  // serialises Write()
-  // finished_us of every decodable history record, by id: loaded by the
-  // first prune, then kept in step with committed writes (this process is
-  // the only writer: writer.lock).
-  using HistoryAges = std::map<uint64_t, int64_t>;
-  std::optional<HistoryAges> history_finished;
-
   ~Impl();                                   // store_open.cc
   Status OpenDatabases(MDB_txn* txn);        // store_open.cc
   Status CheckNextId(MDB_txn* txn);          // store_open.cc
@@ -129,9 +123,8 @@ struct JournalStore::Impl {
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
               std::vector<BadRecord>* bad) const;
-  int Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist, std::string* what,
-            uint64_t* bytes);
-  int Prune(MDB_txn* txn, std::optional<HistoryAges>* hist, std::string* what);
+  int Apply(MDB_txn* txn, WriteBatch* batch, std::string* what, uint64_t* bytes);
+  int Prune(MDB_txn* txn, std::string* what);
   Status Grow();
 };
 

@@ -505,6 +505,7 @@ Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
   so.dir = options.dir;
   so.history_max_count = options.history_max_count;
   so.history_max_age_s = options.history_max_age_s;
+  so.history_max_bytes = options.history_max_bytes;
   so.commit_hook = options.journal_hook;
   auto store = JournalStore::Open(so);
   if (!store.ok()) return store.status();

@@ -52,6 +52,8 @@ struct Options {
   bool recover_on_open = true;
   uint64_t history_max_count = 1000;
   int64_t history_max_age_s = 30 * 86400;
+  // History is also bounded by the bytes its pages occupy (oldest first).
+  uint64_t history_max_bytes = 256ull << 20;
   // Filesystem seam. nullptr: a PosixFs over `roots`, owned by the journal.
   // Otherwise not owned and must outlive the journal (fault injection,
   // tracing).
