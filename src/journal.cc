@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 
 #include "fstx/fstx.h"
@@ -70,7 +71,7 @@ struct Journal::Impl {
   RecoveryReport open_report;
   std::atomic<uint64_t> next_lock_key{1};
   std::atomic<uint64_t> sync_seq{0};
-  std::mutex mu;  // guards pending and live; serialises journal writes
+  std::mutex mu;  // guards pending, live and the write queue
   std::vector<Pending> pending;
   // Transactions of this Journal that are in flight or awaiting their
   // completion record. Recovery leaves exactly these alone: a record owned
@@ -99,12 +100,65 @@ struct Journal::Impl {
     return s;
   }
 
-  // One durable journal commit of `b`, carrying along the completion of
-  // committed transactions.
+  // Group commit: a writer queues its batch; the first one in becomes the
+  // leader and writes every queued batch in one synced LMDB commit (with the
+  // completions of committed transactions riding along); the others wait
+  // for its result. Each batch's new ids are handed back to it.
+  struct Request {
+    WriteBatch* b = nullptr;
+    bool done = false;
+    Status status;
+  };
+  std::condition_variable write_cv;
+  std::vector<Request*> queue;  // guarded by mu
+  bool leader_busy = false;     // guarded by mu
+
   Status Write(WriteBatch* b) {
-    std::lock_guard<std::mutex> l(mu);
-    size_t own_put = b->put_active.size();
+    Request req;
+    req.b = b;
+    std::unique_lock<std::mutex> l(mu);
+    queue.push_back(&req);
+    write_cv.wait(l, [&] { return req.done || !leader_busy; });
+    if (req.done) return req.status;
+    leader_busy = true;
+    std::vector<Request*> group;
+    group.swap(queue);
+    WriteBatch all;
+    for (Request* r : group) {
+      all.put_active.insert(all.put_active.end(), r->b->put_active.begin(), r->b->put_active.end());
+      all.to_history.insert(all.to_history.end(), r->b->to_history.begin(), r->b->to_history.end());
+      all.drop_active.insert(all.drop_active.end(), r->b->drop_active.begin(), r->b->drop_active.end());
+    }
     std::vector<size_t> finished, marked;
+    AddCompletions(&all, &finished, &marked);
+    Status s;
+    if (!all.empty()) {
+      l.unlock();
+      s = store->Write(&all);
+      l.lock();
+    }
+    size_t at = 0;
+    for (Request* r : group) {
+      for (TxRecord& rec : r->b->put_active) rec.id = all.put_active[at++].id;
+      r->status = s;
+      r->done = true;
+    }
+    if (s.ok()) {
+      for (size_t i : marked) pending[i].recorded_committed = true;
+      for (size_t i = finished.size(); i-- > 0;) {
+        live.erase(pending[finished[i]].rec.id);
+        pending.erase(pending.begin() + static_cast<long>(finished[i]));
+      }
+    }
+    leader_busy = false;
+    write_cv.notify_all();
+    return req.status;
+  }
+
+  // Puts the completion of committed transactions into *b (caller holds
+  // mu): `done` for those whose staging deletions are durable, `committed`
+  // for the others not yet recorded so.
+  void AddCompletions(WriteBatch* b, std::vector<size_t>* finished, std::vector<size_t>* marked) {
     for (size_t i = 0; i < pending.size(); ++i) {
       Pending& p = pending[i];
       if (!p.cleanup_failed && p.dirty.empty()) {
@@ -112,22 +166,12 @@ struct Journal::Impl {
         r.state = TxState::kDone;
         r.finished_us = NowMicros();
         b->to_history.push_back(std::move(r));
-        finished.push_back(i);
+        finished->push_back(i);
       } else if (!p.recorded_committed) {
         b->put_active.push_back(p.rec);
-        marked.push_back(i);
+        marked->push_back(i);
       }
     }
-    if (b->empty()) return Status();
-    Status s = store->Write(b);
-    b->put_active.resize(own_put);
-    if (!s.ok()) return s;
-    for (size_t i : marked) pending[i].recorded_committed = true;
-    for (size_t i = finished.size(); i-- > 0;) {
-      live.erase(pending[finished[i]].rec.id);
-      pending.erase(pending.begin() + static_cast<long>(finished[i]));
-    }
-    return s;
   }
 
   // Set when the tree holds staging objects of transactions the journal
