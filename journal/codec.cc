@@ -116,8 +116,9 @@ Status CheckTags(const TxRecord& r, uint16_t version) {
   const uint8_t max_kind = version >= 2 ? 6 : 5;  // write_range is format 2
   auto policy = static_cast<uint8_t>(r.policy);
   if (policy < 1 || policy > 2) return Corrupt("unknown policy tag " + std::to_string(policy));
+  const uint8_t max_state = version >= 3 ? 7 : 6;  // abandoned is format 3
   auto state = static_cast<uint8_t>(r.state);
-  if (state < 1 || state > 6) return Corrupt("unknown state tag " + std::to_string(state));
+  if (state < 1 || state > max_state) return Corrupt("unknown state tag " + std::to_string(state));
   for (size_t i = 0; i < r.intents.size(); i++) {
     const Intent& in = r.intents[i];
     auto kind = static_cast<uint8_t>(in.kind);

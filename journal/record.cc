@@ -34,6 +34,7 @@ const char* tx_state_name(TxState s) {
     case TxState::kRollingBack: return "rolling_back";
     case TxState::kAborted: return "aborted";
     case TxState::kNeedsAttention: return "needs_attention";
+    case TxState::kAbandoned: return "abandoned";
   }
   return "unknown";
 }

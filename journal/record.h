@@ -37,6 +37,8 @@ enum class TxState : uint8_t {
   kRollingBack = 4,     // recovery decided to undo; undo may be partial
   kAborted = 5,         // finished backward (history only)
   kNeedsAttention = 6,  // recovery found a state it will not guess about
+  kAbandoned = 7,       // format 3: closed by an operator (`fstx resolve
+                        // --abandon`), the tree left as it was (history only)
 };
 const char* tx_state_name(TxState s);
 

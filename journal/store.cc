@@ -371,6 +371,22 @@ Status JournalStore::Get(uint64_t id, TxRecord* out, bool* in_history) const {
                 "no transaction " + std::to_string(id) + " in journal " + impl_->dir);
 }
 
+Status JournalStore::GetActiveRaw(uint64_t id, std::string* bytes) const {
+  MDB_txn* txn = nullptr;
+  std::shared_lock<std::shared_mutex> lk;
+  Status s = impl_->BeginRead(&txn, &lk);
+  if (!s.ok()) return s;
+  std::string key = BeKey(id);
+  MDB_val k = Val(key), v;
+  int rc = mdb_get(txn, impl_->active_dbi, &k, &v);
+  if (rc == 0) bytes->assign(View(v));
+  mdb_txn_abort(txn);
+  if (rc == MDB_NOTFOUND)
+    return Status(Code::kNotFound, "no unfinished transaction " + std::to_string(id) + " in journal " + impl_->dir);
+  if (rc != 0) return LmdbStatus(rc, "read record " + std::to_string(id), impl_->dir);
+  return Status::Ok();
+}
+
 Status JournalStore::Stats(StoreStats* out) const {
   MDB_txn* txn = nullptr;
   std::shared_lock<std::shared_mutex> lk;

@@ -101,6 +101,9 @@ class JournalStore {
   Status ListHistory(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const;
   // Looks in active, then history. kNotFound if neither has it.
   Status Get(uint64_t id, TxRecord* out, bool* in_history) const;
+  // The stored bytes of active record `id`, decoded or not (kNotFound if
+  // there is none): what `fstx resolve --abandon` saves of an unreadable one.
+  Status GetActiveRaw(uint64_t id, std::string* bytes) const;
   Status Stats(StoreStats* out) const;
 
  private:

@@ -77,19 +77,26 @@ class Recovery {
       state_[j] = p.state;
       if (p.state == ops::State::kUnknown) unknown[j] = p.why;
     }
+    std::vector<std::string> conflicts;
     for (size_t j = 0; j < n(); ++j) {
       if (state_[j] != ops::State::kUnknown) continue;
       bool explained = false;
       for (size_t i = 0; i < j && !explained; ++i)
         explained = ops::Overlap(rec_.intents[i], rec_.intents[j]) && state_[i] != ops::State::kApplied;
-      if (!explained) {
-        Attention(Status(Code::kNeedsAttention, "op " + std::to_string(j + 1) + " (" +
-                                                     ops::Describe(rec_.intents[j]) + "): " + unknown[j]));
-        return false;
+      if (explained) {
+        state_[j] = ops::State::kNotApplied;
+        continue;
       }
-      state_[j] = ops::State::kNotApplied;
+      conflicts.push_back("op " + std::to_string(j + 1) + " (" + ops::Describe(rec_.intents[j]) + "): " + unknown[j]);
     }
-    return true;
+    if (conflicts.empty()) return true;
+    // Every op that cannot be placed, at once: an operator fixes them all
+    // before one `fstx resolve --retry`, not one per run.
+    std::string all;
+    for (const auto& c : conflicts) all += (all.empty() ? "" : "; ") + c;
+    out_.conflicts = std::move(conflicts);
+    Attention(Status(Code::kNeedsAttention, all));
+    return false;
   }
 
   bool Started(size_t k) const {

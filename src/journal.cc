@@ -27,8 +27,10 @@
 #include <mutex>
 
 #include "fstx/fstx.h"
+#include "journal/codec.h"
 #include "journal/names.h"
 #include "journal/store.h"
+#include "recovery/abandon.h"
 #include "recovery/recover.h"
 #include "src/barrier.h"
 #include "src/hash.h"
@@ -89,6 +91,32 @@ struct Journal::Impl {
     return live.count(id) > 0;
   }
   std::mutex recover_mu;
+  // Path-lock keys held for transactions that need attention (taken over
+  // by Resolve).
+  std::map<uint64_t, uint64_t> attention_keys;  // tx id -> lock key; under mu
+
+  void HoldForAttention(uint64_t id, uint64_t key) {
+    uint64_t old = 0;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      uint64_t& slot = attention_keys[id];
+      if (slot != key) old = slot;
+      slot = key;
+    }
+    if (old) locks.Unlock(old);
+  }
+  // Releases what HoldForAttention kept for `id`; the transaction is no
+  // longer ours to skip.
+  void Release(uint64_t id) {
+    uint64_t key = 0;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      auto it = attention_keys.find(id);
+      if (it != attention_keys.end()) key = it->second, attention_keys.erase(it);
+      live.erase(id);
+    }
+    if (key) locks.Unlock(key);
+  }
 
   Status SyncDir(const std::string& dir) {
     uint64_t start = ++sync_seq;
@@ -209,6 +237,61 @@ struct Journal::Impl {
       }
     }
     return Status();
+  }
+
+  Status Retry(const TxRecord& rec, ResolveResult* out) {
+    out->tx = RecoverTransaction(Env(), rec, /*dry_run=*/false);
+    if (out->tx.decision != "needs-attention") return Status::Ok();
+    return Status(Code::kNeedsAttention,
+                  "transaction " + std::to_string(rec.id) + " still needs attention: " + out->tx.message);
+  }
+
+  Status Abandon(TxRecord rec, const std::string& reason, ResolveResult* out) {
+    Status s = KeepStaging(fs, roots, rec, &out->kept);
+    if (!s.ok())
+      return s.Annotate("abandoning transaction " + std::to_string(rec.id) +
+                        " (still unfinished; what was kept so far stays kept)");
+    std::string why = rec.note;
+    rec.state = TxState::kAbandoned;
+    rec.finished_us = NowMicros();
+    rec.note = AbandonNote(reason, out->kept, "it needed attention: " + why);
+    return Close(std::move(rec), out);
+  }
+
+  Status AbandonUnreadable(uint64_t id, const std::string& raw, const Status& bad, const std::string& reason,
+                           ResolveResult* out) {
+    Status s = SaveRawRecord(store->dir(), id, raw, &out->saved_record);
+    if (s.ok()) s = KeepStagingById(fs, roots, id, &out->kept);
+    if (!s.ok()) return s.Annotate("abandoning unreadable transaction " + std::to_string(id) + " (still unfinished)");
+    TxRecord rec;
+    rec.id = id;
+    rec.label = "(unreadable record)";
+    rec.state = TxState::kAbandoned;
+    rec.finished_us = NowMicros();
+    rec.note = AbandonNote(reason, out->kept,
+                           "its record did not decode (" + bad.message() + "); its bytes are in " + out->saved_record);
+    return Close(std::move(rec), out);
+  }
+
+  static std::string AbandonNote(const std::string& reason, const std::vector<std::string>& kept,
+                                 const std::string& what) {
+    std::string note = "abandoned by " + WhoAndWhen();
+    if (!reason.empty()) note += " (" + reason + ")";
+    note += "; the tree was left as it was; " + what + "; ";
+    if (kept.empty()) return note + "nothing was kept";
+    note += "kept:";
+    for (const auto& k : kept) note += " " + k;
+    return note;
+  }
+
+  Status Close(TxRecord rec, ResolveResult* out) {
+    out->tx.decision = "abandoned";
+    out->tx.message = rec.note;
+    WriteBatch b;
+    b.to_history.push_back(std::move(rec));
+    Status s = Write(&b);
+    if (s.ok()) log->warn("fstx: tx {}: {}", out->tx.id, out->tx.message);
+    return s;
   }
 
   RecoveryEnv Env() {
@@ -516,6 +599,7 @@ Status Transaction::Impl::RollBack(TxRecord* rec, size_t count, const Status& ca
   WriteBatch b;
   b.put_active.push_back(*rec);
   (void)j->Write(&b);
+  j->HoldForAttention(rec->id, lock_key);
   j->log->error("fstx: tx {} ({}) needs attention: {}", rec->id, label, rec->note);
   return Status(Code::kNeedsAttention, rec->note, cause.err());
 }
@@ -608,9 +692,61 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     Status ls = impl_->locks.TryLock(paths, key, "recovery of tx " + std::to_string(rec.id));
     RecoveredTx t = RecoverTransaction(env, rec, dry_run);
     if (ls.ok() && (dry_run || t.decision != "needs-attention")) impl_->locks.Unlock(key);
+    else if (ls.ok()) impl_->HoldForAttention(rec.id, key);
     report->txs.push_back(std::move(t));
   }
   return Status();
+}
+
+Status Journal::Resolve(uint64_t id, ResolveAction action, ResolveResult* out, const std::string& reason) {
+  std::lock_guard<std::mutex> l(impl_->recover_mu);
+  *out = ResolveResult{};
+  out->tx.id = id;
+  const std::string tx = "transaction " + std::to_string(id);
+  std::string raw;
+  Status s = impl_->store->GetActiveRaw(id, &raw);
+  if (s.code() == Code::kNotFound) {
+    TxRecord h;
+    bool in_history = false;
+    if (impl_->store->Get(id, &h, &in_history).ok() && in_history)
+      return Status(Code::kNotFound, tx + " is already finished (" + tx_state_name(h.state) + "): nothing to resolve");
+    return s;
+  }
+  if (!s.ok()) return s;
+  TxRecord rec;
+  if (Status d = DecodeRecord(raw, &rec); !d.ok()) {
+    if (action == ResolveAction::kRetry)
+      return Status(Code::kCorruption, tx + ": its record does not decode (" + d.message() +
+                                           "), so there is nothing to retry; --abandon saves its bytes and closes it");
+    return impl_->AbandonUnreadable(id, raw, d, reason, out);
+  }
+  out->tx.label = rec.label;
+  const bool ours = impl_->IsLive(id);
+  if (ours && rec.state != TxState::kNeedsAttention)
+    return Status(Code::kBusy, tx + " is in flight in this process");
+  if (!ours && !SameOwner(rec.owner, CurrentOwner()) && OwnerAlive(rec.owner))
+    return Status(Code::kBusy, tx + " belongs to pid " + std::to_string(rec.owner.pid) +
+                                   ", which is alive: resolve it there, or stop that process first");
+  if (action == ResolveAction::kAbandon && rec.state != TxState::kNeedsAttention)
+    return Status(Code::kInvalidArgument, tx + " is " + tx_state_name(rec.state) +
+                                              ", not needs_attention: let recovery finish it first (fstx recover); "
+                                              "abandon is for what recovery gave up on");
+  bool held;
+  {
+    std::lock_guard<std::mutex> m(impl_->mu);
+    held = impl_->attention_keys.count(id) > 0;
+  }
+  if (!held) {
+    std::set<std::string> paths;
+    for (const auto& in : rec.intents)
+      for (const auto& p : ops::Paths(in)) paths.insert(p);
+    uint64_t key = impl_->next_lock_key++;
+    if (Status ls = impl_->locks.TryLock(paths, key, "resolve of " + tx); !ls.ok()) return ls;
+    impl_->HoldForAttention(id, key);
+  }
+  s = action == ResolveAction::kRetry ? impl_->Retry(rec, out) : impl_->Abandon(std::move(rec), reason, out);
+  if (s.ok()) impl_->Release(id);
+  return s;
 }
 
 Status Journal::Flush() {

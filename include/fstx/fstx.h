@@ -74,6 +74,9 @@ struct RecoveredTx {
   int ops_redone = 0;
   int ops_undone = 0;
   std::string message;  // why, for needs-attention / corrupt / errors
+  // needs-attention found by probing: one line per op whose state recovery
+  // could not place ("op 3 (rename /a -> /b): ..."), all of them at once.
+  std::vector<std::string> conflicts;
 };
 
 struct RecoveryReport {
@@ -98,6 +101,29 @@ struct Precondition {
   static Precondition Content(std::string_view data) { return {false, ContentHash(data)}; }
   bool absent = false;
   std::string hash;
+};
+
+// What an operator does with a transaction recovery will not finish on its
+// own (needs-attention), or whose record does not decode (Journal::Resolve,
+// `fstx resolve`).
+enum class ResolveAction : uint8_t {
+  // Recover it now, as Recover() would, e.g. after the tree was put back by
+  // hand into the state before or after the transaction.
+  kRetry = 1,
+  // Close it, leaving the tree exactly as it is. Nothing is deleted: the
+  // staging objects it still holds (replaced and removed objects, written
+  // files not yet in place) and the before-images of its write_range ops
+  // move to <staging dir>/abandoned/<id>/ (journal/FORMAT.md §6); an
+  // unreadable record's bytes are saved to <journal>/abandoned/<id>.record.
+  // History records who abandoned it, when, why, and what was kept where.
+  kAbandon = 2,
+};
+
+struct ResolveResult {
+  // Retry: the recovery outcome. Abandon: decision "abandoned".
+  RecoveredTx tx;
+  std::vector<std::string> kept;  // abandon: every kept path, sorted
+  std::string saved_record;       // abandon of an unreadable record
 };
 
 class Journal;
@@ -176,6 +202,16 @@ class Journal {
   // Rolls unfinished transactions of dead owners forward or back (Open does
   // this unless recover_on_open is false). dry_run: decide, change nothing.
   Status Recover(RecoveryReport* report, bool dry_run = false);
+
+  // Ends unfinished transaction `id` as `action` says. ok once it is
+  // finished (rolled forward or back, or abandoned). kNeedsAttention if a
+  // retry still cannot place it (every conflict in out->tx.conflicts);
+  // kNotFound if `id` is not unfinished; kBusy if its owner is alive or it
+  // is in flight in this process; kInvalidArgument for abandoning one that
+  // recovery has not given up on (prepared, committed, rolling back: run
+  // Recover first); kCorruption for retrying an unreadable record.
+  // `reason` is recorded with an abandon.
+  Status Resolve(uint64_t id, ResolveAction action, ResolveResult* out, const std::string& reason = "");
 
   // Makes the completion of committed transactions durable now (they are
   // otherwise recorded with the next journal write).

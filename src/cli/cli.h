@@ -52,6 +52,16 @@ int CmdList(const Globals& g, bool all, bool json);
 int CmdShow(const Globals& g, const std::string& txid, bool json);
 int CmdVerify(const Globals& g, bool json);
 
+struct ResolveArgs {
+  std::string txid;
+  bool retry = false;
+  bool abandon = false;
+  std::string reason;  // recorded with --abandon
+  bool json = false;
+};
+// fstx resolve TXID --retry | --abandon [--reason TEXT] [--json]
+int CmdResolve(const Globals& g, const ResolveArgs& args);
+
 struct CrashtestArgs {
   std::string spec;    // paths relative to the tree
   std::string tree;

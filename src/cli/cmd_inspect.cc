@@ -198,8 +198,7 @@ int CmdList(const Globals& g, bool all, bool json) {
 int CmdShow(const Globals& g, const std::string& txid, bool json) {
   const Json base{{"journal", g.journal}};
   uint64_t id = 0;
-  auto [p, ec] = std::from_chars(txid.data(), txid.data() + txid.size(), id);
-  if (ec != std::errc() || p != txid.data() + txid.size() || id == 0) {
+  if (!ParseTxId(txid, &id)) {
     return Fail(json, base, "show",
                 Status(Code::kInvalidArgument,
                        "'" + txid + "' is not a transaction id (a positive number)"),

@@ -39,6 +39,9 @@ constexpr const char* kFooter = R"(Examples:
                           run the transaction in rename-vm.json ('-' reads stdin)
   fstx recover --dry-run  say what recovery would do, change nothing
   fstx recover            finish or roll back transactions of dead processes
+  fstx resolve 42 --retry after fixing its files by hand, recover tx 42 now
+  fstx resolve 42 --abandon
+                          close tx 42 as the tree is; nothing is deleted
   fstx status --json      unfinished transactions, their locks, journal health
   fstx list --all         every transaction, finished ones too
   fstx show 42            one transaction with every operation it records
@@ -62,7 +65,8 @@ Exit codes:
   2  usage error or bad input (spec, option, root, FSTX_FAILPOINTS); nothing
      was journaled or changed
   3  a transaction needs attention: recovery found files changed behind its
-     back and left them for a human (see `fstx status`, `fstx show ID`)
+     back and left them for a human (see `fstx status`, `fstx show ID`,
+     then `fstx resolve ID --retry | --abandon`)
   4  status only: unfinished transactions of dead processes are waiting for
      `fstx recover`
 With --json, every command prints one JSON object, also when it fails: its
@@ -127,6 +131,25 @@ int Run(int argc, char** argv) {
                     "Exit 0: clean or recovered; 3: something needs attention; 1: journal busy,\n"
                     "unreadable or corrupt. --dry-run reads the journal without the writer lock,\n"
                     "so it works while another process writes.");
+
+  ResolveArgs resolve;
+  CLI::App* c_resolve = app.add_subcommand(
+      "resolve", "End a transaction that needs attention: retry its recovery, or abandon it as it is");
+  c_resolve->add_option("TXID", resolve.txid, "Transaction id (from `fstx status` or `fstx list`)")->required();
+  c_resolve->add_flag("--retry", resolve.retry,
+                      "Recover it now (after you put its files back into the before- or after-state)");
+  c_resolve->add_flag("--abandon", resolve.abandon,
+                      "Close it, leaving the tree as it is; its staging objects move to "
+                      "<root>/.fstx/abandoned/TXID/, nothing is deleted");
+  c_resolve->add_option("--reason", resolve.reason, "Recorded in history with --abandon")->option_text("TEXT");
+  c_resolve->add_flag("--json", resolve.json, "Print the result as JSON");
+  c_resolve->footer(
+      "Example:\n  fstx show 42                    # what it did, and why it needs attention\n"
+      "  fstx resolve 42 --retry         # after fixing the files by hand\n"
+      "  fstx resolve 42 --abandon --reason 'restored from backup'\n"
+      "Recovery reports every conflicting op of a transaction at once. Exit 0: resolved;\n"
+      "3: a retry still needs attention; 1: not unfinished, owner alive, journal busy;\n"
+      "2: bad usage (abandon of a transaction recovery has not given up on: run recover).");
 
   bool status_json = false;
   CLI::App* c_status = app.add_subcommand("status", "Show unfinished transactions, their locks and journal health");
@@ -265,6 +288,7 @@ int Run(int argc, char** argv) {
   if (c_apply->parsed()) return CmdApply(g, apply);
   if (c_vrename->parsed()) return CmdVirtRename(g, vrename);
   if (c_recover->parsed()) return CmdRecover(g, dry_run, recover_json);
+  if (c_resolve->parsed()) return CmdResolve(g, resolve);
   if (c_status->parsed()) return CmdStatus(g, status_json);
   if (c_list->parsed()) return CmdList(g, list_all, list_json);
   if (c_show->parsed()) return CmdShow(g, show_id, show_json);

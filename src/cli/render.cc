@@ -80,7 +80,8 @@ Json RecoveredJson(const RecoveredTx& tx) {
               {"decision", tx.decision},
               {"ops_redone", tx.ops_redone},
               {"ops_undone", tx.ops_undone},
-              {"message", tx.message}};
+              {"message", tx.message},
+              {"conflicts", tx.conflicts}};
 }
 
 Json ReportJson(const RecoveryReport& report) {
@@ -111,7 +112,11 @@ void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run) {
     }
     os << "tx " << tx.id << " \"" << Printable(tx.label) << "\": " << decision << " ("
        << tx.ops_redone << " redone, " << tx.ops_undone << " undone)\n";
-    if (!tx.message.empty()) os << "    " << Printable(tx.message) << "\n";
+    if (!tx.conflicts.empty()) {
+      for (const auto& c : tx.conflicts) os << "    " << Printable(c) << "\n";
+    } else if (!tx.message.empty()) {
+      os << "    " << Printable(tx.message) << "\n";
+    }
   }
   // The summary counts each outcome: a corrupt record or a skipped one was
   // not recovered.
@@ -139,7 +144,8 @@ void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run) {
   }
   if (attention > 0) {
     os << ", " << attention << " need" << (attention == 1 ? "s" : "")
-       << " attention: see `fstx show ID` and fix by hand";
+       << " attention: see `fstx show ID`, fix the tree by hand, then `fstx resolve ID --retry`"
+          " (or --abandon to close it as it is)";
   }
   if (dry_run) os << " (dry run: nothing changed)";
   os << "\n";

@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -270,6 +271,11 @@ std::string FormatBytes(uint64_t n) {
                   static_cast<double>(n) / (1024.0 * 1024.0 * 1024.0));
   }
   return buf;
+}
+
+bool ParseTxId(std::string_view text, uint64_t* id) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *id);
+  return ec == std::errc() && p == text.data() + text.size() && *id != 0;
 }
 
 }  // namespace fstx::cli

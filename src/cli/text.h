@@ -40,5 +40,7 @@ std::string Preview(std::string_view data, size_t max = 60);
 std::string Printable(std::string_view s);
 // "8.0 MiB", "512 B".
 std::string FormatBytes(uint64_t n);
+// A transaction id as `fstx list` prints it: a positive decimal number.
+bool ParseTxId(std::string_view text, uint64_t* id);
 
 }  // namespace fstx::cli

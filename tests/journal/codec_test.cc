@@ -353,11 +353,12 @@ TxRecord DocExampleRecord() {
 TEST(CodecTest, MatchesFormatDocExample) {
   TxRecord r = DocExampleRecord();
   r.intents[0].stage = "/a/.fstx";
-  // Version 2 is the version-1 bytes with the version-2 intent fields
-  // appended (stage "/a/.fstx", then zero offset, old_data, data_size and
-  // data_hash) and a new header: version 2, length 254, its CRC.
+  // Version 3 (as 2) is the version-1 bytes with the version-2 intent
+  // fields appended (stage "/a/.fstx", then zero offset, old_data,
+  // data_size and data_hash) and a new header: version 3, length 254, its
+  // CRC (which covers the payload only).
   std::string golden = kV1Example;
-  golden.replace(4, 12, std::string("\x02\x00\x00\x00\xfe\x00\x00\x00\x62\x3b\x37\x8d", 12));
+  golden.replace(4, 12, std::string("\x03\x00\x00\x00\xfe\x00\x00\x00\x62\x3b\x37\x8d", 12));
   golden += std::string("\x08\x00\x00\x00\x00\x00\x00\x00/a/.fstx", 16) + std::string(32, '\0');
   ASSERT_EQ(golden.size(), 270u);
   EXPECT_EQ(EncodeRecord(r), golden);
@@ -391,6 +392,22 @@ TEST(CodecTest, DecodesFormatVersion1Records) {
   EXPECT_NE(s.message().find("unknown op kind tag 6"), std::string::npos) << s.message();
 }
 
+// State 7 (abandoned) is format 3: a record of an older version holding it
+// is corrupt, as an older reader would say of a version-3 record.
+TEST(CodecTest, AbandonedStateIsFormat3) {
+  TxRecord r = DocExampleRecord();
+  r.intents[0].stage = "/a/.fstx";
+  r.state = TxState::kAbandoned;
+  std::string bytes = EncodeRecord(r);
+  TxRecord back;
+  ASSERT_TRUE(DecodeRecord(bytes, &back).ok());
+  EXPECT_EQ(back.state, TxState::kAbandoned);
+  bytes[4] = 2;  // the same payload claimed as version 2
+  Status s = DecodeRecord(bytes, &back);
+  EXPECT_EQ(s.code(), Code::kCorruption);
+  EXPECT_NE(s.message().find("unknown state tag 7"), std::string::npos) << s.message();
+}
+
 TEST(CodecTest, HistoryKeepsNoWrittenContent) {
   TxRecord r = FullRecord();
   StripContent(&r);
@@ -420,6 +437,7 @@ TEST(RecordNamesTest, AllEnumsHaveStableNames) {
   EXPECT_STREQ(tx_state_name(TxState::kRollingBack), "rolling_back");
   EXPECT_STREQ(tx_state_name(TxState::kAborted), "aborted");
   EXPECT_STREQ(tx_state_name(TxState::kNeedsAttention), "needs_attention");
+  EXPECT_STREQ(tx_state_name(TxState::kAbandoned), "abandoned");
   EXPECT_STREQ(op_kind_name(static_cast<OpKind>(99)), "unknown");
 }
 
@@ -431,7 +449,8 @@ TEST(RecordNamesTest, TagValuesAreOnDiskConstants) {
   EXPECT_EQ(static_cast<int>(TxState::kNeedsAttention), 6);
   EXPECT_EQ(kRecordMagic, 0x52545846u);
   EXPECT_EQ(static_cast<int>(OpKind::kWriteRange), 6);
-  EXPECT_EQ(kFormatVersion, 2);
+  EXPECT_EQ(static_cast<int>(TxState::kAbandoned), 7);
+  EXPECT_EQ(kFormatVersion, 3);
   EXPECT_EQ(kOldestFormatVersion, 1);
 }
 
