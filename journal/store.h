@@ -10,9 +10,11 @@
 // a full sync (never MDB_NOSYNC / MDB_WRITEMAP). MDB_MAP_FULL grows the map
 // (doubling) and retries. mdb_reader_check runs at open.
 //
-// Writer exclusivity: a store opened for writing holds flock(LOCK_EX) on
-// writer.lock for its lifetime (one writer process per journal); a second
-// writer gets kBusy naming the holder's pid. Read-only opens take no lock.
+// Writers: a store opened for writing holds flock(LOCK_SH) on writer.lock
+// for its lifetime and writes its pid there (the last writer's pid is what
+// `fstx status` shows). Many processes may write one journal at once: LMDB
+// serialises their write transactions (its lock.mdb mutex); ids come from
+// meta inside each write. Read-only opens take no lock.
 //
 // Open refuses what it cannot trust, before LMDB maps anything: a file in
 // the directory that is a symlink (kPermission) or not a regular file

@@ -561,7 +561,8 @@ Status LockWriter(const std::string& dir, int* fd_out) {
   struct stat st;
   Status s = OpenJournalFile(path, O_RDWR | O_CREAT, &fd, &st);
   if (!s.ok()) return s;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  // Blocking: the only exclusive holder is a moment's probe (`fstx status`).
+  if (::flock(fd, LOCK_SH) != 0) {
     int err = errno;
     if (err == EWOULDBLOCK) {
       char buf[32] = {};

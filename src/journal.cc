@@ -294,6 +294,50 @@ struct Journal::Impl {
     return s;
   }
 
+  // Unfinished transactions of other owners (processes) that touch
+  // `paths`, which the caller holds locked. A dead owner's is recovered
+  // now (its locks died with it).
+  Status RecoverOverlapping(const std::set<std::string>& paths) {
+    std::vector<TxRecord> recs;
+    std::vector<BadRecord> bad;
+    Status s = store->ListActive(&recs, &bad);
+    if (!s.ok()) return s.Annotate("journal " + store->dir() + ": reading unfinished transactions");
+    const Owner self = CurrentOwner();
+    for (const TxRecord& rec : recs) {
+      if (rec.state == TxState::kCommitted || IsLive(rec.id) || !Overlaps(rec, paths)) continue;
+      if (SameOwner(rec.owner, self)) continue;  // ours: Recover / Resolve handle it
+      // A live owner's record on paths we hold is past its commit point,
+      // its completion not yet recorded (it would hold the locks otherwise).
+      if (OwnerAlive(rec.owner)) continue;
+      RecoveredTx t = RecoverTransaction(Env(), rec, /*dry_run=*/false);
+      if (t.decision == "needs-attention" || t.decision == "corrupt")
+        return Status(Code::kNeedsAttention, "tx " + std::to_string(rec.id) + " ('" + rec.label +
+                                                 "') of dead pid " + std::to_string(rec.owner.pid) +
+                                                 " needs attention: " + t.message);
+    }
+    return Status();
+  }
+  static bool Overlaps(const TxRecord& rec, const std::set<std::string>& paths) {
+    for (const auto& in : rec.intents)
+      for (const auto& p : ops::Paths(in))
+        for (const auto& q : paths)
+          if (paths::IsSameOrAncestor(p, q) || paths::IsAncestor(q, p)) return true;
+    return false;
+  }
+  // A lock held by another process: name its transaction if the journal
+  // shows one on those paths.
+  Status NameHolder(const Status& s, const std::set<std::string>& paths) {
+    if (s.code() != Code::kBusy || s.message().find("another process") == std::string::npos) return s;
+    std::vector<TxRecord> recs;
+    std::vector<BadRecord> bad;
+    if (!store->ListActive(&recs, &bad).ok()) return s;
+    for (const TxRecord& rec : recs)
+      if (!IsLive(rec.id) && rec.state != TxState::kCommitted && Overlaps(rec, paths))
+        return Status(s.code(), s.message() + ": tx " + std::to_string(rec.id) + " ('" + rec.label + "') of pid " +
+                                    std::to_string(rec.owner.pid), s.err());
+    return s;
+  }
+
   RecoveryEnv Env() {
     RecoveryEnv env;
     env.fs = fs;
@@ -465,9 +509,10 @@ Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent
     if (op.kind == OpKind::kRename) paths.insert(op.src);
   }
   *lock_key = j->next_lock_key++;
-  s = j->locks.TryLock(paths, *lock_key, "transaction '" + label + "'");
-  if (!s.ok()) return s;
-  s = Plan(j->fs, j->roots, *specs, intents);
+  s = j->locks.Lock(paths, *lock_key, "transaction '" + label + "'", j->opts.lock_wait_ms);
+  if (!s.ok()) return j->NameHolder(s, paths);
+  s = j->RecoverOverlapping(paths);
+  if (s.ok()) s = Plan(j->fs, j->roots, *specs, intents);
   if (s.ok()) {
     std::set<std::string> stages;
     for (const Intent& in : *intents)
@@ -643,6 +688,7 @@ Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
     std::free(real);
   }
   impl->store = std::move(store.value());
+  if (Status ls = impl->locks.SetLockFile(impl->store->dir() + "/paths.lock"); !ls.ok()) return ls;
   std::unique_ptr<Journal> journal(new Journal(std::move(impl)));
   if (options.recover_on_open) {
     Status s = journal->Recover(&journal->impl_->open_report);
@@ -689,7 +735,18 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
       for (const auto& p : ops::Paths(in)) paths.insert(p);
     // Hold the paths while recovering; keep holding them if it needs attention.
     uint64_t key = impl_->next_lock_key++;
-    Status ls = impl_->locks.TryLock(paths, key, "recovery of tx " + std::to_string(rec.id));
+    Status ls = impl_->locks.Lock(paths, key, "recovery of tx " + std::to_string(rec.id), impl_->opts.lock_wait_ms);
+    if (ls.ok() && !dry_run) {
+      // Another process may have recovered it while we waited.
+      TxRecord now;
+      bool in_history = false;
+      Status g = impl_->store->Get(rec.id, &now, &in_history);
+      if (g.ok() && in_history) {
+        impl_->locks.Unlock(key);
+        continue;
+      }
+      if (g.ok()) rec = std::move(now);
+    }
     RecoveredTx t = RecoverTransaction(env, rec, dry_run);
     if (ls.ok() && (dry_run || t.decision != "needs-attention")) impl_->locks.Unlock(key);
     else if (ls.ok()) impl_->HoldForAttention(rec.id, key);

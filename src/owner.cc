@@ -19,7 +19,8 @@ std::string ReadBootId() {
   return id;
 }
 
-// Field 22 of /proc/PID/stat (starttime). 0 if the process does not exist.
+// Field 22 of /proc/PID/stat (starttime). 0 if the process does not exist
+// or has exited (a zombie: its locks are gone, its parent has not reaped it).
 uint64_t ProcessStartTime(int64_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
@@ -32,6 +33,7 @@ uint64_t ProcessStartTime(int64_t pid) {
   // Fields after the name start at 3; starttime is field 22.
   for (int i = 3; i <= 22; ++i) {
     if (!(rest >> field)) return 0;
+    if (i == 3 && (field == "Z" || field == "X")) return 0;
   }
   return std::stoull(field);
 }

@@ -19,11 +19,14 @@
 // If the process dies, Journal::Open (or Recover) in the next process rolls
 // the transaction forward or back; see README "On-disk guarantees".
 //
-// Thread safety: a Journal may be used from many threads; two transactions
-// whose paths overlap (same path, or one beneath the other) do not run at
-// once: the second Commit() fails with kBusy naming the path. A Transaction
-// object belongs to one thread. One process writes a journal at a time
-// (Open fails with kBusy while another process has it open for writing).
+// Thread safety: a Journal may be used from many threads, and many
+// processes may have one journal open at once. Two transactions whose
+// paths overlap (same path, or one beneath the other) do not run at once:
+// the second Commit() waits up to Options::lock_wait_ms, then fails with
+// kBusy naming the path and the holder. Path locks held by a process that
+// dies are released by the kernel; its unfinished transactions are
+// recovered by the next transaction that needs their paths (or Recover).
+// A Transaction object belongs to one thread.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +53,9 @@ struct Options {
   std::vector<std::string> roots;  // every path must lie beneath one
   // Recover unfinished transactions of dead owners during Open (default).
   bool recover_on_open = true;
+  // How long Commit() waits for paths another transaction holds (in this
+  // process or another) before failing with kBusy; 0: do not wait.
+  int64_t lock_wait_ms = 5000;
   uint64_t history_max_count = 1000;
   int64_t history_max_age_s = 30 * 86400;
   // History is also bounded by the bytes its pages occupy (oldest first).

@@ -243,7 +243,8 @@ WriterLockInfo ProbeWriterLock(const std::string& dir) {
     ::close(fd);
     return info;
   }
-  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+  // Writers hold it shared: an exclusive probe fails while any does.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     info.held = errno == EWOULDBLOCK;
   } else {
     ::flock(fd, LOCK_UN);

@@ -2,7 +2,12 @@
 // that wait, and processes sharing a journal (one SIGKILLed).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <random>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -76,6 +81,119 @@ TEST_F(ConcurrencyTest, PreparedRecordsOfWaitingThreadsShareOneCommit) {
   // commit per transaction would be 8).
   std::lock_guard<std::mutex> l(mu);
   EXPECT_LE(commits, 4);
+}
+
+// A child process: `count` transactions, each writing its own two files
+// and the shared one with the same value. Exit 0 if all committed.
+int Writer(const Options& o, const std::string& root, int who, int count) {
+  auto j = Journal::Open(o);
+  if (!j.ok()) {
+    std::fprintf(stderr, "writer %d: open: %s\n", who, j.status().ToString().c_str());
+    return 1;
+  }
+  for (int n = 0; n < count; ++n) {
+    const std::string v = std::to_string(who) + ":" + std::to_string(n);
+    Transaction tx = (*j)->Begin("writer " + v);
+    tx.WriteFile(root + "/w" + std::to_string(who) + "a", v, 0644)
+        .WriteFile(root + "/shared", v, 0644)
+        .WriteFile(root + "/w" + std::to_string(who) + "b", v, 0644);
+    Status s = tx.Commit();
+    if (!s.ok()) {
+      std::fprintf(stderr, "writer %s: %s\n", v.c_str(), s.ToString().c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// Several processes commit on one journal, overlapping on one file; one is
+// SIGKILLed at a random point. The others finish every transaction, and
+// after recovery every transaction is whole: each writer's two files hold
+// the same value.
+TEST_F(ConcurrencyTest, ProcessesShareAJournalAndSurviveOneKilled) {
+  constexpr int kWriters = 3, kCount = 12;
+  std::mt19937 rng(::testing::UnitTest::GetInstance()->random_seed());
+  for (int round = 0; round < 3; ++round) {
+    Options o = Opts();
+    o.dir = dir_ / ("journal" + std::to_string(round));
+    std::vector<pid_t> pids;
+    fflush(nullptr);
+    for (int w = 0; w < kWriters; ++w) {
+      pid_t pid = ::fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) ::_exit(Writer(o, root_, w, kCount));
+      pids.push_back(pid);
+    }
+    const int victim = static_cast<int>(rng() % kWriters);
+    ::usleep(static_cast<useconds_t>(1000 + rng() % 150000));
+    ::kill(pids[static_cast<size_t>(victim)], SIGKILL);
+    for (int w = 0; w < kWriters; ++w) {
+      int st = 0;
+      ASSERT_EQ(::waitpid(pids[static_cast<size_t>(w)], &st, 0), pids[static_cast<size_t>(w)]);
+      if (w == victim) continue;
+      EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "writer " << w << " status " << st;
+    }
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    EXPECT_FALSE((*j)->open_report().needs_attention());
+    for (int w = 0; w < kWriters; ++w) {
+      const std::string a = root_ + "/w" + std::to_string(w) + "a", b = root_ + "/w" + std::to_string(w) + "b";
+      if (w == victim && !testing::Exists(a)) {
+        EXPECT_FALSE(testing::Exists(b)) << "round " << round;
+        continue;
+      }
+      EXPECT_EQ(testing::ReadFileRaw(a), testing::ReadFileRaw(b)) << "round " << round << " writer " << w;
+      if (w != victim) {
+        EXPECT_EQ(testing::ReadFileRaw(a), std::to_string(w) + ":" + std::to_string(kCount - 1));
+      }
+    }
+    EXPECT_TRUE(testing::Exists(root_ + "/shared"));
+    std::vector<std::string> staged;
+    for (auto& e : boost::filesystem::directory_iterator(root_ + "/.fstx")) staged.push_back(e.path().string());
+    EXPECT_TRUE(staged.empty()) << staged.front();
+    for (int w = 0; w < kWriters; ++w) {
+      ::unlink((root_ + "/w" + std::to_string(w) + "a").c_str());
+      ::unlink((root_ + "/w" + std::to_string(w) + "b").c_str());
+    }
+  }
+}
+
+// An overlapping transaction waits for the holder instead of failing.
+TEST_F(ConcurrencyTest, OverlappingTransactionWaitsForTheHolder) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool in_commit = false, release = false;
+  Options o = Opts();
+  o.journal_hook = [&](std::string_view point) {
+    if (point != "journal.commit.after") return Status();
+    std::unique_lock<std::mutex> l(mu);
+    if (!in_commit) {
+      in_commit = true;
+      cv.notify_all();
+      cv.wait(l, [&] { return release; });
+    }
+    return Status();
+  };
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  std::thread first([&] { EXPECT_TRUE((*j)->Begin("first").WriteFile(root_ + "/f", "1").Commit().ok()); });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return in_commit; });
+  }
+  std::thread second([&] {
+    Status s = (*j)->Begin("second").WriteFile(root_ + "/f", "2").Commit();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  });
+  ::usleep(50000);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  first.join();
+  second.join();
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/f"), "2");
 }
 
 }  // namespace
