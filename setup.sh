@@ -21,7 +21,9 @@ PACKAGES=(meson ninja-build g++ pkg-config python3 liblmdb-dev libboost-filesyst
           # fstx virt: the real-libvirtd test suite and the demo (a private
           # libvirtd; xmllint and jq are used by tests/virt/harness/libvirt_env.sh)
           libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf
-          libxml2-utils jq)
+          libxml2-utils jq
+          # benchmarks only: the SQLite baseline of bench_scale, and the plot
+          libsqlite3-dev gnuplot-nox)
 
 usage() {
   echo "usage: $0 demo | test | bench [BENCH-ARGS...]" >&2

@@ -63,6 +63,9 @@ Result<std::unique_ptr<JournalStore>> OpenReadOnly(const std::string& dir);
 Status ReadTables(const JournalStore& store, bool with_history, std::vector<TxRecord>* active,
                   std::vector<TxRecord>* history, std::vector<BadRecord>* bad);
 
+// How long transactions wait for paths another one holds (`--wait`).
+void SetLockWaitMs(int64_t ms);
+
 class WriterSession {
  public:
   WriterSession() = default;

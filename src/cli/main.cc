@@ -108,6 +108,12 @@ int Run(int argc, char** argv) {
                  "Journal directory (default: $FSTX_JOURNAL, /var/lib/fstx as root, "
                  "else ~/.local/state/fstx)")
       ->option_text("DIR");
+  double wait_s = 5;
+  app.add_option("--wait", wait_s,
+                 "Seconds a transaction waits for paths another transaction (in any process) "
+                 "holds before failing busy (default 5)")
+      ->option_text("SECONDS")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--root", root_flags,
                  "A directory transactions may touch; repeat for several "
                  "(default: $FSTX_ROOTS, colon-separated)")
@@ -278,6 +284,7 @@ int Run(int argc, char** argv) {
   if (c_crash->parsed()) return CmdCrashtest(crash);  // needs no journal or roots
   if (c_vcheck->parsed()) return CmdVirtCheck(vcheck_name, vcheck_prefix, vcheck_json);  // read-only
   if (c_hash->parsed()) return CmdHash(hash_files, hash_json);
+  SetLockWaitMs(static_cast<int64_t>(wait_s * 1000));
   Globals g;
   Result<std::string> dir = AbsolutePath(journal.empty() ? DefaultJournalDir() : journal);
   if (!dir.ok()) return Fail(json, Json::object(), "journal", dir.status(), kExitUsage);
