@@ -207,6 +207,20 @@ struct Journal::Impl {
   // transactions could reuse those ids and take the objects for their own,
   // so Commit() refuses until an operator has looked.
   std::string lost_records;
+  // Active records that do not decode (their paths are unknown): Commit
+  // refuses while there are any. Under mu.
+  std::set<uint64_t> unreadable;
+  void SetUnreadable(const std::vector<BadRecord>& bad) {
+    std::lock_guard<std::mutex> l(mu);
+    unreadable.clear();
+    for (const auto& b : bad) unreadable.insert(b.id);
+  }
+  std::string UnreadableIds() {
+    std::lock_guard<std::mutex> l(mu);
+    std::string ids;
+    for (uint64_t id : unreadable) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    return ids;
+  }
 
   // Staging objects in the roots' staging directories whose transaction id
   // is at or above the journal's next id.
@@ -263,6 +277,10 @@ struct Journal::Impl {
     Status s = SaveRawRecord(store->dir(), id, raw, &out->saved_record);
     if (s.ok()) s = KeepStagingById(fs, roots, id, &out->kept);
     if (!s.ok()) return s.Annotate("abandoning unreadable transaction " + std::to_string(id) + " (still unfinished)");
+    {
+      std::lock_guard<std::mutex> l(mu);
+      unreadable.erase(id);
+    }
     TxRecord rec;
     rec.id = id;
     rec.label = "(unreadable record)";
@@ -527,6 +545,11 @@ Status Transaction::Impl::Commit() {
   if (finished) return Status(Code::kInvalidArgument, "transaction '" + label + "' was already committed");
   finished = true;
   if (!j->lost_records.empty()) return Status(Code::kCorruption, "journal " + j->store->dir() + ": " + j->lost_records);
+  if (std::string u = j->UnreadableIds(); !u.empty())
+    return Status(Code::kCorruption, "journal " + j->store->dir() + ": unfinished transaction record " + u +
+                                         " does not decode, so the paths it holds are unknown: nothing is "
+                                         "committed until an operator resolves it (fstx resolve ID --abandon "
+                                         "saves its bytes and closes it)");
   std::vector<OpSpec> specs = ops;
   std::vector<Intent> intents;
   uint64_t lock_key = 0;
@@ -693,6 +716,12 @@ Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
   if (options.recover_on_open) {
     Status s = journal->Recover(&journal->impl_->open_report);
     if (!s.ok()) return s;
+  } else {
+    std::vector<TxRecord> recs;
+    std::vector<BadRecord> bad;
+    Status s = journal->impl_->store->ListActive(&recs, &bad);
+    if (!s.ok()) return s;
+    journal->impl_->SetUnreadable(bad);
   }
   return journal;
 }
@@ -713,6 +742,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   Status s = impl_->store->ListActive(&recs, &bad);
   if (!s.ok()) return s;
   if (!(s = impl_->FindLostRecords(report)).ok()) return s;
+  impl_->SetUnreadable(bad);
   for (const auto& b : bad) {
     RecoveredTx t;
     t.id = b.id;

@@ -89,6 +89,11 @@ Status ApplyPut(Fs* fs, const Intent& in, const std::string& fresh, const std::s
                                   in.before.present() ? in.before.gid : -1);
   if (!s.ok()) return s;
   if (!in.before.present()) return fs->Rename(fresh, in.path, RenameMode::kNoReplace);
+  // The replaced file's ACLs, SELinux label and other attributes go with
+  // it, as its owner and mode do.
+  if (in.kind == OpKind::kWriteFile && in.before.type == static_cast<uint8_t>(FileType::kRegular) &&
+      !(s = fs->CopyXattrs(in.path, fresh)).ok())
+    return s;
   s = fs->Link(in.path, old);
   if (!s.ok()) return s;
   return fs->Rename(fresh, in.path, RenameMode::kReplace);

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -163,6 +164,76 @@ static Result<Fd> OpenRegular(resolve::Resolver* r, const char* op, const std::s
                                               file_type_name(TypeOf(st.st_mode)) + ")");
   }
   return fd;
+}
+
+namespace {
+
+// flistxattr/fgetxattr into a buffer, growing it while the value grows
+// under us (ERANGE).
+template <class Call>
+ssize_t ReadSized(std::string* buf, Call call) {
+  for (int tries = 0; tries < 8; ++tries) {
+    ssize_t n = call(nullptr, 0);
+    if (n <= 0) return n;
+    buf->resize(static_cast<size_t>(n));
+    n = call(buf->data(), buf->size());
+    if (n >= 0) {
+      buf->resize(static_cast<size_t>(n));
+      return n;
+    }
+    if (errno != ERANGE) return n;
+  }
+  errno = ERANGE;
+  return -1;
+}
+
+// Attributes an unprivileged process may be unable to set; skipped on EPERM.
+bool PrivilegedNamespace(std::string_view name) {
+  return name.rfind("trusted.", 0) == 0 || name.rfind("security.", 0) == 0;
+}
+
+}  // namespace
+
+Status PosixFs::CopyXattrs(const std::string& from, const std::string& to) {
+  std::string pf, pt;
+  Result<Fd> src = OpenRegular(impl_.get(), "copy attributes from", from, O_RDONLY, &pf);
+  if (!src.ok()) return src.status();
+  Result<Fd> dst = OpenRegular(impl_.get(), "copy attributes to", to, O_RDONLY, &pt);
+  if (!dst.ok()) return dst.status();
+  struct stat before;
+  if (::fstat(dst->get(), &before) != 0) return Status::FromErrno(errno, "fstat", pt);
+  std::string names;
+  ssize_t n = ReadSized(&names, [&](char* b, size_t l) { return ::flistxattr(src->get(), b, l); });
+  if (n < 0) {
+    if (errno == ENOTSUP) return Status::Ok();  // no xattrs on this filesystem
+    return Status::FromErrno(errno, "listxattr", pf);
+  }
+  bool set = false;
+  for (size_t at = 0; at < names.size();) {
+    std::string name = names.c_str() + at;
+    at += name.size() + 1;
+    if (name.empty()) continue;
+    std::string value;
+    n = ReadSized(&value, [&](char* b, size_t l) { return ::fgetxattr(src->get(), name.c_str(), b, l); });
+    if (n < 0) {
+      if (errno == ENODATA) continue;  // removed meanwhile
+      return Status::FromErrno(errno, "getxattr " + name, pf);
+    }
+    if (::fsetxattr(dst->get(), name.c_str(), value.data(), value.size(), 0) != 0) {
+      if ((errno == EPERM || errno == ENOTSUP) && PrivilegedNamespace(name)) continue;
+      return Status::FromErrno(errno, "setxattr " + name, pt);
+    }
+    set = true;
+  }
+  if (!set) return Status::Ok();
+  // An access ACL carries permission bits: the mode asked for wins (chmod
+  // adjusts the ACL's mask and owner/other entries, as cp -p does).
+  struct stat after;
+  if (::fstat(dst->get(), &after) != 0) return Status::FromErrno(errno, "fstat", pt);
+  if ((after.st_mode & 07777) != (before.st_mode & 07777) && ::fchmod(dst->get(), before.st_mode & 07777) != 0)
+    return Status::FromErrno(errno, "chmod", pt);
+  if (::fsync(dst->get()) != 0) return Status::FromErrno(errno, "fsync", pt);
+  return Status::Ok();
 }
 
 Status PosixFs::ReadAt(const std::string& path, uint64_t offset, uint64_t len, std::string* out) {

@@ -95,6 +95,12 @@ class Fs {
   virtual Status Rmdir(const std::string& path) = 0;
   // fsync(2) of a directory: makes its entries durable.
   virtual Status SyncDir(const std::string& path) = 0;
+  // Copies every extended attribute of regular file `from` to regular file
+  // `to` (POSIX ACLs, the SELinux label, user attributes), then fsyncs `to`
+  // if any was set. Never follows a symlink. A filesystem without xattrs has
+  // none to copy; an attribute of the trusted or security namespace this
+  // process may not set (EPERM) is skipped; any other failure is an error.
+  virtual Status CopyXattrs(const std::string& from, const std::string& to) = 0;
 };
 
 // Forwards every call to `target` (not owned).
@@ -136,6 +142,9 @@ class FsWrapper : public Fs {
   Status Unlink(const std::string& path) override { return target_->Unlink(path); }
   Status Rmdir(const std::string& path) override { return target_->Rmdir(path); }
   Status SyncDir(const std::string& path) override { return target_->SyncDir(path); }
+  Status CopyXattrs(const std::string& from, const std::string& to) override {
+    return target_->CopyXattrs(from, to);
+  }
 
  private:
   Fs* target_;
@@ -167,6 +176,7 @@ class PosixFs : public Fs {
   Status Unlink(const std::string& path) override;
   Status Rmdir(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
+  Status CopyXattrs(const std::string& from, const std::string& to) override;
 
  private:
   struct Impl;

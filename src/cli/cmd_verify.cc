@@ -27,13 +27,16 @@ namespace {
 namespace bfs = boost::filesystem;
 
 struct Finding {
-  std::string kind;  // corrupt-record, corrupt-journal, format-version, orphan-staging, unreadable
+  std::string kind;  // corrupt-record, corrupt-journal, format-version, orphan-staging,
+                     // lost-records, unreadable
   std::string path;
   std::string message;
 };
 
 // Walks `root` for staging names whose transaction is not in `active`.
-void WalkRoot(const std::string& root, const std::set<uint64_t>& active,
+// A staging name whose id is at or above `next_id` (0: unknown) belongs to
+// a transaction this journal never handed out: records were lost.
+void WalkRoot(const std::string& root, const std::set<uint64_t>& active, uint64_t next_id,
               std::vector<Finding>* findings, uint64_t* staging_seen) {
   boost::system::error_code ec;
   bfs::recursive_directory_iterator it(root, bfs::directory_options::skip_permission_denied, ec);
@@ -44,10 +47,21 @@ void WalkRoot(const std::string& root, const std::set<uint64_t>& active,
   }
   while (it != end) {
     const bfs::path& p = it->path();
+    // What `fstx resolve --abandon` kept is the operator's, not garbage.
+    if (p.filename() == "abandoned" && IsStagingDirName(p.parent_path().filename().string())) {
+      it.disable_recursion_pending();
+      it.increment(ec);
+      continue;
+    }
     StagingName name;
     if (ParseStagingLeaf(p.filename().string(), &name)) {
       ++*staging_seen;
-      if (!active.count(name.txid)) {
+      if (next_id != 0 && name.txid >= next_id) {
+        findings->push_back({"lost-records", p.string(),
+                             "staging name of transaction " + std::to_string(name.txid) +
+                                 ", which this journal never handed out (next id " + std::to_string(next_id) +
+                                 "): journal records were lost; check the tree by hand before moving it away"});
+      } else if (!active.count(name.txid)) {
         findings->push_back({"orphan-staging", p.string(),
                              "staging name of transaction " + std::to_string(name.txid) +
                                  ", which is not unfinished in the journal"});
@@ -68,7 +82,7 @@ void WalkRoot(const std::string& root, const std::set<uint64_t>& active,
 int CmdVerify(const Globals& g, bool json) {
   std::vector<Finding> findings;
   std::set<uint64_t> active_ids;
-  uint64_t n_active = 0, n_history = 0, staging_seen = 0;
+  uint64_t n_active = 0, n_history = 0, staging_seen = 0, next_id = 0;
   bool exists = false;
   // Set when the journal could not be read at all: then the JSON output
   // also carries "error", like every other command's.
@@ -88,6 +102,7 @@ int CmdVerify(const Globals& g, bool json) {
     } else {
       StoreStats stats;
       Status s = (*store)->Stats(&stats);
+      if (s.ok()) next_id = stats.next_id;
       if (!s.ok()) {
         findings.push_back({"unreadable", g.journal, "journal metadata: " + s.message()});
       } else if (stats.format_version < kOldestFormatVersion || stats.format_version > kFormatVersion) {
@@ -111,7 +126,7 @@ int CmdVerify(const Globals& g, bool json) {
       n_history = history.size();
     }
   }
-  for (const std::string& root : g.roots) WalkRoot(root, active_ids, &findings, &staging_seen);
+  for (const std::string& root : g.roots) WalkRoot(root, active_ids, next_id, &findings, &staging_seen);
 
   if (json) {
     Json list = Json::array();

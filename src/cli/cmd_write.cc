@@ -142,7 +142,7 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
                            "unfinished transaction record " + corrupt +
                                " is corrupt, so the paths it holds are unknown: refusing to apply "
                                "anything (the record is left untouched; see `fstx verify` and "
-                               "`fstx status`)"),
+                               "`fstx status`; `fstx resolve ID --abandon` saves its bytes and closes it)"),
                     kExitFailed);
   }
 

@@ -181,6 +181,90 @@ TEST(CliHarden, ApplyRefusesToProceedPastACorruptUnfinishedRecord) {
   EXPECT_EQ(Diff(pre, Snap(ws.root())), "");
 }
 
+// ---- item 9: `fstx resolve` ------------------------------------------------
+
+// The corrupt record above, closed by an operator: its bytes are saved,
+// and apply works again.
+TEST(CliResolve, AbandonOfACorruptRecordUnblocksApply) {
+  Workspace ws;
+  WriteFileRaw(ws.R("a"), "A");
+  CrashedApply(ws, RenameSpec(ws, "a", "b"));
+  std::string rec;
+  {
+    RawJournal raw(ws.journal());
+    ASSERT_TRUE(raw.ok());
+    rec = raw.Get("active", Key(1));
+    rec[rec.size() - 1] = static_cast<char>(rec[rec.size() - 1] ^ 0x55);
+    ASSERT_TRUE(raw.Put("active", Key(1), rec));
+  }
+  WriteFileRaw(ws.R("c"), "C");
+  ASSERT_EQ(ws.Apply(RenameSpec(ws, "c", "d")).exit_code, 1);
+  RunResult r = ws.Fstx({"resolve", "1", "--retry"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_TRUE(Contains(r.err, "does not decode")) << r.err;
+  r = ws.Fstx({"resolve", "1", "--abandon", "--reason", "checked", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  json j = r.Json();
+  EXPECT_EQ(j["tx"]["decision"], "abandoned") << r.out;
+  EXPECT_EQ(j["saved_record"], ws.journal() + "/abandoned/1.record") << r.out;
+  EXPECT_EQ(ReadFileRaw(ws.journal() + "/abandoned/1.record"), rec);
+  r = ws.Apply(RenameSpec(ws, "c", "d"));
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(ws.Fstx({"status"}).exit_code, 0);
+}
+
+TEST(CliResolve, NeedsAttentionIsClearedByAbandonAndRecordedInHistory) {
+  Workspace ws;
+  WriteFileRaw(ws.R("a"), "A");
+  WriteFileRaw(ws.R("x"), "X");
+  // Rename a over x (x kept in staging), killed after the rename.
+  CrashedApply(ws, R"({"label":"a over x","ops":[{"op":"rename","from":)" + Quote(ws.R("a")) +
+                       R"(,"to":)" + Quote(ws.R("x")) + R"(,"replace":true}]})");
+  // Someone replaces x by hand: recovery cannot tell which state it is in.
+  ASSERT_EQ(::unlink(ws.R("x").c_str()), 0);
+  WriteFileRaw(ws.R("x"), "by hand");
+  RunResult r = ws.Fstx({"recover"});
+  ASSERT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_TRUE(Contains(r.out, "fstx resolve ID --retry")) << r.out;
+  EXPECT_EQ(ws.Fstx({"recover"}).exit_code, 3) << "stays until resolved";
+  EXPECT_EQ(ws.Fstx({"resolve", "1"}).exit_code, 2);
+  EXPECT_EQ(ws.Fstx({"resolve", "1", "--retry", "--abandon"}).exit_code, 2);
+  EXPECT_EQ(ws.Fstx({"resolve", "one", "--retry"}).exit_code, 2);
+  EXPECT_EQ(ws.Fstx({"resolve", "7", "--retry"}).exit_code, 1);
+  r = ws.Fstx({"resolve", "1", "--retry", "--json"});
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_EQ(r.Json()["tx"]["conflicts"].size(), 1u) << r.out;
+  Snapshot pre = Snap(ws.root());
+  r = ws.Fstx({"resolve", "1", "--abandon", "--reason", "x restored by hand"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(Contains(r.out, "kept " + ws.R(".fstx/abandoned/1/"))) << r.out;
+  EXPECT_EQ(ReadFileRaw(ws.R(".fstx/abandoned/1/.fstx-1-0-old")), "X") << "the replaced x is kept";
+  EXPECT_EQ(ReadFileRaw(ws.R("x")), "by hand");
+  (void)pre;
+  EXPECT_EQ(ws.Fstx({"recover"}).exit_code, 0);
+  r = ws.Fstx({"list", "--all", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(Contains(r.out, "\"abandoned\"")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "x restored by hand")) << r.out;
+  EXPECT_EQ(ws.Fstx({"verify"}).exit_code, 0) << "kept objects are not orphan staging";
+}
+
+// ---- item 4 (part): verify says "lost records", not "orphan" ----------------
+
+TEST(CliHarden, VerifyCallsStagingOfAnUnknownTransactionLostRecords) {
+  Workspace ws;
+  ASSERT_EQ(ws.Apply(R"({"ops":[{"op":"mkdir","path":)" + Quote(ws.R("d")) + "}]}").exit_code, 0);
+  WriteFileRaw(ws.R(".fstx/.fstx-1-0-old"), "of a finished one");
+  WriteFileRaw(ws.R(".fstx/.fstx-50-0-old"), "of one never handed out");
+  RunResult r = ws.Fstx({"verify", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  std::map<std::string, std::string> kinds;
+  const json j = r.Json();
+  for (const auto& f : j["findings"]) kinds[f["path"].get<std::string>()] = f["kind"].get<std::string>();
+  EXPECT_EQ(kinds[ws.R(".fstx/.fstx-1-0-old")], "orphan-staging") << r.out;
+  EXPECT_EQ(kinds[ws.R(".fstx/.fstx-50-0-old")], "lost-records") << r.out;
+}
+
 // ---- item 4 (part): a next_id that would reuse ids ---------------------------
 
 TEST(CliHarden, CorruptNextIdIsExit1NamingTheJournal) {

@@ -165,7 +165,7 @@ TEST(CodecTest, EnvelopeLayout) {
   std::string bytes = EncodeRecord(FullRecord());
   ASSERT_GT(bytes.size(), 16u);
   EXPECT_EQ(bytes.substr(0, 4), "FXTR");
-  EXPECT_EQ(bytes[4], 2);  // version, little-endian u16
+  EXPECT_EQ(bytes[4], 3);  // version, little-endian u16
   EXPECT_EQ(bytes[5], 0);
   EXPECT_EQ(bytes[6], 0);  // reserved
   EXPECT_EQ(bytes[7], 0);
@@ -222,11 +222,11 @@ TEST(CodecTest, TruncatedAndExtended) {
 
 TEST(CodecTest, NewerVersionIsNotSupportedOlderIsCorrupt) {
   std::string bytes = EncodeRecord(FullRecord());
-  bytes[4] = 3;
+  bytes[4] = 4;
   TxRecord out;
   Status s = DecodeRecord(bytes, &out);
   EXPECT_EQ(s.code(), Code::kNotSupported);
-  EXPECT_NE(s.message().find("version 3"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("version 4"), std::string::npos) << s.message();
   bytes[4] = 0;
   s = DecodeRecord(bytes, &out);
   EXPECT_EQ(s.code(), Code::kCorruption);

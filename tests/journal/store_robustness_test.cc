@@ -132,13 +132,49 @@ TEST_F(StoreRobustnessTest, WrongMetaMagicIsForeign) {
 
 TEST_F(StoreRobustnessTest, NewerFormatIsNotSupported) {
   { ASSERT_TRUE(JournalStore::Open(Opts()).ok()); }
-  { RawEnv(Opts().dir).Put("meta", "format", std::string("\0\0\0\3", 4)); }
+  { RawEnv(Opts().dir).Put("meta", "format", std::string("\0\0\0\4", 4)); }
   for (bool ro : {false, true}) {
     auto r = JournalStore::Open(Opts(ro));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Code::kNotSupported);
-    EXPECT_NE(r.status().message().find("format version 3"), std::string::npos)
+    EXPECT_NE(r.status().message().find("format version 4"), std::string::npos)
         << r.status().message();
+  }
+}
+
+// An older journal (format 1 or 2) opens as it is; a read-only open leaves
+// meta/format alone, the first write sets it to the current version
+// (FORMAT.md section 7), and its records stay readable.
+TEST_F(StoreRobustnessTest, OlderFormatIsUpgradedByTheFirstWrite) {
+  for (char old : {'\1', '\2'}) {
+    ::system(("rm -rf '" + Opts().dir + "'").c_str());
+    MakeDir();
+    {
+      auto s = JournalStore::Open(Opts());
+      ASSERT_TRUE(s.ok());
+      WriteBatch b;
+      b.put_active = {Rec("kept")};
+      ASSERT_TRUE(s.value()->Write(&b).ok());
+    }
+    const std::string was = std::string("\0\0\0", 3) + old;
+    { RawEnv(Opts().dir).Put("meta", "format", was); }
+    {
+      auto ro = JournalStore::Open(Opts(true));
+      ASSERT_TRUE(ro.ok()) << ro.status().ToString();
+      std::vector<TxRecord> recs;
+      ASSERT_TRUE(ro.value()->ListActive(&recs, nullptr).ok());
+      ASSERT_EQ(recs.size(), 1u);
+      EXPECT_EQ(recs[0].label, "kept");
+    }
+    EXPECT_EQ(RawEnv(Opts().dir).Get("meta", "format"), was) << "a read-only open changes nothing";
+    {
+      auto s = JournalStore::Open(Opts());
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      WriteBatch b;
+      b.put_active = {Rec("new")};
+      ASSERT_TRUE(s.value()->Write(&b).ok());
+    }
+    EXPECT_EQ(RawEnv(Opts().dir).Get("meta", "format"), std::string("\0\0\0\3", 4));
   }
 }
 

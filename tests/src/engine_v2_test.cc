@@ -4,6 +4,8 @@
 // directories out of reach of ops.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <boost/filesystem.hpp>
 #include <cstring>
@@ -209,6 +211,52 @@ TEST_F(EngineV2Test, PreconditionMismatchesNameTheReason) {
   first.Expect(Precondition::Absent()).Mkdir(root_ + "/lib/y");
   EXPECT_EQ(first.Commit().code(), Code::kInvalidArgument);
   EXPECT_EQ(Snapshot(root_), pre_);
+}
+
+// write_file keeps the replaced file's extended attributes, as it keeps
+// its owner: user attributes, trusted ones (root), and the POSIX access ACL
+// (here granting uid 1234 read), while an explicit mode still wins.
+TEST_F(EngineV2Test, WriteFileKeepsExtendedAttributesAndAcls) {
+  const std::string f = root_ + "/etc/qemu/vm1.xml";
+  ASSERT_EQ(::setxattr(f.c_str(), "user.fstx", "kept", 4, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(::setxattr(f.c_str(), "trusted.fstx", "root's", 6, 0), 0) << std::strerror(errno);
+  // posix_acl_xattr: version 2, then {tag u16, perm u16, id u32} entries.
+  auto entry = [](uint16_t tag, uint16_t perm, uint32_t id) {
+    std::string e(8, '\0');
+    std::memcpy(e.data(), &tag, 2);
+    std::memcpy(e.data() + 2, &perm, 2);
+    std::memcpy(e.data() + 4, &id, 4);
+    return e;
+  };
+  const uint32_t version = 2, none = 0xffffffffu;
+  std::string acl(reinterpret_cast<const char*>(&version), 4);
+  acl += entry(0x01, 6, none) + entry(0x02, 4, 1234) + entry(0x04, 4, none) + entry(0x10, 4, none) +
+         entry(0x20, 0, none);
+  ASSERT_EQ(::setxattr(f.c_str(), "system.posix_acl_access", acl.data(), acl.size(), 0), 0) << std::strerror(errno);
+  auto get = [](const std::string& path, const char* name) {
+    char buf[256];
+    ssize_t n = ::getxattr(path.c_str(), name, buf, sizeof buf);
+    return n < 0 ? std::string("<") + std::strerror(errno) + ">" : std::string(buf, static_cast<size_t>(n));
+  };
+  const std::string acl_before = get(f, "system.posix_acl_access");
+  auto j = OpenJournal();
+  ASSERT_TRUE(j);
+  Status s = j->Begin("rewrite").WriteFile(f, "<domain>new</domain>").Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(testing::ReadFileRaw(f), "<domain>new</domain>");
+  EXPECT_EQ(get(f, "user.fstx"), "kept");
+  EXPECT_EQ(get(f, "trusted.fstx"), "root's");
+  EXPECT_EQ(get(f, "system.posix_acl_access"), acl_before);
+  struct stat st;
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u) << "the ACL's mode (group class = mask r--)";
+  // An explicit mode wins over the ACL's bits; the named entry stays.
+  s = j->Begin("rewrite 0600").WriteFile(f, "<domain>again</domain>", 0600).Commit();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(::stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(get(f, "user.fstx"), "kept");
+  EXPECT_NE(get(f, "system.posix_acl_access").find(entry(0x02, 4, 1234)), std::string::npos);
 }
 
 TEST(EngineV2Roots, OpsMayNotTouchRootsTheirAncestorsOrStagingDirectories) {
