@@ -225,16 +225,23 @@ struct Journal::Impl {
   // Staging objects in the roots' staging directories whose transaction id
   // is at or above the journal's next id.
   Status FindLostRecords(RecoveryReport* report) {
-    StoreStats st;
-    Status s = store->Stats(&st);
-    if (!s.ok()) return s;
+    // List first, then read next_id: another process may hand out ids and
+    // stage objects meanwhile, and every object listed was staged under an
+    // id handed out before the read.
+    std::vector<std::pair<std::string, std::vector<std::string>>> listed;
     for (const std::string& root : roots) {
       const std::string stage = StagingDirAt(root);
       std::vector<std::string> names;
-      s = fs->ListDir(stage, &names);
-      if (s.code() == Code::kNotFound) continue;
-      if (!s.ok()) return s.Annotate("listing the staging directory");
+      Status ls = fs->ListDir(stage, &names);
+      if (ls.code() == Code::kNotFound) continue;
+      if (!ls.ok()) return ls.Annotate("listing the staging directory");
       std::sort(names.begin(), names.end());
+      listed.emplace_back(stage, std::move(names));
+    }
+    StoreStats st;
+    Status s = store->Stats(&st);
+    if (!s.ok()) return s;
+    for (const auto& [stage, names] : listed) {
       for (const std::string& leaf : names) {
         StagingName n;
         if (!ParseStagingLeaf(leaf, &n) || n.txid < st.next_id) continue;
