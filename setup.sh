@@ -9,7 +9,9 @@
 #   ./setup.sh bench [ARGS]  release build in build-rel/, run the VM-rename
 #                            benchmark (ARGS go to it, e.g. --json)
 #
-# Packages are installed only if missing (apt-get needs root: run with sudo).
+# Packages are installed only if missing; installing needs root (run it as
+# root, or with sudo where sudo is installed). Every build here is configured
+# with -Dwerror=true: warnings are errors in CI (the project default is off).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -22,6 +24,9 @@ PACKAGES=(meson ninja-build g++ pkg-config python3 liblmdb-dev libboost-filesyst
           # libvirtd; xmllint and jq are used by tests/virt/harness/libvirt_env.sh)
           libvirt-daemon-system libvirt-clients qemu-utils qemu-system-x86 ovmf
           libxml2-utils jq
+          # tests/pkg: the man page is checked with groff, the units with
+          # systemd-analyze verify, the completion with bash
+          groff-base man-db systemd
           # benchmarks only: the SQLite baseline of bench_scale, and the plot
           libsqlite3-dev gnuplot-nox)
 
@@ -38,7 +43,8 @@ install_missing() {
   ((${#missing[@]} == 0)) && return 0
   if [[ $(id -u) -ne 0 ]]; then
     echo "setup.sh: missing packages: ${missing[*]}" >&2
-    echo "setup.sh: run it with sudo to install them: sudo $0 ${MODE}" >&2
+    echo "setup.sh: installing them needs root: run '$0 ${MODE}' as root" >&2
+    echo "setup.sh: (or install them with apt-get install as root, then run it again)" >&2
     exit 2
   fi
   echo "setup.sh: installing ${missing[*]}"
@@ -56,9 +62,9 @@ build() {
     rm -rf "$dir"  # a half-made build directory from an interrupted setup
   fi
   if [[ -d $dir ]]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null || return 1
+    meson setup --reconfigure "$dir" -Dwerror=true "$@" >/dev/null || return 1
   else
-    meson setup "$dir" "$@" || return 1
+    meson setup "$dir" -Dwerror=true "$@" || return 1
   fi
   ninja -C "$dir" || return 1
 }

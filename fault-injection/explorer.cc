@@ -2,6 +2,7 @@
 // gather their findings, and report (include/fstx/explorer.h).
 #include "fstx/explorer.h"
 
+#include <malloc.h>
 #include <poll.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -58,8 +59,17 @@ void WriteLine(int fd, const json& j) {
   }
 }
 
+// Every journal open makes LMDB calloc a 2 MiB dirty-page list. Once glibc
+// has raised its mmap threshold (it does after the first such free), that
+// comes from the heap and is memset: 512 page faults per open, copy-on-write
+// ones after every fork. A fixed threshold keeps large blocks as fresh,
+// already-zero mappings (half the explorer's time went there). The worker
+// is our own forked process: the caller's allocator is untouched.
+void FastAllocator() { ::mallopt(M_MMAP_THRESHOLD, 128 * 1024); }
+
 // A worker process: its own world, its share of every model's states.
 [[noreturn]] void Worker(const Options& opt, const Image& pre, const std::string& base, int index, int fd) {
+  FastAllocator();
   World w(opt, pre, base + "/w" + std::to_string(index));
   Status s = w.Prepare();
   if (!s.ok()) {
@@ -68,8 +78,12 @@ void WriteLine(int fd, const json& j) {
   }
   Slice slice{index, opt.jobs};
   for (Model m : opt.models) {
-    auto progress = [&](Model pm, uint64_t done, uint64_t total) {
-      WriteLine(fd, {{"type", "progress"}, {"model", static_cast<int>(pm)}, {"done", done}, {"total", total}});
+    auto progress = [&](Model pm, uint64_t done, uint64_t total, uint64_t generated) {
+      WriteLine(fd, {{"type", "progress"},
+                     {"model", static_cast<int>(pm)},
+                     {"done", done},
+                     {"total", total},
+                     {"generated", generated}});
     };
     auto r = RunModel(m, w, opt, slice, progress);
     if (!r.ok()) {
@@ -101,6 +115,65 @@ void Merge(const json& j, std::map<int, ModelStats>* stats, std::map<int, std::s
     violations->push_back(std::move(x));
   }
 }
+
+// Progress over every worker and model. Each worker walks all of a model's
+// crash points (doing its share), so a model's progress is the mean of the
+// workers'; the overall fraction weighs the models by their usual cost.
+class ProgressTracker {
+ public:
+  ProgressTracker(const Options& opt, std::chrono::steady_clock::time_point t0) : opt_(opt), t0_(t0) {
+    for (Model m : opt.models) weight_total_ += Weight(m);
+  }
+
+  Progress Update(int worker, const json& j, size_t violations) {
+    const int m = j["model"];
+    auto& st = state_[{worker, m}];
+    st.done = j["done"];
+    st.total = j["total"];
+    st.generated = j["generated"];
+    Progress pr;
+    pr.model = static_cast<Model>(m);
+    pr.total = st.total;
+    pr.violations = violations;
+    double fraction = 0;
+    for (Model mm : opt_.models) {
+      double f = 0;
+      for (int w = 0; w < opt_.jobs; ++w) {
+        auto it = state_.find({w, static_cast<int>(mm)});
+        if (it == state_.end()) continue;
+        const PerWorker& x = it->second;
+        f += x.total ? static_cast<double>(x.done) / static_cast<double>(x.total) : 1.0;
+        pr.states += x.generated;
+        if (static_cast<int>(mm) == m) pr.done += x.done;
+      }
+      fraction += Weight(mm) * f / opt_.jobs;
+    }
+    pr.done /= static_cast<uint64_t>(opt_.jobs);
+    pr.fraction = weight_total_ > 0 ? std::min(1.0, fraction / weight_total_) : 0;
+    pr.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    return pr;
+  }
+
+ private:
+  struct PerWorker {
+    uint64_t done = 0, total = 0, generated = 0;
+  };
+  // Relative cost of a model's whole run (measured on the VM renames).
+  static double Weight(Model m) {
+    switch (m) {
+      case Model::kProcess: return 1;
+      case Model::kPowerOrdered: return 0.5;
+      case Model::kPowerWeak: return 2;
+      case Model::kErrors: return 3;
+      case Model::kRecovery: return 6;
+    }
+    return 1;
+  }
+  const Options& opt_;
+  std::chrono::steady_clock::time_point t0_;
+  double weight_total_ = 0;
+  std::map<std::pair<int, int>, PerWorker> state_;
+};
 
 }  // namespace
 
@@ -140,7 +213,7 @@ Result<std::vector<Model>> ParseModels(const std::string& csv) {
   return out;
 }
 
-std::string FormatReport(const Report& r, const std::string& replay_command) {
+std::string FormatReport(const Report& r, const std::string& replay_command, size_t max_violations) {
   std::string out;
   char line[256];
   std::snprintf(line, sizeof line, "%-14s %8s %10s %8s %8s %10s\n", "model", "points", "generated", "unique",
@@ -160,7 +233,12 @@ std::string FormatReport(const Report& r, const std::string& replay_command) {
                 r.seconds > 0 ? static_cast<double>(generated) / r.seconds : 0.0, r.violations.size(),
                 r.violations.size() == 1 ? "" : "s");
   out += line;
+  size_t shown = 0;
   for (const auto& v : r.violations) {
+    if (shown++ == max_violations) {
+      out += "\n... and " + std::to_string(r.violations.size() - max_violations) + " more violations\n";
+      break;
+    }
     out += "\nVIOLATION [" + std::string(model_name(v.model)) + "] " + v.state + ": " + v.what + "\n";
     if (!v.persisted.empty()) out += "  what ran / persisted:\n";
     for (const auto& p : v.persisted) out += "    " + p + "\n";
@@ -187,7 +265,9 @@ uint64_t Report::checked() const {
 
 Result<Report> Explore(const Options& opt) {
   auto t0 = std::chrono::steady_clock::now();
-  if (!opt.workload) return Status(Code::kInvalidArgument, "no workload given");
+  if (!opt.workload && !opt.run) return Status(Code::kInvalidArgument, "no workload given (Options::workload or run)");
+  if (opt.workload && opt.run)
+    return Status(Code::kInvalidArgument, "both Options::workload and Options::run are set: give one");
   if (opt.jobs < 1 || opt.jobs > 256) return Status(Code::kInvalidArgument, "jobs must be 1..256");
   if (!boost::filesystem::is_directory(opt.tree))
     return Status(Code::kNotFound, "tree " + opt.tree + " is not a directory");
@@ -237,7 +317,7 @@ Result<Report> Explore(const Options& opt) {
   }
   std::map<int, ModelStats> stats;
   std::map<int, std::set<uint64_t>> keys;
-  std::map<std::pair<int, int>, std::pair<uint64_t, uint64_t>> progress;  // (worker, model) -> done/total
+  ProgressTracker tracker(opt, t0);
   std::vector<std::string> buffers(fds.size());
   std::string error;
   size_t open = fds.size();
@@ -263,17 +343,8 @@ Result<Report> Explore(const Options& opt) {
         if (j.is_discarded()) continue;
         if (j["type"] == "error") error = j["message"];
         else if (j["type"] == "run") Merge(j, &stats, &keys, &report.violations);
-        else if (j["type"] == "progress" && opt.progress) {
-          int m = j["model"];
-          progress[{static_cast<int>(k), m}] = {j["done"], j["total"]};
-          Progress pr;
-          pr.model = static_cast<Model>(m);
-          for (const auto& [wk, dt] : progress)
-            if (wk.second == m) pr.done += dt.first / static_cast<uint64_t>(opt.jobs);
-          pr.total = j["total"];
-          pr.violations = report.violations.size();
-          opt.progress(pr);
-        }
+        else if (j["type"] == "progress" && opt.progress)
+          opt.progress(tracker.Update(static_cast<int>(k), j, report.violations.size()));
       }
     }
   }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "fstx/fault.h"
+#include "src/testing.h"
 
 namespace fstx::fault {
 
@@ -309,6 +310,14 @@ std::function<Status(std::string_view)> JournalHook(Failpoints* fp) {
     if (fp == nullptr) return Status::Ok();
     return fp->Hit(point);
   };
+}
+
+}  // namespace fstx::fault
+
+namespace fstx::fault {
+
+Result<std::unique_ptr<Journal>> OpenJournal(const fstx::Options& options, Failpoints* fp) {
+  return testing::OpenWithHook(options, JournalHook(fp));
 }
 
 }  // namespace fstx::fault

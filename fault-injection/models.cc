@@ -1,7 +1,9 @@
 #include "fault-injection/models.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "src/paths.h"
@@ -24,47 +26,35 @@ std::vector<int> RelevantErrnos(const std::string& point) {
 
 std::string PointOf(const std::string& trace_line) { return trace_line.substr(0, trace_line.find(' ')); }
 
-// The directories whose entries an event names. An in-place write names
-// none: its data is synced by the call itself (fdatasync), so it is
-// durable from the moment it is recorded.
-std::set<std::string> EventDirs(const fault::Event& e) {
-  if (e.kind == fault::Event::kWrite) return {};
-  std::set<std::string> d{paths::Parent(e.path)};
-  if (!e.path2.empty()) d.insert(paths::Parent(e.path2));
-  return d;
-}
-
-std::vector<std::string> EventPaths(const fault::Event& e) {
-  std::vector<std::string> p{e.path};
-  if (!e.path2.empty()) p.push_back(e.path2);
-  return p;
-}
-
-bool IsBarrier(const fault::Event& e) {
-  return e.kind == fault::Event::kSyncDir || e.kind == fault::Event::kJournalSync;
-}
-
 std::string DescribeEvent(const fault::Event& e) {
   std::string s = std::string(fault::event_kind_name(e.kind)) + " " + e.path;
   if (!e.path2.empty()) s += " -> " + e.path2;
   return s;
 }
 
-// Does event j depend on event i (i < j)? Operations on one directory
-// persist in order; an operation inside something an earlier one created
-// or moved needs that one.
-bool DependsOn(const fault::Event& ej, const fault::Event& ei) {
-  for (const auto& d : EventDirs(ej))
-    if (EventDirs(ei).count(d)) return true;
-  for (const auto& pj : EventPaths(ej))
-    for (const auto& pi : EventPaths(ei))
-      if (paths::IsAncestor(pi, pj)) return true;
-  // A directory is removed only once empty: its removal cannot outlive the
-  // removal of what was in it (the entries go with its blocks).
-  if (ej.kind == fault::Event::kRmdir)
-    for (const auto& pi : EventPaths(ei))
-      if (paths::IsAncestor(ej.path, pi)) return true;
-  return false;
+// For each crash point (an index into `points`), the first crash point
+// whose kill leaves the same disk state. A kill before a directory fsync, or
+// just after a journal commit, leaves what a kill at the next crash point
+// leaves when only reads and ".after" points come between: neither the
+// fsync nor a read changes the tree or the journal. (The completed run is
+// never grouped: it reports success.)
+std::vector<size_t> SameStateAs(const std::vector<std::string>& trace, const std::vector<uint64_t>& points) {
+  static const std::set<std::string> kReads = {"fs.stat", "fs.read", "fs.readlink", "fs.listdir"};
+  std::vector<size_t> first(points.size());
+  for (size_t n = 0; n < points.size(); ++n) {
+    first[n] = n;
+    if (n == 0 || points[n] > trace.size()) continue;
+    const uint64_t prev = points[n - 1];
+    const std::string at = PointOf(trace[prev - 1]);
+    if (at != "fs.syncdir" && at != "journal.commit.after") continue;
+    bool quiet = true;
+    for (uint64_t h = prev + 1; h < points[n] && quiet; ++h) {
+      const std::string q = PointOf(trace[h - 1]);
+      quiet = kReads.count(q) || (q.size() > 6 && q.compare(q.size() - 6, 6, ".after") == 0);
+    }
+    if (quiet) first[n] = first[n - 1];
+  }
+  return first;
 }
 
 class Runner {
@@ -106,7 +96,7 @@ class Runner {
     return s;
   }
   void Tick(uint64_t done, uint64_t total) {
-    if (progress_ && (done % 16 == 0 || done == total)) progress_(m_, done, total);
+    if (progress_) progress_(m_, done, total, run_.stats.generated);
   }
 
   // Fingerprints the state in place; false if it was seen before.
@@ -138,14 +128,26 @@ class Runner {
 
   Status Process() {
     const auto points = CrashPoints(w_.trace());
+    const auto first = SameStateAs(w_.trace(), points);
+    std::map<size_t, uint64_t> key_of;  // crash point index -> its state's key, for the points this worker ran
     run_.stats.crash_points = points.size();
     for (size_t n = 0; n < points.size(); ++n) {
       const uint64_t i = points[n];
       const std::string id = "process:" + std::to_string(i);
       if (!Wanted(n, id)) continue;
+      if (only_.empty() && key_of.count(first[n]) && !verify_) {
+        // The same state as a point already run here: seen, not checked again.
+        run_.keys.push_back(key_of[first[n]]);
+        ++run_.stats.generated;
+        Tick(n + 1, points.size());
+        continue;
+      }
       auto killed = w_.CrashWorkload(i);
       if (!killed.ok()) return killed.status();
       if (Fresh()) Judge(w_.Check(!killed.value() && w_.committed()), id, {Killed(i)});
+      if (key_of.count(first[n]) && key_of[first[n]] != run_.keys.back())
+        return Status(Code::kIoError, id + ": not the state of the crash point it was grouped with");
+      key_of[first[n]] = run_.keys.back();
       Tick(n + 1, points.size());
     }
     return Status();
@@ -156,33 +158,59 @@ class Runner {
   // again, and compare.
   Status Recovery() {
     const auto points = CrashPoints(w_.trace());
+    const auto first = SameStateAs(w_.trace(), points);
+    std::set<size_t> ran;  // classes (SameStateAs) whose state this worker built
     for (size_t n = 0; n < points.size(); ++n) {
       const uint64_t i = points[n];
       if (!only_.empty() && only_[1] != std::to_string(i)) continue;
       if (only_.empty() && !slice_.mine(n)) continue;
+      // The same crash state as a point already run here: already seen.
+      if (only_.empty() && ran.count(first[n])) continue;
+      ran.insert(first[n]);
       auto killed = w_.CrashWorkload(i);
       if (!killed.ok()) return killed.status();
       if (!seen_.insert(w_.StateKey()).second && only_.empty()) continue;
-      std::vector<std::string> trace;
-      Status s = w_.TraceRecovery(&trace);
+      Status s = RecoveryCrashes(i);
       if (!s.ok()) return s;
-      Image reference;
-      s = Capture(w_.root(), &reference);
-      if (!s.ok()) return s;
-      for (uint64_t m : CrashPoints(trace)) {
-        if (m > trace.size()) break;  // an uninterrupted recovery: the reference itself
-        const std::string id = "recovery:" + std::to_string(i) + ":" + std::to_string(m);
-        if (!only_.empty() && id != Join(only_)) continue;
-        auto again = w_.CrashWorkload(i);
-        if (!again.ok()) return again.status();
-        auto rk = w_.CrashRecovery(m);
-        if (!rk.ok()) return rk.status();
-        ++run_.stats.crash_points;
-        if (Fresh())
-          Judge(w_.Check(false, false, &reference), id,
-                {Killed(i), "recovery killed at its failpoint " + std::to_string(m) + ": " + trace[m - 1]});
-      }
       Tick(n + 1, points.size());
+    }
+    return Status();
+  }
+
+  // The process crash state at point i is in place: recover it once
+  // uninterrupted (the reference), then kill recovery at each of its crash
+  // points, recover again, and compare.
+  Status RecoveryCrashes(uint64_t i) {
+    std::vector<std::string> trace;
+    Status s = w_.TraceRecovery(&trace);
+    if (!s.ok()) return s;
+    Image reference;
+    s = Capture(w_.root(), &reference);
+    if (!s.ok()) return s;
+    const auto points = CrashPoints(trace);
+    const auto first = SameStateAs(trace, points);
+    std::map<size_t, uint64_t> key_of;
+    for (size_t k = 0; k < points.size(); ++k) {
+      const uint64_t m = points[k];
+      if (m > trace.size()) break;  // an uninterrupted recovery: the reference itself
+      const std::string id = "recovery:" + std::to_string(i) + ":" + std::to_string(m);
+      if (!only_.empty() && id != Join(only_)) continue;
+      ++run_.stats.crash_points;
+      if (only_.empty() && key_of.count(first[k]) && !verify_) {
+        run_.keys.push_back(key_of[first[k]]);  // seen: not checked again
+        ++run_.stats.generated;
+        continue;
+      }
+      auto again = w_.CrashWorkload(i);
+      if (!again.ok()) return again.status();
+      auto rk = w_.CrashRecovery(m);
+      if (!rk.ok()) return rk.status();
+      if (Fresh())
+        Judge(w_.Check(false, false, &reference), id,
+              {Killed(i), "recovery killed at its failpoint " + std::to_string(m) + ": " + trace[m - 1]});
+      if (key_of.count(first[k]) && key_of[first[k]] != run_.keys.back())
+        return Status(Code::kIoError, id + ": not the state of the crash point it was grouped with");
+      key_of[first[k]] = run_.keys.back();
     }
     return Status();
   }
@@ -197,15 +225,64 @@ class Runner {
 
   Status PowerState(const std::vector<size_t>& persist, size_t p, bool torn, const std::string& id) {
     const int snap = w_.SnapshotBefore(p);
-    Status s = w_.BuildPowerState(persist, snap, torn);
-    if (!s.ok()) return s.Annotate(id);
+    // Deduplicated before it is built: the state's fingerprint comes from
+    // the events applied in memory; only a new state is built and checked.
+    // A state that another worker meets first is left to it (a success
+    // state is always checked: its verdict also depends on the success).
     // A torn last write means the call never returned: not a success.
     const bool success = p == w_.events().size() && w_.committed() && !torn;
+    uint64_t key = 0;
+    const bool simulated = w_.PowerKey(persist, snap, torn, &key);
+    auto owner = owner_.find(key);
+    const bool others = owner != owner_.end() && !slice_.mine(owner->second) && !success;
+    if (simulated && only_.empty() && (seen_.count(key) || others) && !verify_) {
+      run_.keys.push_back(key);
+      ++run_.stats.generated;
+      return Status();
+    }
+    Status s = w_.BuildPowerState(persist, snap, torn);
+    if (!s.ok()) return s.Annotate(id);
+    if (simulated && verify_ && key != w_.StateKey(snap))
+      return Status(Code::kIoError, id + ": the simulated state differs from the one built");
     if (Fresh(snap)) Judge(w_.Check(success), id, Persisted(persist, torn));
     return Status();
   }
 
+  // Every worker fingerprints every power state in memory (cheap) and
+  // notes which crash point meets each state first: that point's worker
+  // builds and checks it, the others only count it.
+  void PlanPower(bool weak) {
+    owner_.clear();
+    if (!only_.empty()) return;
+    const size_t e = w_.events().size();
+    for (size_t p = 0; p <= e; ++p) {
+      const int snap = w_.SnapshotBefore(p);
+      std::vector<std::vector<size_t>> states;
+      if (weak) {
+        states = WeakStates(w_.events(), p, opt_.max_weak_subsets);
+      } else {
+        states.emplace_back();
+        for (size_t i = 0; i < p; ++i) states.back().push_back(i);
+      }
+      for (const auto& persist : states)
+        for (bool torn : {false, true}) {
+          if (torn && !(weak && TornPossible(persist, p))) continue;
+          uint64_t key;
+          if (w_.PowerKey(persist, snap, torn, &key)) owner_.emplace(key, p);
+        }
+    }
+  }
+
+  // The last persisted event is the create or write just before the crash
+  // point: it may be torn.
+  bool TornPossible(const std::vector<size_t>& persist, size_t p) const {
+    const auto last = p > 0 ? w_.events()[p - 1].kind : fault::Event::kSyncDir;
+    return !persist.empty() && persist.back() == p - 1 &&
+           (last == fault::Event::kCreate || last == fault::Event::kWrite);
+  }
+
   Status PowerOrdered() {
+    PlanPower(false);
     const size_t e = w_.events().size();
     run_.stats.crash_points = e + 1;
     for (size_t p = 0; p <= e; ++p) {
@@ -221,6 +298,7 @@ class Runner {
   }
 
   Status PowerWeak() {
+    PlanPower(true);
     const size_t e = w_.events().size();
     run_.stats.crash_points = e + 1;
     for (size_t p = 0; p <= e; ++p) {
@@ -234,10 +312,7 @@ class Runner {
           Status s = PowerState(persist, p, false, id);
           if (!s.ok()) return s;
         }
-        const auto last = p > 0 ? w_.events()[p - 1].kind : fault::Event::kSyncDir;
-        bool torn_possible = !persist.empty() && persist.back() == p - 1 &&
-                             (last == fault::Event::kCreate || last == fault::Event::kWrite);
-        if (torn_possible && (only_.empty() || Join(only_) == id + ":torn")) {
+        if (TornPossible(persist, p) && (only_.empty() || Join(only_) == id + ":torn")) {
           Status s = PowerState(persist, p, true, id + ":torn");
           if (!s.ok()) return s;
         }
@@ -268,10 +343,13 @@ class Runner {
           Judge(r, id, what);
           continue;
         }
-        // Every injected error is checked (the outcome depends on what the
-        // transaction reported, not only on the state).
-        run_.keys.push_back(w_.StateKey() ^ (st.ok() ? 1 : 0));
+        // The oracle's verdict depends on the state and on whether the
+        // transaction reported success, and on nothing else: both are in the
+        // key, and a state seen before is not checked again.
+        const uint64_t key = w_.StateKey() ^ (st.ok() ? 1 : 0);
+        run_.keys.push_back(key);
         ++run_.stats.generated;
+        if (only_.empty() && !seen_.insert(key).second) continue;
         Judge(w_.Check(st.ok(), !st.ok()), id, what);
       }
       Tick(i, h);
@@ -286,64 +364,14 @@ class Runner {
   ProgressFn progress_;
   ModelRun run_;
   std::set<uint64_t> seen_;
+  std::map<uint64_t, size_t> owner_;  // power state key -> the first crash point that meets it
+  // FSTX_EXPLORER_VERIFY_SIM: build every state that deduplication would
+  // skip, and fail if it is not the state it was taken for.
+  const bool verify_ = std::getenv("FSTX_EXPLORER_VERIFY_SIM") != nullptr;
   std::vector<std::string> only_;
 };
 
 }  // namespace
-
-std::vector<std::vector<size_t>> WeakStates(const std::vector<fault::Event>& ev, size_t p, uint64_t cap) {
-  // Which events before p are forced durable: every directory they touch
-  // was synced by a later barrier before p; and whatever they depend on.
-  std::vector<bool> forced(p, false);
-  for (size_t i = 0; i < p; ++i) {
-    if (IsBarrier(ev[i])) continue;
-    bool all = true;
-    for (const auto& d : EventDirs(ev[i])) {
-      bool synced = false;
-      for (size_t s = i + 1; s < p && !synced; ++s)
-        synced = ev[s].kind == fault::Event::kSyncDir && ev[s].path == d;
-      all = all && synced;
-    }
-    forced[i] = all;
-  }
-  for (size_t j = p; j-- > 0;)
-    if (forced[j])
-      for (size_t i = 0; i < j; ++i)
-        if (!IsBarrier(ev[i]) && DependsOn(ev[j], ev[i])) forced[i] = true;
-  std::vector<size_t> pending, base;
-  for (size_t i = 0; i < p; ++i) {
-    if (IsBarrier(ev[i])) continue;
-    (forced[i] ? base : pending).push_back(i);
-  }
-  std::vector<std::vector<size_t>> out;
-  std::vector<bool> in(p, false);
-  for (size_t i : base) in[i] = true;
-  // Depth-first over the pending events, in order: each is persisted or
-  // lost; persisted only if everything it depends on persisted.
-  std::function<void(size_t)> dfs = [&](size_t k) {
-    if (out.size() >= cap) return;
-    if (k == pending.size()) {
-      std::vector<size_t> persist;
-      for (size_t i = 0; i < p; ++i)
-        if (in[i] || IsBarrier(ev[i])) persist.push_back(i);
-      out.push_back(std::move(persist));
-      return;
-    }
-    const size_t j = pending[k];
-    bool ok = true;
-    for (size_t i = 0; i < j && ok; ++i)
-      if (!IsBarrier(ev[i]) && !in[i] && DependsOn(ev[j], ev[i])) ok = false;
-    // Lost first: the states that differ from the ordered model come early.
-    dfs(k + 1);
-    if (ok) {
-      in[j] = true;
-      dfs(k + 1);
-      in[j] = false;
-    }
-  };
-  dfs(0);
-  return out;
-}
 
 Result<ModelRun> RunModel(Model m, World& w, const Options& opt, const Slice& slice, const ProgressFn& progress) {
   return Runner(m, w, opt, slice, progress).Run();

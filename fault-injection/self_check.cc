@@ -35,7 +35,7 @@ Status BuildTree(const std::string& root) {
 void Workload(Transaction& tx, const std::string& r) {
   tx.Rename(r + "/qemu/vm1.xml", r + "/qemu/vm2.xml")
       .WriteFile(r + "/qemu/vm2.xml", "<domain><name>vm2</name></domain>\n", 0600)
-      .Symlink("../vm2.xml", r + "/qemu/autostart/vm2.xml", true)
+      .Symlink("../vm2.xml", r + "/qemu/autostart/vm2.xml", RenameMode::kReplace)
       .Remove(r + "/qemu/autostart/vm1.xml")
       .Rename(r + "/snapshot/vm1", r + "/snapshot/vm2")
       .Rename(r + "/images/vm1.qcow2", r + "/images/vm2.qcow2");

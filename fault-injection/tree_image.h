@@ -12,6 +12,9 @@
 #include <map>
 #include <string>
 
+#include <vector>
+
+#include "fstx/fault.h"
 #include "fstx/fs.h"
 #include "fstx/status.h"
 
@@ -43,6 +46,12 @@ struct Ident {
   uint64_t dev = 0, ino = 0, btime_ns = 0;
 };
 Status Identities(const std::string& root, std::map<std::string, Ident>* out);
+
+// Applies `events` (absolute paths beneath `root`; barriers skipped) to
+// `img` as the filesystem would, then drops empty staging directories as
+// Capture() does. False if an event cannot apply (the caller then builds
+// the state on disk instead).
+bool Simulate(Image* img, const std::vector<fault::Event>& events, const std::string& root);
 
 // FNV-1a, for state fingerprints.
 uint64_t Fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull);

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "journal/store.h"
+#include "src/testing.h"
 
 namespace fstx::explore {
 namespace {
@@ -66,12 +67,11 @@ std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace) {
   return out;
 }
 
-fstx::Options World::JournalOptions(Fs* fs, std::function<Status(std::string_view)> hook) const {
+fstx::Options World::JournalOptions(Fs* fs) const {
   fstx::Options o;
   o.dir = jdir_;
   o.roots = {root_};
   o.fs = fs;
-  o.journal_hook = std::move(hook);
   o.logger = QuietLogger();
   return o;
 }
@@ -88,16 +88,20 @@ Status World::Reset() {
 }
 
 Status World::RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, Status* commit) {
-  fstx::Options o = JournalOptions(fs, std::move(hook));
-  auto j = Journal::Open(o);
+  auto j = testing::OpenWithHook(JournalOptions(fs), std::move(hook));
   if (!j.ok()) {
     *commit = j.status();
     return Status();
   }
-  Transaction tx = j->Begin(opt_.label, opt_.policy);
-  opt_.workload(tx, root_);
-  *commit = tx.Commit();
+  *commit = Invoke(*j.value());
   return Status();
+}
+
+Status World::Invoke(Journal& j) const {
+  if (opt_.run) return opt_.run(j, root_);
+  Transaction tx = j.Begin(opt_.label, opt_.policy);
+  opt_.workload(tx, root_);
+  return tx.Commit();
 }
 
 Status World::Prepare() {
@@ -137,12 +141,9 @@ Status World::Prepare() {
     }
     return h;
   };
-  fstx::Options o = JournalOptions(&faulty, hook);
-  auto j = Journal::Open(o);
+  auto j = testing::OpenWithHook(JournalOptions(&faulty), hook);
   if (!j.ok()) return j.status();
-  Transaction tx = j->Begin(opt_.label, opt_.policy);
-  opt_.workload(tx, root_);
-  Status commit = tx.Commit();
+  Status commit = Invoke(*j.value());
   recording = false;
   trace_ = fp.trace();
   events_ = rec.events();
@@ -163,7 +164,7 @@ Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
     auto posix = PosixFs::Open({root_});
     if (!posix.ok()) ::_exit(3);
     fault::FaultFs faulty(posix.value().get(), &fp);
-    auto j = Journal::Open(JournalOptions(&faulty, fault::JournalHook(&fp)));
+    auto j = testing::OpenWithHook(JournalOptions(&faulty), fault::JournalHook(&fp));
     if (!j.ok()) ::_exit(1);
     ::_exit(body(*j.value()) ? 0 : 1);
   }
@@ -173,11 +174,7 @@ Result<bool> World::InCrashingChild(uint64_t crash_at, Body body) {
 Result<bool> World::CrashWorkload(uint64_t crash_at) {
   Status s = Reset();
   if (!s.ok()) return s;
-  return InCrashingChild(crash_at, [this](Journal& j) {
-    Transaction tx = j.Begin(opt_.label, opt_.policy);
-    opt_.workload(tx, root_);
-    return tx.Commit().ok();
-  });
+  return InCrashingChild(crash_at, [this](Journal& j) { return Invoke(j).ok(); });
 }
 
 Result<bool> World::CrashRecovery(uint64_t crash_at) {
@@ -191,7 +188,7 @@ Status World::TraceRecovery(std::vector<std::string>* trace) {
   if (!posix.ok()) return posix.status();
   fault::FaultFs faulty(posix.value().get(), &fp);
   {
-    auto j = Journal::Open(JournalOptions(&faulty, fault::JournalHook(&fp)));
+    auto j = testing::OpenWithHook(JournalOptions(&faulty), fault::JournalHook(&fp));
     if (!j.ok()) return j.status();
   }
   *trace = fp.trace();
@@ -218,11 +215,7 @@ int World::SnapshotBefore(size_t p) const {
   return snap;
 }
 
-Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last) {
-  Status s = Reset();
-  std::map<std::string, Ident> now;
-  if (s.ok()) s = Identities(root_, &now);
-  if (!s.ok()) return s;
+std::vector<fault::Event> World::PowerEvents(const std::vector<size_t>& persist, bool torn_last) const {
   std::vector<fault::Event> replay;
   for (size_t idx : persist) {
     fault::Event e = events_[idx];
@@ -233,6 +226,22 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
       e.data.resize(e.data.size() / 2);
     replay.push_back(std::move(e));
   }
+  return replay;
+}
+
+bool World::PowerKey(const std::vector<size_t>& persist, int snap, bool torn_last, uint64_t* key) const {
+  Image img = pre_;
+  if (!Simulate(&img, PowerEvents(persist, torn_last), root_)) return false;
+  *key = Fnv1a("snap" + std::to_string(snap), Hash(img));
+  return true;
+}
+
+Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last) {
+  Status s = Reset();
+  std::map<std::string, Ident> now;
+  if (s.ok()) s = Identities(root_, &now);
+  if (!s.ok()) return s;
+  std::vector<fault::Event> replay = PowerEvents(persist, torn_last);
   auto posix = PosixFs::Open({root_});
   if (!posix.ok()) return posix.status();
   s = fault::Replay(posix.value().get(), replay, root_, root_);
@@ -283,7 +292,7 @@ uint64_t World::StateKey(int snap) {
 
 StateResult World::Check(bool reported_success, bool must_be_pre, const Image* must_equal) {
   StateResult r;
-  fstx::Options o = JournalOptions(nullptr, nullptr);
+  fstx::Options o = JournalOptions(nullptr);
   auto fail = [&](const std::string& what, const Image* against) {
     if (r.what) return;
     r.what = what;
@@ -296,8 +305,8 @@ StateResult World::Check(bool reported_success, bool must_be_pre, const Image* m
       return r;
     }
     for (const auto& t : j->open_report().txs)
-      if (t.decision == "needs-attention" || t.decision == "corrupt")
-        fail("recovery left tx " + std::to_string(t.id) + " " + t.decision + ": " + t.message, nullptr);
+      if (t.decision == Decision::kNeedsAttention || t.decision == Decision::kCorrupt)
+        fail("recovery left tx " + std::to_string(t.id) + " " + decision_name(t.decision) + ": " + t.message, nullptr);
   }
   (void)Capture(root_, &r.after);
   const bool is_pre = r.after == pre_, is_post = r.after == post_;
@@ -315,7 +324,7 @@ StateResult World::Check(bool reported_success, bool must_be_pre, const Image* m
       fail("a second recovery could not open the journal: " + j.status().ToString(), nullptr);
     } else if (!j->open_report().txs.empty()) {
       const auto& t = j->open_report().txs[0];
-      fail("an unfinished transaction remains: tx " + std::to_string(t.id) + " (" + t.decision + ") " + t.message,
+      fail("an unfinished transaction remains: tx " + std::to_string(t.id) + " (" + decision_name(t.decision) + ") " + t.message,
            nullptr);
     }
   }

@@ -66,6 +66,9 @@ class World {
   // replayed onto the pre-image, the journal as of snapshot `snap` (-1:
   // none), and optionally the last persisted create torn to half.
   Status BuildPowerState(const std::vector<size_t>& persist, int snap, bool torn_last);
+  // The fingerprint StateKey(snap) would give the state BuildPowerState
+  // builds, computed in memory (false if the events cannot be simulated).
+  bool PowerKey(const std::vector<size_t>& persist, int snap, bool torn_last, uint64_t* key) const;
   // Index of the journal snapshot taken at the last kJournalSync before
   // event `p` (-1 if none).
   int SnapshotBefore(size_t p) const;
@@ -80,8 +83,12 @@ class World {
  private:
   template <class Body>
   Result<bool> InCrashingChild(uint64_t crash_at, Body body);
-  fstx::Options JournalOptions(Fs* fs, std::function<Status(std::string_view)> hook) const;
+  fstx::Options JournalOptions(Fs* fs) const;
+  std::vector<fault::Event> PowerEvents(const std::vector<size_t>& persist, bool torn_last) const;
   Status RestoreJournal(int snap, const std::map<std::string, Ident>& now);
+  // The workload on `j`: Options::run, or Options::workload in one
+  // transaction committed here. Returns what the workload reported.
+  Status Invoke(Journal& j) const;
   Status RunWorkload(Fs* fs, std::function<Status(std::string_view)> hook, Status* commit);
 
   const Options& opt_;

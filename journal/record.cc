@@ -4,6 +4,8 @@
 // part of the user-visible surface, so keep them stable.
 #include "journal/record.h"
 
+#include "src/hash.h"
+
 namespace fstx {
 
 const char* op_kind_name(OpKind k) {
@@ -37,6 +39,10 @@ const char* tx_state_name(TxState s) {
     case TxState::kAbandoned: return "abandoned";
   }
   return "unknown";
+}
+
+std::string data_hash_text(const Intent& in) {
+  return in.data_hash.empty() ? std::string() : hash::ToText(in.data_hash);
 }
 
 void StripContent(TxRecord* rec) {

@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fstx/inspect.h"
 #include "fstx/status.h"
 #include "journal/record.h"
 
@@ -49,6 +50,9 @@ struct StoreOptions {
   int64_t history_max_age_s = 30 * 86400;
   // Bound on the pages history occupies (LMDB's own count, mdb_stat).
   uint64_t history_max_bytes = 256ull << 20;
+  // How long Open waits for writer.lock while someone holds it exclusively
+  // (writers share it; `fstx status` probes it exclusively for a moment).
+  int64_t lock_wait_ms = 5000;
   // Called with "journal.commit.before" before the LMDB commit and
   // "journal.commit.after" after it. A non-ok status from "before" aborts
   // the write (nothing changes) and is returned; from "after" it is
@@ -69,12 +73,7 @@ struct WriteBatch {
   bool empty() const { return put_active.empty() && to_history.empty() && drop_active.empty(); }
 };
 
-// A stored value that failed to decode.
-struct BadRecord {
-  std::string table;  // "active" / "history" / "meta"
-  uint64_t id = 0;
-  Status status;
-};
+// A stored value that failed to decode: BadRecord (fstx/inspect.h).
 
 struct StoreStats {
   uint64_t map_size = 0;

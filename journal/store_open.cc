@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -35,6 +37,7 @@
 #include <vector>
 
 #include "journal/codec.h"
+#include "journal/fork_guard.h"
 #include "journal/store.h"
 #include "journal/store_impl.h"
 
@@ -555,15 +558,27 @@ class DataFileCheck {
   std::vector<uint64_t> free_;
 };
 
-Status LockWriter(const std::string& dir, int* fd_out) {
+// flock(LOCK_SH) on fd, retrying while someone holds it exclusively, for
+// up to wait_ms: 0 or errno.
+int FlockSharedWaiting(int fd, int64_t wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(wait_ms, 0));
+  for (int sleep_us = 200;; sleep_us = std::min(sleep_us * 2, 20000)) {
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return 0;
+    if (errno != EWOULDBLOCK && errno != EINTR) return errno;
+    if (std::chrono::steady_clock::now() >= deadline) return EWOULDBLOCK;
+    ::usleep(static_cast<useconds_t>(sleep_us));
+  }
+}
+
+Status LockWriter(const std::string& dir, int64_t wait_ms, int* fd_out) {
   std::string path = dir + "/writer.lock";
   int fd = -1;
   struct stat st;
   Status s = OpenJournalFile(path, O_RDWR | O_CREAT, &fd, &st);
   if (!s.ok()) return s;
-  // Blocking: the only exclusive holder is a moment's probe (`fstx status`).
-  if (::flock(fd, LOCK_SH) != 0) {
-    int err = errno;
+  // Writers share it; an exclusive holder is a moment's probe (`fstx
+  // status`) or someone keeping every writer out on purpose.
+  if (int err = FlockSharedWaiting(fd, wait_ms); err != 0) {
     if (err == EWOULDBLOCK) {
       char buf[32] = {};
       ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -583,6 +598,7 @@ Status LockWriter(const std::string& dir, int* fd_out) {
     ::close(fd);
     return Status::FromErrno(err, "write", path);
   }
+  fork_guard::Register(fd);  // a fork() child closes its copy at once
   *fd_out = fd;
   return Status::Ok();
 }
@@ -619,7 +635,12 @@ JournalStore::Impl::~Impl() {
     std::lock_guard<std::mutex> g(g_open_mu);
     g_open.erase(dir_id);
   }
-  if (lock_fd >= 0) ::close(lock_fd);
+  // A fork() child closed its copy of the writer lock's fd at fork
+  // (fork_guard.h); the number may name another file by now.
+  if (lock_fd >= 0 && ::getpid() == owner_pid) {
+    fork_guard::Unregister(lock_fd);
+    ::close(lock_fd);
+  }
 }
 
 // Reads and validates meta; opens the three databases. `txn` is a write
@@ -791,7 +812,7 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
     impl->registered = true;
   }
   if (!opts.read_only) {
-    s = LockWriter(dir, &impl->lock_fd);
+    s = LockWriter(dir, opts.lock_wait_ms, &impl->lock_fd);
     if (!s.ok()) return s;
   }
 
@@ -840,6 +861,8 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
   // that was checked and that neither is a symlink now.
   if (!(s = SameFileAsChecked(impl->env, data_path, fresh ? nullptr : &data_st)).ok()) return s;
   if (!(s = CheckIfPresent(lock_path)).ok()) return s;
+  const char* lmdb_files[] = {data_path.c_str(), lock_path.c_str()};
+  fork_guard::CloseOnExec(lmdb_files, 2);  // LMDB's own fds (fork_guard.h)
   rc = mdb_reader_check(impl->env, &impl->readers_cleared);
   if (rc != 0) return LmdbStatus(rc, "check stale readers", dir);
 

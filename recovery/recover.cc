@@ -7,6 +7,7 @@
 #include "src/barrier.h"
 #include "src/ops.h"
 #include "src/owner.h"
+#include "src/paths.h"
 
 namespace fstx {
 namespace {
@@ -65,29 +66,31 @@ class Recovery {
   bool Classify() {
     state_.assign(n(), ops::State::kNotApplied);
     std::vector<std::string> unknown(n());
+    paths::PathSet started;  // paths of the later ops that reached the disk
     for (size_t j = n(); j-- > 0;) {
-      bool implied = false;
-      for (size_t k = j + 1; k < n() && !implied; ++k)
-        implied = Started(k) && ops::Overlap(rec_.intents[j], rec_.intents[k]);
-      if (implied) {
+      if (OverlapsAny(started, rec_.intents[j])) {
         state_[j] = ops::State::kApplied;
-        continue;
+      } else {
+        ops::ProbeResult p = ops::Probe(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
+        state_[j] = p.state;
+        if (p.state == ops::State::kUnknown) unknown[j] = p.why;
       }
-      ops::ProbeResult p = ops::Probe(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
-      state_[j] = p.state;
-      if (p.state == ops::State::kUnknown) unknown[j] = p.why;
+      if (Started(j))
+        for (const auto& p : ops::Paths(rec_.intents[j])) started.Insert(p);
     }
     std::vector<std::string> conflicts;
+    paths::PathSet missing;  // paths of the earlier ops that did not reach the disk
     for (size_t j = 0; j < n(); ++j) {
-      if (state_[j] != ops::State::kUnknown) continue;
-      bool explained = false;
-      for (size_t i = 0; i < j && !explained; ++i)
-        explained = ops::Overlap(rec_.intents[i], rec_.intents[j]) && state_[i] != ops::State::kApplied;
-      if (explained) {
-        state_[j] = ops::State::kNotApplied;
-        continue;
+      if (state_[j] == ops::State::kUnknown) {
+        if (OverlapsAny(missing, rec_.intents[j])) {
+          state_[j] = ops::State::kNotApplied;
+        } else {
+          conflicts.push_back("op " + std::to_string(j + 1) + " (" + ops::Describe(rec_.intents[j]) +
+                              "): " + unknown[j]);
+        }
       }
-      conflicts.push_back("op " + std::to_string(j + 1) + " (" + ops::Describe(rec_.intents[j]) + "): " + unknown[j]);
+      if (state_[j] != ops::State::kApplied)
+        for (const auto& p : ops::Paths(rec_.intents[j])) missing.Insert(p);
     }
     if (conflicts.empty()) return true;
     // Every op that cannot be placed, at once: an operator fixes them all
@@ -96,6 +99,14 @@ class Recovery {
     for (const auto& c : conflicts) all += (all.empty() ? "" : "; ") + c;
     out_.conflicts = std::move(conflicts);
     Attention(Status(Code::kNeedsAttention, all));
+    return false;
+  }
+
+  // Does `in` name a path of `set`, or one above or beneath it (the
+  // ops::Overlap test against every op whose paths are in `set`)?
+  static bool OverlapsAny(const paths::PathSet& set, const Intent& in) {
+    for (const auto& p : ops::Paths(in))
+      if (set.Overlaps(p)) return true;
     return false;
   }
 
@@ -113,7 +124,7 @@ class Recovery {
   }
 
   void FinishForward() {
-    out_.decision = dry_run_ ? "would-roll-forward" : "rolled-forward";
+    out_.decision = dry_run_ ? Decision::kWouldRollForward : Decision::kRolledForward;
     if (dry_run_) return;
     CleanupAll();
     Finish(TxState::kDone);
@@ -141,7 +152,7 @@ class Recovery {
   // the others may have left. Without a classification (state
   // rolling_back), every op is undone by its own probe.
   void RollBack() {
-    out_.decision = dry_run_ ? "would-roll-back" : "rolled-back";
+    out_.decision = dry_run_ ? Decision::kWouldRollBack : Decision::kRolledBack;
     for (size_t j = 0; j < state_.size(); ++j) out_.ops_undone += Started(j) ? 1 : 0;
     if (dry_run_) return;
     if (state_.empty()) {
@@ -164,7 +175,7 @@ class Recovery {
 
   // Redoes, in order, the ops that did not reach the disk.
   void RollForward() {
-    out_.decision = dry_run_ ? "would-roll-forward" : "rolled-forward";
+    out_.decision = dry_run_ ? Decision::kWouldRollForward : Decision::kRolledForward;
     for (size_t j = 0; j < n(); ++j) out_.ops_redone += state_[j] == ops::State::kApplied ? 0 : 1;
     if (dry_run_) return;
     for (size_t j = 0; j < n(); ++j) {
@@ -199,13 +210,13 @@ class Recovery {
     rec_.finished_us = NowMicros();
     s = Write(/*to_history=*/true);
     if (!s.ok()) return Attention(s);
-    env_.log->info("fstx: recovered tx {} ({}): {}", rec_.id, rec_.label, out_.decision);
+    env_.log->info("fstx: recovered tx {} ({}): {}", rec_.id, rec_.label, decision_name(out_.decision));
   }
 
   // A state we will not guess about, or a step we cannot get past: the
   // record stays, needs_attention, with its paths locked.
   void Attention(const Status& s) {
-    out_.decision = "needs-attention";
+    out_.decision = Decision::kNeedsAttention;
     out_.message = s.ToString();
     env_.log->error("fstx: tx {} ({}) needs attention: {}", rec_.id, rec_.label, s.ToString());
     if (dry_run_) return;

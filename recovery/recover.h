@@ -43,8 +43,8 @@ struct RecoveryEnv {
 };
 
 // Decides and (unless dry_run) carries out recovery of `rec`. The returned
-// decision is one of "rolled-forward", "rolled-back", "needs-attention"
-// (dry run: "would-roll-forward", "would-roll-back", "needs-attention").
+// decision is one of kRolledForward, kRolledBack, kNeedsAttention
+// (dry run: kWouldRollForward, kWouldRollBack, kNeedsAttention).
 RecoveredTx RecoverTransaction(const RecoveryEnv& env, TxRecord rec, bool dry_run);
 
 }  // namespace fstx

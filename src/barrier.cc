@@ -7,21 +7,18 @@ namespace fstx {
 
 Status BarrierTracker::Before(const Intent& in) {
   bool depends = false;
-  for (const auto& p : ops::Paths(in)) {
-    for (const auto& q : since_) {
-      if (paths::IsAncestor(p, q) || paths::IsAncestor(q, p)) depends = true;
-      // An in-place write goes to whatever object the path names when it
-      // runs: the op that put that object there must be durable first.
-      if (in.kind == OpKind::kWriteRange && p == q) depends = true;
-    }
-  }
+  // An in-place write goes to whatever object the path names when it runs:
+  // the op that put that object there must be durable first.
+  for (const auto& p : ops::Paths(in))
+    depends = depends || since_.HoldsAncestorOf(p) || since_.HoldsBeneath(p) ||
+              (in.kind == OpKind::kWriteRange && since_.Holds(p));
   if (!depends) return Status();
   ++barriers_;
   return Final();
 }
 
 void BarrierTracker::After(const Intent& in) {
-  for (const auto& p : ops::Paths(in)) since_.push_back(p);
+  for (const auto& p : ops::Paths(in)) since_.Insert(p);
   for (const auto& d : ops::Dirs(in)) dirty_.insert(d);
 }
 
@@ -33,7 +30,7 @@ Status BarrierTracker::Final() {
     if (!s.ok() && s.code() != Code::kNotFound) return s;
     it = dirty_.erase(it);
   }
-  since_.clear();
+  since_.Clear();
   return Status();
 }
 

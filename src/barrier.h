@@ -22,6 +22,7 @@
 
 #include "fstx/fs.h"
 #include "journal/record.h"
+#include "src/paths.h"
 
 namespace fstx {
 
@@ -44,7 +45,7 @@ class BarrierTracker {
  private:
   SyncFn sync_;
   std::set<std::string> dirty_;
-  std::vector<std::string> since_;  // paths named since the last barrier
+  paths::PathSet since_;  // paths named since the last barrier
   int barriers_ = 0;
 };
 

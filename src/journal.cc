@@ -41,14 +41,33 @@
 #include "src/plan.h"
 #include "src/planted.h"
 #include "src/stage.h"
+#include "src/inspect_impl.h"
+#include "src/log_sink.h"
+#include "src/testing.h"
 
 namespace fstx {
 
 std::string ContentHash(std::string_view data) { return hash::ToText(hash::Raw(data)); }
 
+const char* Version() { return FSTX_VERSION_STRING; }
+
+const char* decision_name(Decision d) {
+  switch (d) {
+    case Decision::kRolledForward: return "rolled-forward";
+    case Decision::kRolledBack: return "rolled-back";
+    case Decision::kNeedsAttention: return "needs-attention";
+    case Decision::kSkippedLiveOwner: return "skipped-live-owner";
+    case Decision::kCorrupt: return "corrupt";
+    case Decision::kWouldRollForward: return "would-roll-forward";
+    case Decision::kWouldRollBack: return "would-roll-back";
+    case Decision::kAbandoned: return "abandoned";
+  }
+  return "unknown";
+}
+
 bool RecoveryReport::needs_attention() const {
   for (const auto& t : txs)
-    if (t.decision == "needs-attention" || t.decision == "corrupt") return true;
+    if (t.decision == Decision::kNeedsAttention || t.decision == Decision::kCorrupt) return true;
   return false;
 }
 
@@ -68,6 +87,7 @@ struct Journal::Impl {
   std::unique_ptr<PosixFs> own_fs;
   Fs* fs = nullptr;
   std::unique_ptr<JournalStore> store;
+  std::unique_ptr<Inspector> inspector;  // reads `store`
   std::shared_ptr<spdlog::logger> log;
   LockTable locks;
   RecoveryReport open_report;
@@ -247,7 +267,7 @@ struct Journal::Impl {
         if (!ParseStagingLeaf(leaf, &n) || n.txid < st.next_id) continue;
         RecoveredTx t;
         t.id = n.txid;
-        t.decision = "corrupt";
+        t.decision = Decision::kCorrupt;
         t.message = "staging object " + stage + "/" + leaf + " belongs to transaction " + std::to_string(n.txid) +
                     ", which this journal never handed out (next id " + std::to_string(st.next_id) +
                     "): journal records were lost; nothing was touched. Restore the journal, or move the "
@@ -262,7 +282,7 @@ struct Journal::Impl {
 
   Status Retry(const TxRecord& rec, ResolveResult* out) {
     out->tx = RecoverTransaction(Env(), rec, /*dry_run=*/false);
-    if (out->tx.decision != "needs-attention") return Status::Ok();
+    if (out->tx.decision != Decision::kNeedsAttention) return Status::Ok();
     return Status(Code::kNeedsAttention,
                   "transaction " + std::to_string(rec.id) + " still needs attention: " + out->tx.message);
   }
@@ -310,7 +330,7 @@ struct Journal::Impl {
   }
 
   Status Close(TxRecord rec, ResolveResult* out) {
-    out->tx.decision = "abandoned";
+    out->tx.decision = Decision::kAbandoned;
     out->tx.message = rec.note;
     WriteBatch b;
     b.to_history.push_back(std::move(rec));
@@ -335,7 +355,7 @@ struct Journal::Impl {
       // its completion not yet recorded (it would hold the locks otherwise).
       if (OwnerAlive(rec.owner)) continue;
       RecoveredTx t = RecoverTransaction(Env(), rec, /*dry_run=*/false);
-      if (t.decision == "needs-attention" || t.decision == "corrupt")
+      if (t.decision == Decision::kNeedsAttention || t.decision == Decision::kCorrupt)
         return Status(Code::kNeedsAttention, "tx " + std::to_string(rec.id) + " ('" + rec.label +
                                                  "') of dead pid " + std::to_string(rec.owner.pid) +
                                                  " needs attention: " + t.message);
@@ -418,12 +438,12 @@ Transaction::Transaction(Transaction&&) noexcept = default;
 Transaction& Transaction::operator=(Transaction&&) noexcept = default;
 Transaction::~Transaction() = default;
 
-Transaction& Transaction::Rename(const std::string& from, const std::string& to, bool replace) {
+Transaction& Transaction::Rename(const std::string& from, const std::string& to, RenameMode mode) {
   OpSpec op;
   op.kind = OpKind::kRename;
   op.src = from;
   op.path = to;
-  op.replace = replace;
+  op.replace = mode == RenameMode::kReplace;
   impl_->ops.push_back(std::move(op));
   return *this;
 }
@@ -450,12 +470,12 @@ Transaction& Transaction::WriteFileFrom(const std::string& path, const std::stri
   return *this;
 }
 
-Transaction& Transaction::Symlink(const std::string& target, const std::string& path, bool replace) {
+Transaction& Transaction::Symlink(const std::string& target, const std::string& path, RenameMode mode) {
   OpSpec op;
   op.kind = OpKind::kSymlink;
   op.path = path;
   op.data = target;
-  op.replace = replace;
+  op.replace = mode == RenameMode::kReplace;
   impl_->ops.push_back(std::move(op));
   return *this;
 }
@@ -686,10 +706,30 @@ Journal::~Journal() {
   if (!s.ok()) impl_->log->warn("fstx: flushing journal {} at close: {}", impl_->opts.dir, s.ToString());
 }
 
+// Journal::Open, and in the testing engine (FSTX_TESTING, never in
+// libfstx.so) testing::OpenWithHook: the journal hook reaches the store only
+// there.
+struct JournalAccess {
+  static Result<std::unique_ptr<Journal>> Open(const Options& options, testing::JournalHook hook);
+};
+
 Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
+  return JournalAccess::Open(options, nullptr);
+}
+
+#ifdef FSTX_TESTING
+Result<std::unique_ptr<Journal>> testing::OpenWithHook(const Options& options, JournalHook hook) {
+  return JournalAccess::Open(options, std::move(hook));
+}
+#endif
+
+Result<std::unique_ptr<Journal>> JournalAccess::Open(const Options& options, testing::JournalHook hook) {
+  using Impl = Journal::Impl;
   auto impl = std::make_unique<Impl>();
   impl->opts = options;
-  impl->log = options.logger ? options.logger : spdlog::default_logger();
+  impl->log = options.log      ? CallbackLogger(options.log)
+              : options.logger ? options.logger
+                               : spdlog::default_logger();
   if (options.roots.empty()) return Status(Code::kInvalidArgument, "no roots configured");
   for (const auto& r : options.roots) {
     auto n = paths::Normalize(r);
@@ -709,7 +749,12 @@ Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
   so.history_max_count = options.history_max_count;
   so.history_max_age_s = options.history_max_age_s;
   so.history_max_bytes = options.history_max_bytes;
-  so.commit_hook = options.journal_hook;
+  so.lock_wait_ms = options.lock_wait_ms;
+#ifdef FSTX_TESTING
+  so.commit_hook = std::move(hook);
+#else
+  (void)hook;
+#endif
   auto store = JournalStore::Open(so);
   if (!store.ok()) return store.status();
   if (auto d = paths::Normalize(options.dir); d.ok()) impl->protect.push_back(*d);
@@ -719,6 +764,10 @@ Result<std::unique_ptr<Journal>> Journal::Open(const Options& options) {
   }
   impl->store = std::move(store.value());
   if (Status ls = impl->locks.SetLockFile(impl->store->dir() + "/paths.lock"); !ls.ok()) return ls;
+  auto in = std::make_unique<Inspector::Impl>();
+  in->dir = options.dir;
+  in->store = impl->store.get();
+  impl->inspector = std::make_unique<Inspector>(std::move(in));
   std::unique_ptr<Journal> journal(new Journal(std::move(impl)));
   if (options.recover_on_open) {
     Status s = journal->Recover(&journal->impl_->open_report);
@@ -741,6 +790,16 @@ Transaction Journal::Begin(std::string label, TxPolicy policy) {
   return Transaction(std::move(t));
 }
 
+namespace {
+// Every path a transaction's ops name: what its path locks cover.
+std::set<std::string> TxPaths(const TxRecord& rec) {
+  std::set<std::string> paths;
+  for (const auto& in : rec.intents)
+    for (const auto& p : ops::Paths(in)) paths.insert(p);
+  return paths;
+}
+}  // namespace
+
 Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   std::lock_guard<std::mutex> l(impl_->recover_mu);
   report->txs.clear();
@@ -753,7 +812,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   for (const auto& b : bad) {
     RecoveredTx t;
     t.id = b.id;
-    t.decision = "corrupt";
+    t.decision = Decision::kCorrupt;
     t.message = b.status.ToString() + " (record left untouched)";
     impl_->log->error("fstx: journal record {} in {} is unreadable: {}", b.id, b.table, b.status.ToString());
     report->txs.push_back(t);
@@ -763,13 +822,11 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   for (auto& rec : recs) {
     if (impl_->IsLive(rec.id)) continue;  // ours: in flight or awaiting completion
     if (!SameOwner(rec.owner, self) && OwnerAlive(rec.owner)) {
-      report->txs.push_back({rec.id, rec.label, "skipped-live-owner", 0, 0,
+      report->txs.push_back({rec.id, rec.label, Decision::kSkippedLiveOwner, 0, 0,
                              "owner pid " + std::to_string(rec.owner.pid) + " is alive"});
       continue;
     }
-    std::set<std::string> paths;
-    for (const auto& in : rec.intents)
-      for (const auto& p : ops::Paths(in)) paths.insert(p);
+    const std::set<std::string> paths = TxPaths(rec);
     // Hold the paths while recovering; keep holding them if it needs attention.
     uint64_t key = impl_->next_lock_key++;
     Status ls = impl_->locks.Lock(paths, key, "recovery of tx " + std::to_string(rec.id), impl_->opts.lock_wait_ms);
@@ -785,7 +842,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
       if (g.ok()) rec = std::move(now);
     }
     RecoveredTx t = RecoverTransaction(env, rec, dry_run);
-    if (ls.ok() && (dry_run || t.decision != "needs-attention")) impl_->locks.Unlock(key);
+    if (ls.ok() && (dry_run || t.decision != Decision::kNeedsAttention)) impl_->locks.Unlock(key);
     else if (ls.ok()) impl_->HoldForAttention(rec.id, key);
     report->txs.push_back(std::move(t));
   }
@@ -831,9 +888,7 @@ Status Journal::Resolve(uint64_t id, ResolveAction action, ResolveResult* out, c
     held = impl_->attention_keys.count(id) > 0;
   }
   if (!held) {
-    std::set<std::string> paths;
-    for (const auto& in : rec.intents)
-      for (const auto& p : ops::Paths(in)) paths.insert(p);
+    const std::set<std::string> paths = TxPaths(rec);
     uint64_t key = impl_->next_lock_key++;
     if (Status ls = impl_->locks.TryLock(paths, key, "resolve of " + tx); !ls.ok()) return ls;
     impl_->HoldForAttention(id, key);
@@ -880,5 +935,6 @@ Status Journal::Flush() {
 
 const Options& Journal::options() const { return impl_->opts; }
 const RecoveryReport& Journal::open_report() const { return impl_->open_report; }
+const Inspector& Journal::inspector() const { return *impl_->inspector; }
 
 }  // namespace fstx

@@ -6,12 +6,13 @@
 // After a reboot every owner is dead.
 #pragma once
 
+#include "fstx/inspect.h"
 #include "journal/record.h"
 
 namespace fstx {
 
 Owner CurrentOwner();
-bool OwnerAlive(const Owner& owner);
+// OwnerAlive: fstx/inspect.h.
 bool SameOwner(const Owner& a, const Owner& b);
 int64_t NowMicros();
 

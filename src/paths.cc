@@ -98,6 +98,21 @@ bool IsAncestor(const std::string& a, const std::string& b) {
   return b[a.size()] == '/';
 }
 
+bool PathSet::HoldsAncestorOf(const std::string& p) const {
+  for (std::string a = p; a != "/";) {
+    a = Parent(a);
+    if (set_.count(a)) return true;
+  }
+  return false;
+}
+
+bool PathSet::HoldsBeneath(const std::string& p) const {
+  const std::string below = p == "/" ? "/" : p + "/";
+  auto it = set_.lower_bound(below);
+  if (it != set_.end() && *it == p) ++it;  // "/" itself is not beneath "/"
+  return it != set_.end() && it->compare(0, below.size(), below) == 0;
+}
+
 bool IsSameOrAncestor(const std::string& a, const std::string& b) {
   return a == b || IsAncestor(a, b);
 }

@@ -1,8 +1,13 @@
 #include "src/plan.h"
 
 #include <algorithm>
+#include <climits>
+#include <iterator>
 #include <map>
+#include <unordered_map>
+#include <utility>
 
+#include "fstx/fstx.h"
 #include "journal/names.h"
 #include "src/hash.h"
 #include "src/ops.h"
@@ -23,7 +28,16 @@ struct VNode {
 class Planner {
  public:
   Planner(Fs* fs, const std::vector<std::string>& roots, const std::vector<OpSpec>& ops)
-      : fs_(fs), ops_(ops), stages_(fs, roots) {}
+      : fs_(fs), ops_(ops), stages_(fs, roots) {
+    // Which ops name each path (as target or rename source): Lookup finds
+    // the last earlier op that changes a path's meaning from the path's
+    // prefixes, not by scanning every earlier op.
+    for (size_t j = 0; j < ops_.size(); ++j) {
+      if (ops_[j].kind == OpKind::kWriteRange) continue;  // bytes, not the namespace
+      named_[ops_[j].path].push_back(j);
+      if (ops_[j].kind == OpKind::kRename) named_[ops_[j].src].push_back(j);
+    }
+  }
 
   Status Run(std::vector<Intent>* out) {
     out->clear();
@@ -100,9 +114,27 @@ class Planner {
 
   static constexpr uint64_t kExpectReadLimit = 256ull << 20;
 
+  // The last op before `limit` that names `q` or an ancestor of it (as
+  // target or rename source); `limit` if none. O(depth * log n).
+  size_t LastNaming(const std::string& q, size_t limit) const {
+    size_t best = limit;
+    for (std::string a = q;; a = paths::Parent(a)) {
+      auto it = named_.find(a);
+      if (it != named_.end()) {
+        const std::vector<size_t>& js = it->second;
+        auto lb = std::lower_bound(js.begin(), js.end(), limit);
+        if (lb != js.begin() && (best == limit || *(lb - 1) > best)) best = *(lb - 1);
+      }
+      if (a == "/") break;
+    }
+    return best;
+  }
+
+  // What `path` names just before op k: the earlier ops are walked back
+  // from the last one that names the path or an ancestor of it.
   VNode Lookup(const std::string& path, size_t k) const {
     std::string q = path;
-    for (size_t j = k; j-- > 0;) {
+    for (size_t j = LastNaming(q, k); j != k; k = j, j = LastNaming(q, k)) {
       const OpSpec& op = ops_[j];
       switch (op.kind) {
         case OpKind::kRename:
@@ -198,6 +230,11 @@ class Planner {
             return Status(Code::kExists, "target " + op.path + " exists (set replace to replace it)", EEXIST);
           if (target.dev == src.dev && target.ino == src.ino)
             return Status(Code::kInvalidArgument, op.src + " and " + op.path + " are the same file");
+          // rename(2) fails with EISDIR / ENOTDIR here: refuse before journaling.
+          if ((src.type == FileType::kDirectory) != (target.type == FileType::kDirectory))
+            return Status(Code::kInvalidArgument, std::string("cannot replace the ") + file_type_name(target.type) +
+                                                      " " + op.path + " with the " + file_type_name(src.type) + " " +
+                                                      op.src + " (a directory only replaces a directory)");
         }
         in->moved = ops::FingerprintOf(src);
         in->before = ops::FingerprintOf(target);
@@ -216,6 +253,11 @@ class Planner {
         if (target.type == FileType::kDirectory)
           return Status(Code::kInvalidArgument, op.path + " is a directory; a symlink cannot replace it");
         if (op.data.empty()) return Status(Code::kInvalidArgument, "empty symlink target");
+        // symlink(2) takes at most PATH_MAX bytes with the NUL: refuse here,
+        // not with ENAMETOOLONG after journaling.
+        if (op.data.size() >= PATH_MAX)
+          return Status(Code::kInvalidArgument, "symlink target is " + std::to_string(op.data.size()) +
+                                                    " bytes; at most " + std::to_string(PATH_MAX - 1) + " are allowed");
         in->before = ops::FingerprintOf(target);
         return Status();
       case OpKind::kRemove: {
@@ -264,30 +306,34 @@ class Planner {
     // Two ranges of one transaction may not overlap: the probe of the later
     // one could not tell its before-image from the earlier one's not
     // having run. Ranges that do not overlap are told apart exactly.
-    for (const auto& w : ranges_) {
-      if (w.dev != target.dev || w.ino != target.ino) continue;
-      if (w.offset < op.offset + op.data.size() && op.offset < w.offset + w.data.size())
+    // The ranges of a file are disjoint and kept by offset: only the last
+    // one starting before this one's end can overlap it.
+    std::map<uint64_t, Range>& mine = ranges_[{target.dev, target.ino}];
+    const uint64_t end = op.offset + op.data.size();
+    if (auto it = mine.lower_bound(end); it != mine.begin()) {
+      const Range& w = std::prev(it)->second;
+      if (w.offset + w.size > op.offset)
         return Status(Code::kInvalidArgument, "range " + std::to_string(op.offset) + "+" + std::to_string(op.data.size()) +
                                                   " overlaps the range op " + std::to_string(w.op + 1) +
                                                   " writes in the same file; merge them into one write_range");
     }
-    ranges_.push_back({target.dev, target.ino, op.offset, k, op.data});
+    mine[op.offset] = Range{op.offset, op.data.size(), k};
     in->offset = op.offset;
     in->before = ops::FingerprintOf(target);
     return Status();
   }
 
   struct Range {
-    uint64_t dev, ino, offset;
+    uint64_t offset, size;
     size_t op;
-    std::string data;
   };
 
   Fs* fs_;
   const std::vector<OpSpec>& ops_;
   StageFinder stages_;
   std::map<std::string, FileInfo> cache_;
-  std::vector<Range> ranges_;
+  std::map<std::pair<uint64_t, uint64_t>, std::map<uint64_t, Range>> ranges_;  // (dev, inode) -> by offset
+  std::unordered_map<std::string, std::vector<size_t>> named_;  // path -> ops naming it, ascending
 };
 
 }  // namespace
@@ -301,6 +347,10 @@ std::string DescribeSpec(const OpSpec& op) {
 Status CheckLexical(const std::vector<std::string>& roots, std::vector<OpSpec>* ops,
                     const std::vector<std::string>& protect) {
   if (ops->empty()) return Status(Code::kInvalidArgument, "transaction has no operations");
+  if (ops->size() > kMaxOpsPerTransaction)
+    return Status(Code::kInvalidArgument, "transaction has " + std::to_string(ops->size()) + " operations; at most " +
+                                              std::to_string(kMaxOpsPerTransaction) +
+                                              " are allowed in one transaction: split it");
   for (size_t k = 0; k < ops->size(); ++k) {
     OpSpec& op = (*ops)[k];
     auto fail = [&](const Status& s) {

@@ -23,7 +23,7 @@ constexpr uint64_t kResolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO
 int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags) {
   struct open_how how;
   std::memset(&how, 0, sizeof how);
-  how.flags = flags;
+  how.flags = flags | O_CLOEXEC;  // every fd fstx opens is close-on-exec
   how.resolve = kResolve;
   long r;
   int attempts = 0;

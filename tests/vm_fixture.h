@@ -56,7 +56,7 @@ inline void AddVmRename(Transaction& tx, const std::string& root, const std::str
                         const std::string& to = "vm2") {
   tx.Rename(root + "/etc/qemu/" + from + ".xml", root + "/etc/qemu/" + to + ".xml")
       .WriteFile(root + "/etc/qemu/" + to + ".xml", DomainXml(to), 0600)
-      .Symlink("../" + to + ".xml", root + "/etc/qemu/autostart/" + to + ".xml", /*replace=*/true)
+      .Symlink("../" + to + ".xml", root + "/etc/qemu/autostart/" + to + ".xml", fstx::RenameMode::kReplace)
       .Remove(root + "/etc/qemu/autostart/" + from + ".xml")
       .Rename(root + "/lib/snapshot/" + from, root + "/lib/snapshot/" + to)
       .Rename(root + "/lib/images/" + from + ".qcow2", root + "/lib/images/" + to + ".qcow2")

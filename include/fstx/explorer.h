@@ -50,17 +50,31 @@ const char* model_name(Model m);
 Result<std::vector<Model>> ParseModels(const std::string& csv);  // "process,power-weak"
 std::vector<Model> AllModels();
 
+// Reported as the workers go (from the calling process, between their
+// messages).
 struct Progress {
-  Model model;
-  uint64_t done = 0;
+  Model model;            // the model a worker just advanced in
+  uint64_t done = 0;      // its crash points done / total
   uint64_t total = 0;
   uint64_t violations = 0;
+  uint64_t states = 0;    // states generated so far, every model
+  double fraction = 0;    // of the whole run done (an estimate: models weighed by usual cost)
+  double seconds = 0;     // since Explore() began
 };
 
 struct Options {
   std::string tree;  // pre-image directory
-  // Adds the workload's ops; `root` is where the tree copy lives.
+  // The workload, one of two forms (set exactly one); `root` is where the
+  // tree copy lives.
+  //   workload  adds ops to one transaction that the explorer commits;
+  //   run       the daemon's own code: begins its transactions on
+  //             `journal`, commits, takes its own fallbacks, and returns
+  //             its result. An ok result must leave the post-image (the
+  //             tree after a clean run), an error the pre-image; under
+  //             the errors model every injected failure exercises the
+  //             daemon's error paths.
   std::function<void(Transaction& tx, const std::string& root)> workload;
+  std::function<Status(Journal& journal, const std::string& root)> run;
   std::string label = "crashtest";
   TxPolicy policy = TxPolicy::kRollback;
   std::vector<Model> models = AllModels();
@@ -102,8 +116,10 @@ Result<Report> Explore(const Options& options);
 
 // The report as text: a line per model (crash points, states generated /
 // unique / checked, states per second), then each violation with its
-// model, what persisted, the tree diff, and `replay_command --replay STATE`.
-std::string FormatReport(const Report& report, const std::string& replay_command = "");
+// model, what persisted, the tree diff, and `replay_command --replay STATE`
+// (at most `max_violations` of them, then how many more there are).
+std::string FormatReport(const Report& report, const std::string& replay_command = "",
+                         size_t max_violations = SIZE_MAX);
 
 // The explorer checked against deliberately broken engines: each planted
 // bug (no final barrier; undo skipped for renames; staging deleted before

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "fstx/fs.h"
+#include "fstx/fstx.h"
 #include "fstx/status.h"
 
 namespace fstx::fault {
@@ -114,8 +115,26 @@ class FaultFs : public FsWrapper {
   Failpoints* fp_;
 };
 
-// A journal hook (Options::journal_hook) that hits the journal points.
+// A journal hook that hits the journal points (the fault library's
+// testing engine takes it; see OpenJournal).
 std::function<Status(std::string_view)> JournalHook(Failpoints* fp);
+
+// Journal::Open whose journal commits hit `fp`'s journal points
+// (journal.commit.before / .after). Only in the fault library: it carries
+// its own testing engine (README "ABI"); libfstx.so has no journal hook.
+Result<std::unique_ptr<Journal>> OpenJournal(const fstx::Options& options, Failpoints* fp);
+
+// Opt-in, for a daemon's own integration tests: Journal::Open honouring
+// $FSTX_FAILPOINTS (syntax above), as `fstx apply` does. Set and not empty:
+// the journal's filesystem calls go through a FaultFs over options.fs (or a
+// PosixFs of options.roots) and its commits hit the journal points; the
+// failpoints and seams live until the process ends. Unset or empty: plain
+// Journal::Open. A bad spec, or roots that cannot be opened, is an error
+// naming FSTX_FAILPOINTS, and nothing is opened.
+//
+//   auto journal = fstx::fault::OpenWithEnvFailpoints(MyDaemonJournalOptions());
+//   // FSTX_FAILPOINTS='fs.rename:2=crash' ./my_daemon_it  -> killed at the 2nd rename
+Result<std::unique_ptr<Journal>> OpenWithEnvFailpoints(fstx::Options options);
 
 // One recorded mutation or barrier.
 struct Event {

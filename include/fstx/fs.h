@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "fstx/status.h"
+#include "fstx/version.h"
 
 namespace fstx {
 
@@ -39,7 +40,7 @@ enum class FileType : uint8_t {
   kFifo = 5,
   kOther = 6,  // block / char device
 };
-const char* file_type_name(FileType t);
+FSTX_API const char* file_type_name(FileType t);
 
 struct FileInfo {
   FileType type = FileType::kAbsent;
@@ -59,7 +60,7 @@ enum class RenameMode : uint8_t {
   kReplace,    // plain rename(2): atomically replaces a non-directory
 };
 
-class Fs {
+class FSTX_API Fs {
  public:
   virtual ~Fs() = default;
 
@@ -104,7 +105,7 @@ class Fs {
 };
 
 // Forwards every call to `target` (not owned).
-class FsWrapper : public Fs {
+class FSTX_API FsWrapper : public Fs {
  public:
   explicit FsWrapper(Fs* target) : target_(target) {}
   Fs* target() const { return target_; }
@@ -151,7 +152,7 @@ class FsWrapper : public Fs {
 };
 
 // The real filesystem, confined to `roots`.
-class PosixFs : public Fs {
+class FSTX_API PosixFs : public Fs {
  public:
   // Opens every root (absolute path of an existing directory; symlinks in the
   // root path itself are resolved once, here). Fails naming the root.
@@ -179,18 +180,18 @@ class PosixFs : public Fs {
   Status CopyXattrs(const std::string& from, const std::string& to) override;
 
  private:
-  struct Impl;
-  explicit PosixFs(std::unique_ptr<Impl> impl);
+  struct FSTX_LOCAL Impl;
+  FSTX_LOCAL explicit PosixFs(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
 // Deletes `path` and, if it is a directory, everything beneath it, through
 // `fs` (so faults and traces see every call). Absent is ok. Never descends
 // into another mount: a mount point beneath `path` fails it (kNotSupported).
-Status RemoveTree(Fs* fs, const std::string& path);
+FSTX_API Status RemoveTree(Fs* fs, const std::string& path);
 
 // The first directory beneath `path` that is on another mount (a mount
 // point), or "" if none; `path` not a directory: "".
-Status FindMountBelow(Fs* fs, const std::string& path, std::string* found);
+FSTX_API Status FindMountBelow(Fs* fs, const std::string& path, std::string* found);
 
 }  // namespace fstx

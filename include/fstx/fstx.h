@@ -38,7 +38,9 @@
 #include <vector>
 
 #include "fstx/fs.h"
+#include "fstx/inspect.h"
 #include "fstx/status.h"
+#include "fstx/version.h"
 
 namespace spdlog {
 class logger;
@@ -46,7 +48,21 @@ class logger;
 
 namespace fstx {
 
+// The library's version, "0.1.0" (FSTX_VERSION_STRING of the build).
+FSTX_API const char* Version();
+
+// Log levels; the values are the C API's FSTX_LOG_* (fstx/c.h).
+enum class LogLevel : int { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+// Receives every line fstx logs (one message, no trailing newline). Called
+// from the thread that logs; must be thread-safe.
+using LogFunction = std::function<void(LogLevel level, std::string_view message)>;
+
 enum class TxPolicy : uint8_t { kRollback = 1, kRollforward = 2 };
+
+// At most this many ops in one transaction: Commit()/Validate() refuse more
+// with kInvalidArgument before anything is journaled. Planning, commit and
+// recovery grow as n log n up to it (README "Limits").
+inline constexpr size_t kMaxOpsPerTransaction = 100000;
 
 struct Options {
   std::string dir;                 // journal directory (created 0700)
@@ -64,19 +80,32 @@ struct Options {
   // Otherwise not owned and must outlive the journal (fault injection,
   // tracing).
   Fs* fs = nullptr;
-  // Where fstx logs. nullptr: spdlog's default logger.
+  // Where fstx logs: `log` if set, else `logger`, else spdlog's default
+  // logger.
+  LogFunction log;
   std::shared_ptr<spdlog::logger> logger;
-  // Called before/after each journal commit ("journal.commit.before" /
-  // "journal.commit.after"); a non-ok status fails that point. For fault
-  // injection; leave empty in production.
-  std::function<Status(std::string_view point)> journal_hook;
 };
+
+// What recovery did (or, in a dry run, would do) with one transaction.
+// The values are pinned (the C API's FSTX_DECISION_*) and never reused.
+enum class Decision : int {
+  kRolledForward = 1,
+  kRolledBack = 2,
+  kNeedsAttention = 3,    // left for an operator (fstx show / resolve)
+  kSkippedLiveOwner = 4,  // its process still runs: not touched
+  kCorrupt = 5,           // the record does not decode: left untouched
+  kWouldRollForward = 6,  // dry run
+  kWouldRollBack = 7,     // dry run
+  kAbandoned = 8,         // Resolve(kAbandon): closed, the tree left as it is
+};
+// "rolled-forward", "rolled-back", "needs-attention", "skipped-live-owner",
+// "corrupt", "would-roll-forward", "would-roll-back", "abandoned".
+FSTX_API const char* decision_name(Decision d);
 
 struct RecoveredTx {
   uint64_t id = 0;
   std::string label;
-  std::string decision;  // "rolled-forward", "rolled-back", "needs-attention",
-                         // "skipped-live-owner", "corrupt"
+  Decision decision = Decision::kRolledForward;
   int ops_redone = 0;
   int ops_undone = 0;
   std::string message;  // why, for needs-attention / corrupt / errors
@@ -87,13 +116,13 @@ struct RecoveredTx {
 
 struct RecoveryReport {
   std::vector<RecoveredTx> txs;
-  bool needs_attention() const;
+  FSTX_API bool needs_attention() const;
   bool clean() const { return txs.empty(); }
 };
 
 // The content hash fstx uses for preconditions: "xxh128:" and 32 hex
 // digits, the XXH3-128 of `data`. For a symlink, hash its target string.
-std::string ContentHash(std::string_view data);
+FSTX_API std::string ContentHash(std::string_view data);
 
 // What an op expects to find before it runs (Transaction::Expect): the
 // object it acts on absent, or present with exactly the content the caller
@@ -134,7 +163,7 @@ struct ResolveResult {
 
 class Journal;
 
-class Transaction {
+class FSTX_API Transaction {
  public:
   Transaction(Transaction&&) noexcept;
   Transaction& operator=(Transaction&&) noexcept;
@@ -143,10 +172,12 @@ class Transaction {
   // Operations are recorded here and validated at Commit(). Paths are
   // absolute and must lie beneath a root of the journal.
 
-  // Moves a file, directory, symlink, socket or image. With replace, an
+  // Moves a file, directory, symlink, socket or image. With kReplace, an
   // existing object at `to` is kept under a staging name until the
-  // transaction is finished, then deleted.
-  Transaction& Rename(const std::string& from, const std::string& to, bool replace = false);
+  // transaction is finished, then deleted; with kNoReplace an existing `to`
+  // fails the transaction (kExists).
+  Transaction& Rename(const std::string& from, const std::string& to,
+                      RenameMode mode = RenameMode::kNoReplace);
   // Creates or atomically replaces a regular file with `data`. mode:
   // the replaced file's mode if omitted (0644 for a new file). A replaced
   // file's owner is kept.
@@ -157,9 +188,10 @@ class Transaction {
   // the content is copied through a bounded buffer.
   Transaction& WriteFileFrom(const std::string& path, const std::string& content_file,
                              std::optional<uint32_t> mode = std::nullopt);
-  // Creates a symlink at `path` pointing to `target`, or with replace
+  // Creates a symlink at `path` pointing to `target`, or with kReplace
   // atomically retargets an existing non-directory.
-  Transaction& Symlink(const std::string& target, const std::string& path, bool replace = false);
+  Transaction& Symlink(const std::string& target, const std::string& path,
+                       RenameMode mode = RenameMode::kNoReplace);
   // Removes any object; directories with everything beneath them.
   Transaction& Remove(const std::string& path);
   Transaction& Mkdir(const std::string& path, uint32_t mode = 0755);
@@ -192,12 +224,12 @@ class Transaction {
 
  private:
   friend class Journal;
-  struct Impl;
-  explicit Transaction(std::unique_ptr<Impl> impl);
+  struct FSTX_LOCAL Impl;
+  FSTX_LOCAL explicit Transaction(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
-class Journal {
+class FSTX_API Journal {
  public:
   static Result<std::unique_ptr<Journal>> Open(const Options& options);
   ~Journal();  // Flush()es; never leaves a committed transaction unrecorded
@@ -227,11 +259,18 @@ class Journal {
   // What the recovery run by Open (recover_on_open) did.
   const RecoveryReport& open_report() const;
 
+  // Reads this journal: list, get, health, dry-run recovery
+  // (fstx/inspect.h). A process that holds the journal open must inspect it
+  // through this, not a second Inspector::Open of the same directory (LMDB
+  // allows one environment per file per process).
+  const Inspector& inspector() const;
+
  private:
-  struct Impl;
-  explicit Journal(std::unique_ptr<Impl> impl);
+  struct FSTX_LOCAL Impl;
+  FSTX_LOCAL explicit Journal(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   friend class Transaction;
+  friend struct JournalAccess;
 };
 
 }  // namespace fstx

@@ -10,28 +10,33 @@
 #include <string>
 #include <utility>
 
+#include "fstx/version.h"
+
 namespace fstx {
 
+// The values are pinned: they are the C API's fstx_code values too
+// (fstx/c.h), written down in README "Error codes", and never reused. New
+// codes are appended.
 enum class Code : int {
   kOk = 0,
-  kInvalidArgument,  // bad input: malformed path, spec, option
-  kNotFound,         // a path that must exist does not
-  kExists,           // a path that must not exist does
-  kOutsideRoot,      // path not beneath a configured root, or escapes it
-  kBusy,             // a lock is held (path lock, journal writer lock)
-  kIoError,          // an I/O call failed (see errno)
-  kNoSpace,          // ENOSPC / EDQUOT / MDB_MAP_FULL that could not grow
-  kPermission,       // EACCES / EPERM / EROFS
-  kCorruption,       // a journal record failed its checksum or decoding
-  kNeedsAttention,   // the world changed behind fstx's back; not guessing
-  kNotSupported,     // e.g. EXDEV for a cross-filesystem rename
-  kStale,            // a precondition (expect) failed: the file changed
-                     // since the caller read it; nothing was changed
+  kInvalidArgument = 1,  // bad input: malformed path, spec, option
+  kNotFound = 2,         // a path that must exist does not
+  kExists = 3,           // a path that must not exist does
+  kOutsideRoot = 4,      // path not beneath a configured root, or escapes it
+  kBusy = 5,             // a lock is held (path lock, journal writer lock)
+  kIoError = 6,          // an I/O call failed (see errno)
+  kNoSpace = 7,          // ENOSPC / EDQUOT / MDB_MAP_FULL that could not grow
+  kPermission = 8,       // EACCES / EPERM / EROFS
+  kCorruption = 9,       // a journal record failed its checksum or decoding
+  kNeedsAttention = 10,  // the world changed behind fstx's back; not guessing
+  kNotSupported = 11,    // e.g. EXDEV for a cross-filesystem rename
+  kStale = 12,           // a precondition (expect) failed: the file changed
+                         // since the caller read it; nothing was changed
 };
 
-const char* code_name(Code c);
+FSTX_API const char* code_name(Code c);
 
-class Status {
+class FSTX_API Status {
  public:
   Status() = default;  // ok
   Status(Code code, std::string message, int err = 0)
@@ -59,9 +64,9 @@ class Status {
 };
 
 // Maps an errno to the closest Code.
-Code code_from_errno(int err);
+FSTX_API Code code_from_errno(int err);
 // "ENOENT", "EIO", ... (falls back to the number).
-std::string errno_name(int err);
+FSTX_API std::string errno_name(int err);
 
 template <class U>
 struct Arrow {

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fstx/explorer.h"
-#include "src/cli/cli.h"
-#include "src/cli/render.h"
-#include "src/cli/spec.h"
+#include "cli.h"
+#include "render.h"
+#include "spec.h"
 
 namespace fstx::cli {
 namespace {
@@ -97,6 +97,26 @@ int SelfCheck(const CrashtestArgs& a) {
   return all ? kExitOk : kExitFailed;
 }
 
+// One line, redrawn: bar, share done, states so far, rate, ETA, the model
+// being worked on and its crash points, violations. At most 10 redraws a
+// second.
+void ProgressBar(const explore::Progress& p) {
+  static double last = -1;
+  if (p.seconds - last < 0.1 && p.fraction < 1) return;
+  last = p.seconds;
+  constexpr int kWidth = 24;
+  const int filled = static_cast<int>(p.fraction * kWidth);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(kWidth, '.');
+  const double rate = p.seconds > 0 ? static_cast<double>(p.states) / p.seconds : 0;
+  std::string eta = "?";
+  if (p.fraction > 0.02) eta = std::to_string(static_cast<long>(p.seconds * (1 - p.fraction) / p.fraction + 0.5)) + "s";
+  std::fprintf(stderr, "\r[%s] %3.0f%%  %llu states  %.0f/s  ETA %-5s  %s %llu/%llu  %llu violations  ",
+               bar.c_str(), p.fraction * 100, static_cast<unsigned long long>(p.states), rate, eta.c_str(),
+               explore::model_name(p.model), static_cast<unsigned long long>(p.done),
+               static_cast<unsigned long long>(p.total), static_cast<unsigned long long>(p.violations));
+}
+
 }  // namespace
 
 int CmdCrashtest(const CrashtestArgs& a) {
@@ -140,15 +160,11 @@ int CmdCrashtest(const CrashtestArgs& a) {
     }
     AddToTransaction(rebased, &tx);
   };
-  const bool tty = !a.json && ::isatty(STDERR_FILENO);
-  if (tty)
-    o.progress = [](const explore::Progress& p) {
-      std::fprintf(stderr, "\r%-14s %6llu / %-6llu crash points  %llu violations   ", explore::model_name(p.model),
-                   static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.total),
-                   static_cast<unsigned long long>(p.violations));
-    };
+  // A progress bar on a terminal only (stderr); --json and pipes get none.
+  const bool tty = ::isatty(STDERR_FILENO);
+  if (tty) o.progress = ProgressBar;
   auto r = explore::Explore(o);
-  if (tty) std::fprintf(stderr, "\r%70s\r", "");
+  if (tty) std::fprintf(stderr, "\r%100s\r", "");
   if (!r.ok()) {
     return Fail(a.json, Json::object(), "crashtest", r.status(), ExitFor(r.status()));
   }

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "fstx/fstx.h"
-#include "src/cli/cli.h"
-#include "src/cli/text.h"
+#include "cli.h"
+#include "text.h"
 
 namespace fstx::cli {
 

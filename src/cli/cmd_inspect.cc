@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "src/cli/cli.h"
-#include "src/cli/context.h"
-#include "src/cli/render.h"
-#include "src/cli/text.h"
+#include "cli.h"
+#include "context.h"
+#include "render.h"
+#include "text.h"
 
 namespace fstx::cli {
 namespace {
@@ -16,11 +16,11 @@ namespace {
 // Opens the store or explains why not. *store stays null if there is no
 // journal at all (a host that never used fstx): that is not an error; one
 // we cannot read (EACCES) is.
-Status OpenIfExists(const std::string& dir, std::unique_ptr<JournalStore>* store) {
+Status OpenIfExists(const std::string& dir, std::unique_ptr<Inspector>* store) {
   bool exists = false;
   Status probe = ProbeJournal(dir, &exists);
   if (!probe.ok() || !exists) return probe;
-  Result<std::unique_ptr<JournalStore>> s = OpenReadOnly(dir);
+  Result<std::unique_ptr<Inspector>> s = OpenReadOnly(dir);
   if (!s.ok()) return s.status();
   *store = std::move(*s);
   return Status::Ok();
@@ -34,7 +34,7 @@ Json BadJson(const BadRecord& b) {
 
 int CmdStatus(const Globals& g, bool json) {
   const Json base{{"journal", g.journal}};
-  std::unique_ptr<JournalStore> store;
+  std::unique_ptr<Inspector> store;
   Status s = OpenIfExists(g.journal, &store);
   if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
   Json j;
@@ -50,38 +50,29 @@ int CmdStatus(const Globals& g, bool json) {
     }
     return kExitOk;
   }
-  StoreStats stats;
-  std::vector<TxRecord> active, history;
-  std::vector<BadRecord> bad;
-  if (!(s = store->Stats(&stats)).ok() ||
-      !(s = ReadTables(*store, false, &active, &history, &bad)).ok()) {
-    return Fail(json, base, "journal " + g.journal, s, kExitFailed);
-  }
-  // History is counted by LMDB (mdb_stat), not read: status stays fast with
-  // a long history; `fstx verify` decodes every record.
-  WriterLockInfo lock = ProbeWriterLock(g.journal);
+  JournalHealth h;
+  if (!(s = store->Health(&h)).ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
+  const WriterInfo& lock = h.writer;
+  const std::vector<BadRecord>& bad = h.corrupt;
   const int64_t now = NowMicros();
 
-  j["format_version"] = stats.format_version;
-  j["map_size"] = stats.map_size;
-  j["used_bytes"] = stats.used_bytes;
-  j["next_id"] = stats.next_id;
-  j["counts"] = Json{{"active", active.size()}, {"history", stats.history}, {"corrupt", bad.size()}};
+  j["format_version"] = h.format_version;
+  j["map_size"] = h.map_size;
+  j["used_bytes"] = h.used_bytes;
+  j["next_id"] = h.next_id;
+  j["counts"] = Json{{"active", h.unfinished.size()}, {"history", h.finished}, {"corrupt", bad.size()}};
   j["writer"] = Json{{"held", lock.held}, {"pid", lock.held && lock.pid ? Json(lock.pid) : Json(nullptr)}};
   Json txs = Json::array();
-  bool attention = false, pending = false;
-  for (const TxRecord& r : active) {
+  const bool attention = h.needs_attention, pending = h.recovery_pending;
+  for (const UnfinishedTx& u : h.unfinished) {
+    const TxRecord& r = u.record;
     Json t = RecordJson(r, false);
-    bool alive = OwnerAlive(r.owner);
-    // What `fstx recover` would act on now: a dead owner's transaction.
-    pending = pending || (!alive && r.state != TxState::kNeedsAttention);
     t["owner"] = Json{{"pid", r.owner.pid},
                       {"start_time", r.owner.start_time},
                       {"boot_id", r.owner.boot_id},
-                      {"alive", alive}};
+                      {"alive", u.owner_alive}};
     t["age_s"] = (now - r.created_us) / 1000000;
-    t["locks"] = LockedPaths(r);
-    attention = attention || r.state == TxState::kNeedsAttention;
+    t["locks"] = u.locks;
     txs.push_back(std::move(t));
   }
   j["transactions"] = txs;
@@ -95,10 +86,10 @@ int CmdStatus(const Globals& g, bool json) {
     std::cout << DumpJson(j);
   } else {
     std::cout << "journal " << g.journal << "\n"
-              << "  format version " << stats.format_version << ", map "
-              << FormatBytes(stats.map_size) << " (" << FormatBytes(stats.used_bytes)
-              << " used), next id " << stats.next_id << "\n"
-              << "  records: " << active.size() << " active, " << stats.history
+              << "  format version " << h.format_version << ", map "
+              << FormatBytes(h.map_size) << " (" << FormatBytes(h.used_bytes)
+              << " used), next id " << h.next_id << "\n"
+              << "  records: " << h.unfinished.size() << " active, " << h.finished
               << " history, " << bad.size() << " corrupt\n"
               << "  writer lock: ";
     if (lock.held) {
@@ -110,13 +101,13 @@ int CmdStatus(const Globals& g, bool json) {
       std::cout << "  corrupt " << b.table << " record " << b.id << ": "
                 << Printable(b.status.message()) << "\n";
     }
-    if (active.empty()) {
+    if (h.unfinished.empty()) {
       std::cout << "unfinished transactions: none\n";
     } else {
-      std::cout << "unfinished transactions (" << active.size() << "):\n";
+      std::cout << "unfinished transactions (" << h.unfinished.size() << "):\n";
     }
-    for (size_t i = 0; i < active.size(); ++i) {
-      const TxRecord& r = active[i];
+    for (size_t i = 0; i < h.unfinished.size(); ++i) {
+      const TxRecord& r = h.unfinished[i].record;
       const Json& t = txs[i];
       std::cout << "  tx " << r.id << "  " << tx_state_name(r.state) << "  \"" << Printable(r.label)
                 << "\"  policy " << policy_name(r.policy) << ", "
@@ -125,7 +116,7 @@ int CmdStatus(const Globals& g, bool json) {
                 << "    owner pid " << r.owner.pid
                 << (t["owner"]["alive"].get<bool>() ? " (running)" : " (dead)") << "\n";
       if (!r.note.empty()) std::cout << "    note: " << Printable(r.note) << "\n";
-      std::vector<std::string> locks = LockedPaths(r);
+      const std::vector<std::string>& locks = h.unfinished[i].locks;
       std::cout << "    locks (" << locks.size() << "):\n";
       for (const std::string& p : locks) std::cout << "      " << Printable(p) << "\n";
     }
@@ -145,16 +136,18 @@ int CmdStatus(const Globals& g, bool json) {
 
 int CmdList(const Globals& g, bool all, bool json) {
   const Json base{{"journal", g.journal}};
-  std::unique_ptr<JournalStore> store;
+  std::unique_ptr<Inspector> store;
   Status s = OpenIfExists(g.journal, &store);
   if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
-  std::vector<TxRecord> active, history;
-  std::vector<BadRecord> bad;
+  TxList list;
   if (store) {
-    if (!(s = ReadTables(*store, all, &active, &history, &bad)).ok()) {
+    if (!(s = store->List(all, &list)).ok()) {
       return Fail(json, base, "journal " + g.journal, s, kExitFailed);
     }
   }
+  const std::vector<TxRecord>& active = list.unfinished;
+  const std::vector<TxRecord>& history = list.finished;
+  const std::vector<BadRecord>& bad = list.corrupt;
   if (json) {
     Json txs = Json::array();
     for (const TxRecord& r : history) {
@@ -204,7 +197,7 @@ int CmdShow(const Globals& g, const std::string& txid, bool json) {
                        "'" + txid + "' is not a transaction id (a positive number)"),
                 kExitUsage);
   }
-  std::unique_ptr<JournalStore> store;
+  std::unique_ptr<Inspector> store;
   Status s = OpenIfExists(g.journal, &store);
   if (s.ok() && !store) s = Status(Code::kNotFound, "no journal at " + g.journal);
   if (!s.ok()) return Fail(json, base, "show " + txid, s, kExitFailed);
@@ -212,9 +205,6 @@ int CmdShow(const Globals& g, const std::string& txid, bool json) {
   bool in_history = false;
   s = store->Get(id, &rec, &in_history);
   if (!s.ok()) {
-    if (s.code() == Code::kNotFound) {
-      s = Status(Code::kNotFound, "no transaction " + txid + " in journal " + g.journal);
-    }
     return Fail(json, base, "show " + txid, s, kExitFailed);
   }
   if (json) {

@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "fstx/fstx.h"
-#include "src/cli/cli.h"
-#include "src/cli/context.h"
-#include "src/cli/render.h"
-#include "src/cli/text.h"
+#include "cli.h"
+#include "context.h"
+#include "render.h"
+#include "text.h"
 
 namespace fstx::cli {
 
@@ -54,7 +54,7 @@ int CmdResolve(const Globals& g, const ResolveArgs& args) {
     std::cout << DumpJson(base);
     return kExitOk;
   }
-  std::cout << "tx " << id << " \"" << Printable(r.tx.label) << "\": " << r.tx.decision << "\n";
+  std::cout << "tx " << id << " \"" << Printable(r.tx.label) << "\": " << decision_name(r.tx.decision) << "\n";
   if (!r.saved_record.empty()) std::cout << "    record bytes saved in " << Printable(r.saved_record) << "\n";
   for (const auto& k : r.kept) std::cout << "    kept " << Printable(k) << "\n";
   if (args.abandon)

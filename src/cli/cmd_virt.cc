@@ -2,10 +2,10 @@
 // (src/virt/rename.h), with the journal and roots defaulting to libvirt's.
 #include <iostream>
 
-#include "src/cli/cli.h"
-#include "src/cli/context.h"
-#include "src/cli/render.h"
-#include "src/virt/rename.h"
+#include "cli.h"
+#include "context.h"
+#include "render.h"
+#include "fstx/virt/rename.h"
 
 namespace fstx::cli {
 namespace {

@@ -14,9 +14,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "src/cli/cli.h"
-#include "src/virt/check.h"
-#include "src/virt/layout.h"
+#include "cli.h"
+#include "fstx/virt/check.h"
+#include "fstx/virt/layout.h"
 
 namespace fstx::cli {
 

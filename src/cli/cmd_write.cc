@@ -19,13 +19,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "recovery/recover.h"
-#include "src/cli/cli.h"
-#include "src/cli/context.h"
-#include "src/cli/render.h"
-#include "src/cli/spec.h"
-#include "src/cli/text.h"
-#include "src/paths.h"
+#include "cli.h"
+#include "context.h"
+#include "render.h"
+#include "spec.h"
+#include "text.h"
+#include "fstx/paths.h"
 
 namespace fstx::cli {
 namespace {
@@ -134,7 +133,7 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
   // touch its half-applied objects. Refuse until an operator has looked.
   std::string corrupt;
   for (const RecoveredTx& t : before.txs) {
-    if (t.decision == "corrupt") corrupt += (corrupt.empty() ? "" : ", ") + std::to_string(t.id);
+    if (t.decision == Decision::kCorrupt) corrupt += (corrupt.empty() ? "" : ", ") + std::to_string(t.id);
   }
   if (!corrupt.empty()) {
     return out.Fail("journal " + g.journal,
@@ -174,38 +173,12 @@ int CmdApply(const Globals& g, const ApplyArgs& args) {
 namespace {
 
 // `recover --dry-run`: decides what recovery would do from a read-only
-// store, without the writer lock, so it works while another process (a
-// daemon) has the journal open. Transactions of live owners are skipped,
-// as Journal::Recover does.
+// journal (Inspector::RecoverDryRun), without the writer lock, so it works
+// while another process (a daemon) has the journal open.
 Status DryRun(const Globals& g, RecoveryReport* report) {
-  Result<std::unique_ptr<JournalStore>> store = OpenReadOnly(g.journal);
-  if (!store.ok()) return store.status();
-  Result<std::unique_ptr<PosixFs>> fs = PosixFs::Open(g.roots);
-  if (!fs.ok()) return fs.status();
-  std::vector<TxRecord> active;
-  std::vector<BadRecord> bad;
-  Status s = (*store)->ListActive(&active, &bad);
-  if (!s.ok()) return s;
-  for (const BadRecord& b : bad) {
-    report->txs.push_back(
-        {b.id, "", "corrupt", 0, 0, b.status.ToString() + " (record left untouched)"});
-  }
-  RecoveryEnv env;
-  env.fs = fs.value().get();
-  env.store = store.value().get();
-  env.log = spdlog::default_logger_raw();
-  env.sync_dir = [](const std::string& dir) {
-    return Status(Code::kInvalidArgument, "dry run: not syncing " + dir);
-  };
-  for (const TxRecord& rec : active) {
-    if (OwnerAlive(rec.owner)) {
-      report->txs.push_back({rec.id, rec.label, "skipped-live-owner", 0, 0,
-                             "owner pid " + std::to_string(rec.owner.pid) + " is alive"});
-      continue;
-    }
-    report->txs.push_back(RecoverTransaction(env, rec, /*dry_run=*/true));
-  }
-  return Status::Ok();
+  Result<std::unique_ptr<Inspector>> in = OpenReadOnly(g.journal);
+  if (!in.ok()) return in.status();
+  return (*in)->RecoverDryRun(g.roots, report);
 }
 
 }  // namespace
@@ -239,12 +212,13 @@ int CmdRecover(const Globals& g, bool dry_run, bool json) {
   if (g.roots.empty()) {
     // Without roots recovery cannot reach any file: fine only if there is
     // nothing to recover.
-    Result<std::unique_ptr<JournalStore>> store = OpenReadOnly(g.journal);
+    Result<std::unique_ptr<Inspector>> store = OpenReadOnly(g.journal);
     if (!store.ok()) return Fail(json, base, "journal " + g.journal, store.status(), kExitFailed);
-    std::vector<TxRecord> active;
-    std::vector<BadRecord> bad;
-    s = (*store)->ListActive(&active, &bad);
+    TxList list;
+    s = (*store)->List(/*finished=*/false, &list);
     if (!s.ok()) return Fail(json, base, "journal " + g.journal, s, kExitFailed);
+    const std::vector<TxRecord>& active = list.unfinished;
+    const std::vector<BadRecord>& bad = list.corrupt;
     if (active.empty() && bad.empty()) {
       print(report);
       return kExitOk;

@@ -1,9 +1,8 @@
 // context.cc — journal directory, roots, the writer session and process
 // probes (see context.h).
-#include "src/cli/context.h"
+#include "context.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,8 +18,8 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "src/cli/text.h"
-#include "src/paths.h"
+#include "text.h"
+#include "fstx/paths.h"
 
 namespace fstx::cli {
 namespace {
@@ -30,12 +29,6 @@ std::string Getenv(const char* name) {
   return v ? std::string(v) : std::string();
 }
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\n')) ++i;
-  return s.substr(i);
-}
 
 }  // namespace
 
@@ -177,24 +170,7 @@ Status ProbeJournal(const std::string& dir, bool* exists) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<JournalStore>> OpenReadOnly(const std::string& dir) {
-  StoreOptions opts;
-  opts.dir = dir;
-  opts.read_only = true;
-  return JournalStore::Open(opts);
-}
-
-Status ReadTables(const JournalStore& store, bool with_history, std::vector<TxRecord>* active,
-                  std::vector<TxRecord>* history, std::vector<BadRecord>* bad) {
-  // Each List call replaces its *bad, so collect the two tables apart.
-  std::vector<BadRecord> bad_active, bad_history;
-  history->clear();
-  Status s = store.ListActive(active, &bad_active);
-  if (s.ok() && with_history) s = store.ListHistory(history, &bad_history);
-  bad->assign(bad_active.begin(), bad_active.end());
-  bad->insert(bad->end(), bad_history.begin(), bad_history.end());
-  return s;
-}
+Result<std::unique_ptr<Inspector>> OpenReadOnly(const std::string& dir) { return Inspector::Open(dir); }
 
 WriterSession::~WriterSession() { Close(); }
 
@@ -226,9 +202,10 @@ Status WriterSession::Open(const std::string& dir, const std::vector<std::string
     posix_ = std::move(*fs);
     fault_fs_ = std::make_unique<fault::FaultFs>(posix_.get(), &failpoints_);
     opts.fs = fault_fs_.get();
-    opts.journal_hook = fault::JournalHook(&failpoints_);
   }
-  Result<std::unique_ptr<Journal>> j = Journal::Open(opts);
+  // With failpoints, the journal commits hit them too (the fault library's
+  // testing engine; see README "ABI").
+  Result<std::unique_ptr<Journal>> j = faults_ ? fault::OpenJournal(opts, &failpoints_) : Journal::Open(opts);
   if (!j.ok()) return j.status();
   journal_ = std::move(*j);
   return Status::Ok();
@@ -238,31 +215,6 @@ void WriterSession::Close() {
   journal_.reset();
   fault_fs_.reset();
   posix_.reset();
-}
-
-WriterLockInfo ProbeWriterLock(const std::string& dir) {
-  WriterLockInfo info;
-  std::string path = dir + "/writer.lock";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) return info;
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return info;
-  }
-  // Writers hold it shared: an exclusive probe fails while any does.
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    info.held = errno == EWOULDBLOCK;
-  } else {
-    ::flock(fd, LOCK_UN);
-  }
-  if (info.held) {
-    char buf[32] = {};
-    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    if (n > 0) info.pid = std::strtoll(Trim(std::string(buf, static_cast<size_t>(n))).c_str(), nullptr, 10);
-  }
-  ::close(fd);
-  return info;
 }
 
 int64_t NowMicros() {

@@ -23,9 +23,8 @@
 #include "fstx/fs.h"
 #include "fstx/fstx.h"
 #include "fstx/status.h"
-#include "journal/record.h"
-#include "journal/store.h"
-#include "src/owner.h"
+#include "fstx/inspect.h"
+#include "fstx/record.h"
 
 namespace fstx::cli {
 
@@ -55,13 +54,8 @@ Status CheckRootsExist(const std::vector<std::string>& args, const std::vector<s
 // without data.mdb is "no journal" (*exists false, ok); anything that keeps
 // us from knowing (EACCES, ENOTDIR, ...) is an error naming the path.
 Status ProbeJournal(const std::string& dir, bool* exists);
-// Opens the store read-only (no writer lock). Fails naming the directory.
-Result<std::unique_ptr<JournalStore>> OpenReadOnly(const std::string& dir);
-
-// Reads "active" and, if `with_history`, "history" (else *history is
-// emptied). Undecodable records of both tables end up in *bad.
-Status ReadTables(const JournalStore& store, bool with_history, std::vector<TxRecord>* active,
-                  std::vector<TxRecord>* history, std::vector<BadRecord>* bad);
+// Opens the journal read-only (no writer lock): fstx::Inspector::Open.
+Result<std::unique_ptr<Inspector>> OpenReadOnly(const std::string& dir);
 
 // How long transactions wait for paths another one holds (`--wait`).
 void SetLockWaitMs(int64_t ms);
@@ -90,17 +84,8 @@ class WriterSession {
   std::unique_ptr<Journal> journal_;  // last: destroyed first
 };
 
-// Whether a record's owner still runs: fstx::OwnerAlive (src/owner.h).
-using fstx::OwnerAlive;
-
-struct WriterLockInfo {
-  bool held = false;  // another process holds writer.lock
-  int64_t pid = 0;    // pid written in writer.lock (0 if unknown)
-};
-// Tries flock(LOCK_SH | LOCK_NB) on DIR/writer.lock and reads the pid in it.
-// The file is opened with O_NOFOLLOW | O_NONBLOCK and read only if it is a
-// regular file (a symlink or FIFO there reads as "not held").
-WriterLockInfo ProbeWriterLock(const std::string& dir);
+// Whether a record's owner still runs, who holds writer.lock: OwnerAlive
+// and ProbeWriter (fstx/inspect.h).
 
 // Microseconds since the epoch, wall clock.
 int64_t NowMicros();

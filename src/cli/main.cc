@@ -6,10 +6,11 @@
 #include <cstring>
 #include <iostream>
 
-#include "src/cli/cli.h"
-#include "src/cli/context.h"
-#include "src/cli/render.h"
-#include "src/cli/text.h"
+#include "cli.h"
+#include "context.h"
+#include "help.h"
+#include "render.h"
+#include "text.h"
 
 namespace fstx::cli {
 
@@ -49,6 +50,7 @@ constexpr const char* kFooter = R"(Examples:
   fstx crashtest vm.json --tree fixtures/host
                           crash the workload at every point (process kill, power
                           loss, I/O errors, recovery crash) and check recovery
+  fstx help virt rename   the help of one subcommand (as `fstx virt rename --help`)
 
 Environment:
   FSTX_JOURNAL     journal directory when --journal is not given
@@ -96,7 +98,7 @@ int Run(int argc, char** argv) {
   CLI::App app(kDescription, "fstx");
   app.footer(kFooter);
   app.get_formatter()->column_width(26);
-  app.set_version_flag("--version", "fstx 0.1.0");
+  app.set_version_flag("--version", VersionText());
   app.require_subcommand(1);
 
   std::string journal;
@@ -209,6 +211,8 @@ int Run(int argc, char** argv) {
   CLI::App* c_virt = app.add_subcommand(
       "virt", "libvirt recipes: rename a QEMU domain with every file it owns, all or nothing");
   c_virt->require_subcommand(1);
+  c_virt->footer("Example:\n  fstx virt check vm1\n  fstx virt rename vm1 vm2 --rename-images --dry-run\n"
+                 "`fstx help virt rename` and `fstx help virt check` describe each.");
   CLI::App* c_vrename = c_virt->add_subcommand(
       "rename", "Rename a shut-off domain on disk: config, autostart link, snapshots, checkpoints, NVRAM, "
                 "managed save (and with --rename-images its disk images and qcow2 backing chain)");
@@ -254,6 +258,8 @@ int Run(int argc, char** argv) {
   c_hash->add_flag("--json", hash_json, "Print as JSON");
   c_hash->footer("Example:\n  fstx hash /etc/libvirt/qemu/vm1.xml\n"
                  "  xxh128:...  /etc/libvirt/qemu/vm1.xml   (put it in the op's \"expect\")");
+  HelpCommands help_cmds;
+  AddHelpCommands(app, &help_cmds);
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
 
   if (argc <= 1) {
@@ -263,10 +269,17 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    return Fail(json, Json::object(), "",
-                Status(Code::kInvalidArgument, std::string(e.what()) + " (see `fstx --help`)"),
+    // --help: the help of the subcommand it follows (CLI11's own would be
+    // the top level's for `fstx virt rename --help`).
+    if (e.get_name() == "CallForHelp" || e.get_name() == "CallForAllHelp") return PrintHelpFor(app, argc, argv);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --version
+    return Fail(json, Json::object(), "", Status(Code::kInvalidArgument, ParseErrorMessage(app, e, argc, argv)),
                 kExitUsage);
+  }
+  if (help_cmds.help->parsed()) return CmdHelp(app, help_cmds.words);
+  if (help_cmds.version->parsed()) {
+    std::cout << VersionText() << "\n";
+    return kExitOk;
   }
 
   SetupLogging(verbosity);

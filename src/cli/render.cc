@@ -1,13 +1,12 @@
 // render.cc — JSON and text views of records and reports (see render.h).
-#include "src/cli/render.h"
+#include "render.h"
 
 #include <iostream>
 #include <set>
 
 #include "fstx/fs.h"
-#include "src/cli/cli.h"
-#include "src/cli/text.h"
-#include "src/hash.h"
+#include "cli.h"
+#include "text.h"
 
 namespace fstx::cli {
 
@@ -44,7 +43,7 @@ Json IntentJson(const Intent& in, size_t index) {
   j["data_length"] = content ? in.data_size : in.data.size();
   j["data_preview"] = held ? Json(Preview(in.data)) : Json(nullptr);
   j["data_base64"] = held ? Json(Base64Encode(in.data)) : Json(nullptr);
-  j["data_hash"] = in.data_hash.empty() ? Json(nullptr) : Json(hash::ToText(in.data_hash));
+  j["data_hash"] = in.data_hash.empty() ? Json(nullptr) : Json(data_hash_text(in));
   j["offset"] = in.kind == OpKind::kWriteRange ? Json(in.offset) : Json(nullptr);
   j["staging_dir"] = in.stage.empty() ? Json(nullptr) : Json(in.stage);
   j["moved"] = FingerprintJson(in.moved);
@@ -77,7 +76,7 @@ Json RecordJson(const TxRecord& rec, bool full) {
 Json RecoveredJson(const RecoveredTx& tx) {
   return Json{{"id", tx.id},
               {"label", tx.label},
-              {"decision", tx.decision},
+              {"decision", decision_name(tx.decision)},
               {"ops_redone", tx.ops_redone},
               {"ops_undone", tx.ops_undone},
               {"message", tx.message},
@@ -90,14 +89,6 @@ Json ReportJson(const RecoveryReport& report) {
   return Json{{"transactions", std::move(txs)}, {"needs_attention", report.needs_attention()}};
 }
 
-std::vector<std::string> LockedPaths(const TxRecord& rec) {
-  std::set<std::string> set;
-  for (const Intent& in : rec.intents) {
-    if (!in.src.empty()) set.insert(in.src);
-    if (!in.path.empty()) set.insert(in.path);
-  }
-  return {set.begin(), set.end()};
-}
 
 void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run) {
   if (report.txs.empty()) {
@@ -106,7 +97,7 @@ void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run) {
   }
   for (const RecoveredTx& tx : report.txs) {
     // A dry run's "would-roll-back" reads "would roll back".
-    std::string decision = tx.decision;
+    std::string decision = decision_name(tx.decision);
     if (decision.rfind("would-", 0) == 0) {
       for (char& c : decision) c = c == '-' ? ' ' : c;
     }
@@ -122,11 +113,11 @@ void PrintReport(std::ostream& os, const RecoveryReport& report, bool dry_run) {
   // not recovered.
   size_t done = 0, attention = 0, corrupt = 0, skipped = 0;
   for (const RecoveredTx& tx : report.txs) {
-    if (tx.decision == "needs-attention") {
+    if (tx.decision == Decision::kNeedsAttention) {
       attention++;
-    } else if (tx.decision == "corrupt") {
+    } else if (tx.decision == Decision::kCorrupt) {
       corrupt++;
-    } else if (tx.decision == "skipped-live-owner") {
+    } else if (tx.decision == Decision::kSkippedLiveOwner) {
       skipped++;
     } else {
       done++;

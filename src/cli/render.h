@@ -15,7 +15,7 @@
 
 #include "fstx/fstx.h"
 #include "fstx/status.h"
-#include "journal/record.h"
+#include "fstx/record.h"
 
 namespace fstx::cli {
 
@@ -39,9 +39,7 @@ Json RecoveredJson(const RecoveredTx& tx);
 // {"transactions":[...], "needs_attention": bool}.
 Json ReportJson(const RecoveryReport& report);
 
-// Every distinct path the record's intents name (src and path), sorted:
-// the paths the transaction holds locked while unfinished.
-std::vector<std::string> LockedPaths(const TxRecord& rec);
+// LockedPaths (the paths an unfinished transaction holds): fstx/inspect.h.
 
 // {"code", "message", "exit"}: the "error" member of every --json output.
 Json ErrorJson(const std::string& message, const Status& s, int exit_code);

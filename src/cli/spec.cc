@@ -1,5 +1,5 @@
 // spec.cc — parsing and checking the JSON spec of `fstx apply` (spec.h).
-#include "src/cli/spec.h"
+#include "spec.h"
 
 #include <fstream>
 #include <iostream>
@@ -11,8 +11,8 @@
 #include <initializer_list>
 #include <set>
 
-#include "src/cli/text.h"
-#include "src/paths.h"
+#include "text.h"
+#include "fstx/paths.h"
 
 namespace fstx::cli {
 namespace {
@@ -371,9 +371,9 @@ void AddToTransaction(const Spec& spec, Transaction* tx) {
   tx->SetPolicy(spec.policy);
   for (const SpecOp& op : spec.ops) {
     switch (op.kind) {
-      case OpKind::kRename: tx->Rename(op.from, op.path, op.replace); break;
+      case OpKind::kRename: tx->Rename(op.from, op.path, op.replace ? RenameMode::kReplace : RenameMode::kNoReplace); break;
       case OpKind::kWriteFile: tx->WriteFile(op.path, op.data, op.mode); break;
-      case OpKind::kSymlink: tx->Symlink(op.target, op.path, op.replace); break;
+      case OpKind::kSymlink: tx->Symlink(op.target, op.path, op.replace ? RenameMode::kReplace : RenameMode::kNoReplace); break;
       case OpKind::kRemove: tx->Remove(op.path); break;
       case OpKind::kMkdir: tx->Mkdir(op.path, op.mode.value_or(0755)); break;
       case OpKind::kWriteRange: tx->WriteRange(op.path, op.offset, op.data); break;

@@ -33,7 +33,7 @@
 
 #include "fstx/fstx.h"
 #include "fstx/status.h"
-#include "journal/record.h"
+#include "fstx/record.h"
 
 namespace fstx::cli {
 

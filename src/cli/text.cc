@@ -1,5 +1,5 @@
 // text.cc — base64, octal modes, timestamps and previews (see text.h).
-#include "src/cli/text.h"
+#include "text.h"
 
 #include <time.h>
 

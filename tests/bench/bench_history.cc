@@ -179,7 +179,7 @@ void PhaseRecover(const Config& c) {
   auto j = OpenJournal(o);
   const double ms = Ms(t0, Clock::now());
   int rolled_back = 0;
-  for (const auto& t : j->open_report().txs) rolled_back += t.decision == "rolled-back";
+  for (const auto& t : j->open_report().txs) rolled_back += t.decision == fstx::Decision::kRolledBack;
   if (rolled_back != c.recover)
     throw std::runtime_error("recovered " + std::to_string(rolled_back) + " of " + std::to_string(c.recover));
   for (int i = 0; i < c.recover; ++i)

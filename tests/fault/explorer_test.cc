@@ -1,9 +1,15 @@
 // The crash explorer against the real engine: zero violations under every
 // model for every op kind alone and with replace, the 7-op VM rename, and
-// a directory rename followed by a write inside it.
+// a directory rename followed by a write inside it; a daemon's own
+// Status-returning workload; EXPECT_CRASH_SAFE's report; env failpoints.
+// (The planted-bug self-check runs once, in the CLI suite:
+// CliCrashtest.SelfCheckCatchesEveryPlantedBug.)
 #include <gtest/gtest.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "fstx/explorer.h"
+#include "fstx/fault.h"
 #include "fstx/gtest.h"
 #include "src/planted.h"
 #include "tests/testutil.h"
@@ -50,26 +56,6 @@ TEST(Explorer, VmRenameHasNoViolations) {
 namespace fstx {
 namespace {
 
-// Every planted bug is caught; the real engine is clean.
-TEST(Explorer, SelfCheckCatchesEveryPlantedBug) {
-  auto r = explore::SelfCheck(2);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_EQ(r.value().size(), 5u);
-  for (const auto& c : r.value()) {
-    EXPECT_TRUE(c.passed) << c.bug << ": " << c.violations << " violations; " << c.example;
-    EXPECT_GT(c.checked, 0u) << c.bug;
-    std::printf("[ self-check ] %-38s %4llu violations in %llu states  %s\n", c.bug.c_str(),
-                static_cast<unsigned long long>(c.violations), static_cast<unsigned long long>(c.checked),
-                c.example.substr(0, 90).c_str());
-  }
-}
-
-}  // namespace
-}  // namespace fstx
-
-namespace fstx {
-namespace {
-
 struct Workload {
   const char* name;
   std::function<void(Transaction&, const std::string&)> add;
@@ -88,12 +74,12 @@ void SmallTree(const std::string& r) {
 
 const Workload kWorkloads[] = {
     {"rename", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/e/a"); }},
-    {"rename_replace_file", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/d/b", true); }},
-    {"rename_replace_dir", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/sub", r + "/e", true); }},
+    {"rename_replace_file", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/a", r + "/d/b", RenameMode::kReplace); }},
+    {"rename_replace_dir", [](Transaction& t, const std::string& r) { t.Rename(r + "/d/sub", r + "/e", RenameMode::kReplace); }},
     {"write_file_create", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/e/new", "new\n", 0600); }},
     {"write_file_replace", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/d/a", "ALPHA\n"); }},
     {"symlink_create", [](Transaction& t, const std::string& r) { t.Symlink("../d/a", r + "/e/l"); }},
-    {"symlink_replace", [](Transaction& t, const std::string& r) { t.Symlink("b", r + "/d/link", true); }},
+    {"symlink_replace", [](Transaction& t, const std::string& r) { t.Symlink("b", r + "/d/link", RenameMode::kReplace); }},
     {"remove_file", [](Transaction& t, const std::string& r) { t.Remove(r + "/d/b"); }},
     {"remove_dir", [](Transaction& t, const std::string& r) { t.Remove(r + "/d"); }},
     {"mkdir", [](Transaction& t, const std::string& r) { t.Mkdir(r + "/e/m", 0750); }},
@@ -119,6 +105,9 @@ const Workload kWorkloads[] = {
 class ExplorerWorkloads : public ::testing::TestWithParam<Workload> {};
 
 TEST_P(ExplorerWorkloads, NoViolationsUnderEveryModel) {
+  // Every power state's in-memory fingerprint is checked against the state
+  // built on disk (a mismatch fails the exploration).
+  ::setenv("FSTX_EXPLORER_VERIFY_SIM", "1", 1);
   TempDir tree;
   SmallTree(tree.path());
   for (TxPolicy policy : {TxPolicy::kRollback, TxPolicy::kRollforward}) {
@@ -144,7 +133,11 @@ TEST(Explorer, GoogleTestHelper) {
   ::testing::AssertionResult broken = testing::CrashSafe(o);
   planted::Plant(planted::Bug::kNone);
   EXPECT_FALSE(broken);
-  EXPECT_NE(std::string(broken.message()).find("VIOLATION [process]"), std::string::npos) << broken.message();
+  const std::string msg = broken.message();
+  EXPECT_NE(msg.find("VIOLATION [process]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("points  generated"), std::string::npos) << "the model table: " << msg;
+  EXPECT_NE(msg.find("--gtest_filter=Explorer.GoogleTestHelper --replay process:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("more violations"), std::string::npos) << "only the first few: " << msg;
 }
 
 TEST(Explorer, ReplayRebuildsOneState) {
@@ -177,6 +170,84 @@ TEST(Explorer, BadInputIsRefused) {
       << r.status().ToString();
   EXPECT_FALSE(explore::ParseModels("process,bogus").ok());
   EXPECT_EQ(explore::ParseModels("power-weak,process").value().size(), 2u);
+}
+
+// The daemon's own code as the workload: it commits, and when the commit
+// fails it takes a fallback. A clean fallback (retry) is crash-safe; one that
+// renames outside the journal and reports the error is caught by the errors
+// model (a reported error must leave the pre-image).
+TEST(Explorer, StatusWorkloadExploresTheDaemonsFallbacks) {
+  TempDir tree;
+  SmallTree(tree.path());
+  explore::Options o;
+  o.tree = tree.path();
+  o.jobs = 2;
+  o.run = [](Journal& j, const std::string& r) {
+    auto attempt = [&] {
+      Transaction tx = j.Begin("daemon rename");
+      tx.Rename(r + "/d/a", r + "/e/a").WriteFile(r + "/e/a", "ALPHA\n", 0640);
+      return tx.Commit();
+    };
+    Status s = attempt();
+    if (!s.ok()) s = attempt();  // the daemon retries once
+    return s;
+  };
+  auto good = explore::Explore(o);
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_TRUE(good.value().ok()) << Summary(good.value());
+  for (const auto& m : good.value().models) EXPECT_GT(m.checked, 0u) << explore::model_name(m.model);
+
+  o.models = {explore::Model::kErrors};
+  o.run = [](Journal& j, const std::string& r) {
+    Transaction tx = j.Begin("daemon rename");
+    tx.Rename(r + "/d/a", r + "/e/a");
+    Status s = tx.Commit();
+    if (!s.ok()) ::rename((r + "/d/b").c_str(), (r + "/e/b").c_str());  // a fallback outside the journal
+    return s;
+  };
+  auto bad = explore::Explore(o);
+  ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+  ASSERT_FALSE(bad.value().ok()) << Summary(bad.value());
+  EXPECT_NE(bad.value().violations[0].what.find("reported an error did not leave the pre-image"), std::string::npos)
+      << Summary(bad.value());
+
+  o.workload = kWorkloads[0].add;  // both forms at once: refused
+  EXPECT_EQ(explore::Explore(o).status().code(), Code::kInvalidArgument);
+}
+
+// OpenWithEnvFailpoints: unset changes nothing; a spec makes the journal's
+// calls fail or crash where it says; a bad spec is refused naming the
+// variable, and nothing is opened.
+TEST(Explorer, EnvFailpointsAreOptIn) {
+  TempDir dir;
+  testing::MkdirRaw(dir.path() + "/root");
+  testing::WriteFileRaw(dir.path() + "/root/a", "a\n");
+  Options o;
+  o.dir = dir.path() + "/journal";
+  o.roots = {dir.path() + "/root"};
+  ::unsetenv("FSTX_FAILPOINTS");
+  {
+    auto j = fault::OpenWithEnvFailpoints(o);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    EXPECT_EQ(j.value()->options().fs, nullptr) << "unset: a plain journal";
+  }
+  ::setenv("FSTX_FAILPOINTS", "fs.rename=bogus", 1);
+  auto bad = fault::OpenWithEnvFailpoints(o);
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.status().ToString().find("FSTX_FAILPOINTS"), std::string::npos) << bad.status().ToString();
+
+  ::setenv("FSTX_FAILPOINTS", "journal.commit.before=ENOSPC", 1);
+  auto j = fault::OpenWithEnvFailpoints(o);
+  ::unsetenv("FSTX_FAILPOINTS");
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_NE(j.value()->options().fs, nullptr);
+  Transaction tx = j.value()->Begin("env failpoints");
+  tx.Rename(dir.path() + "/root/a", dir.path() + "/root/b");
+  Status s = tx.Commit();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("journal.commit.before"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(testing::Exists(dir.path() + "/root/a")) << "the failed commit changed nothing";
+  EXPECT_FALSE(testing::Exists(dir.path() + "/root/b"));
 }
 
 }  // namespace

@@ -52,9 +52,9 @@ PY
 build_ok=1
 if [[ -d $BUILD && ! -f $BUILD/meson-private/coredata.dat ]]; then rm -rf "$BUILD"; fi
 if [[ -d $BUILD ]]; then
-  meson setup --reconfigure "$BUILD" -Dfuzzers=true >/dev/null || build_ok=0
+  meson setup --reconfigure "$BUILD" -Dfuzzers=true -Dwerror=true >/dev/null || build_ok=0
 else
-  CXX=${CXX:-clang++} meson setup "$BUILD" -Dfuzzers=true -Db_sanitize=address,undefined \
+  CXX=${CXX:-clang++} meson setup "$BUILD" -Dfuzzers=true -Dwerror=true -Db_sanitize=address,undefined \
     -Db_lundef=false -Dbuildtype=debugoptimized || build_ok=0
 fi
 mkdir -p "$REPORTS" "$ARTIFACTS"

@@ -10,6 +10,7 @@
 #include "fstx/fstx.h"
 #include "journal/store.h"
 #include "src/owner.h"
+#include "src/testing.h"
 #include "tests/fs_wrappers.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"
@@ -65,8 +66,7 @@ Outcome InChild(const World& w, int crash_at, bool recover_on_open, Body body) {
     testing::HookFs fs(posix.value().get(), [&](const char*, const std::string&) { return c.Step(); });
     Options o = w.Opts(&fs);
     o.recover_on_open = recover_on_open;
-    o.journal_hook = [&](std::string_view) { return c.Step(); };
-    auto j = Journal::Open(o);
+    auto j = fstx::testing::OpenWithHook(o, [&](std::string_view) { return c.Step(); });
     if (!j.ok()) ::_exit(4);
     bool ok = body(*j.value());
     ::_exit(ok ? 0 : 1);  // no destructors: completion stays unrecorded
@@ -136,7 +136,7 @@ TEST_P(CrashTest, KilledAtEveryStepRecoversToPreOrPost) {
       EXPECT_EQ(got, post) << "step " << n;
     }
     for (const auto& t : rep.txs) {
-      EXPECT_NE(t.decision, "needs-attention") << t.message;
+      EXPECT_STRNE(decision_name(t.decision), "needs-attention") << t.message;
     }
   }
   // The staging directory's mkdir and the sync of its parent, 2 journal
@@ -176,7 +176,7 @@ TEST(RecoveryCrash, KilledRecoveryRecoversTheSame) {
         Outcome r = InChild(w, m, true, [](Journal&) { return true; });
         RecoveryReport rep = RecoverHere(w);
         for (const auto& t : rep.txs) {
-          EXPECT_NE(t.decision, "needs-attention") << t.message;
+          EXPECT_STRNE(decision_name(t.decision), "needs-attention") << t.message;
         }
         EXPECT_EQ(Snapshot(w.root), reference)
             << "workload crash " << n << ", recovery crash " << m << "\n"
@@ -225,10 +225,10 @@ TEST(RecoveryAttention, ForeignChangeIsNotGuessedAndOthersStillRecover) {
   ASSERT_EQ(rep.txs.size(), 2u);
   EXPECT_TRUE(rep.needs_attention());
   EXPECT_EQ(rep.txs[0].label, "rename vm1 to vm2");
-  EXPECT_EQ(rep.txs[0].decision, "needs-attention");
+  EXPECT_STREQ(decision_name(rep.txs[0].decision), "needs-attention");
   EXPECT_NE(rep.txs[0].message.find("/etc/qemu/vm2.xml"), std::string::npos) << rep.txs[0].message;
   EXPECT_EQ(rep.txs[1].label, "B");
-  EXPECT_EQ(rep.txs[1].decision, "rolled-back");
+  EXPECT_STREQ(decision_name(rep.txs[1].decision), "rolled-back");
   EXPECT_FALSE(testing::Exists(w.root + "/lib/b"));
   EXPECT_EQ(testing::ReadFileRaw(w.root + "/etc/qemu/vm2.xml"), "<domain>edited by hand</domain>")
       << "nothing overwritten on a guess";
@@ -280,13 +280,13 @@ TEST(RecoveryOwners, LiveOwnerIsNeverTouched) {
     auto j = Journal::Open(w.Opts(nullptr));
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     ASSERT_EQ(j->open_report().txs.size(), 1u);
-    EXPECT_EQ(j->open_report().txs[0].decision, "skipped-live-owner");
+    EXPECT_STREQ(decision_name(j->open_report().txs[0].decision), "skipped-live-owner");
   }
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   RecoveryReport rep = RecoverHere(w);
   ASSERT_EQ(rep.txs.size(), 1u);
-  EXPECT_EQ(rep.txs[0].decision, "rolled-back");
+  EXPECT_STREQ(decision_name(rep.txs[0].decision), "rolled-back");
 }
 
 TEST(RecoveryCorrupt, CorruptRecordIsReportedNotActedOn) {
@@ -318,7 +318,7 @@ TEST(RecoveryCorrupt, CorruptRecordIsReportedNotActedOn) {
   auto j = Journal::Open(w.Opts(nullptr));
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   ASSERT_EQ(j->open_report().txs.size(), 1u);
-  EXPECT_EQ(j->open_report().txs[0].decision, "corrupt");
+  EXPECT_STREQ(decision_name(j->open_report().txs[0].decision), "corrupt");
   EXPECT_EQ(j->open_report().txs[0].id, 99u);
   EXPECT_TRUE(j->open_report().needs_attention());
   RecoveryReport again;
@@ -338,10 +338,10 @@ TEST(RecoveryDryRun, DecidesWithoutChanging) {
   RecoveryReport rep;
   ASSERT_TRUE(j->Recover(&rep, /*dry_run=*/true).ok());
   ASSERT_EQ(rep.txs.size(), 1u);
-  EXPECT_EQ(rep.txs[0].decision, "would-roll-back");
+  EXPECT_STREQ(decision_name(rep.txs[0].decision), "would-roll-back");
   EXPECT_EQ(Snapshot(w.root), crashed);
   ASSERT_TRUE(j->Recover(&rep).ok());
-  EXPECT_EQ(rep.txs[0].decision, "rolled-back");
+  EXPECT_STREQ(decision_name(rep.txs[0].decision), "rolled-back");
   EXPECT_NE(Snapshot(w.root), crashed);
 }
 

@@ -122,7 +122,7 @@ TEST(Resolve, RecoveryNamesEveryConflictThenRetryFinishesAfterAHandFix) {
   const RecoveryReport& rep = j->open_report();
   ASSERT_EQ(rep.txs.size(), 1u);
   const RecoveredTx& t = rep.txs[0];
-  ASSERT_EQ(t.decision, "needs-attention");
+  ASSERT_STREQ(decision_name(t.decision), "needs-attention");
   // Both conflicts in one run, each naming its op and path.
   ASSERT_EQ(t.conflicts.size(), 2u) << t.message;
   EXPECT_NE(t.conflicts[0].find("/etc/qemu/vm2.xml"), std::string::npos) << t.conflicts[0];
@@ -144,7 +144,7 @@ TEST(Resolve, RecoveryNamesEveryConflictThenRetryFinishesAfterAHandFix) {
   ASSERT_EQ(::symlink("../vm2.xml", (w.root + "/etc/qemu/autostart/vm2.xml").c_str()), 0);
   s = j->Resolve(t.id, ResolveAction::kRetry, &r);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(r.tx.decision, "rolled-back");
+  EXPECT_STREQ(decision_name(r.tx.decision), "rolled-back");
   EXPECT_EQ(Snapshot(w.root), pre) << testing::Diff(pre, Snapshot(w.root));
   // Its paths are free again in this process, and it is finished.
   Transaction again = j->Begin("rename again");
@@ -171,7 +171,7 @@ TEST(Resolve, AbandonLeavesTheTreeAndKeepsEveryStagingObject) {
     ResolveResult r;
     Status s = j->Resolve(id, ResolveAction::kAbandon, &r, "restored from backup");
     ASSERT_TRUE(s.ok()) << s.ToString();
-    EXPECT_EQ(r.tx.decision, "abandoned");
+    EXPECT_STREQ(decision_name(r.tx.decision), "abandoned");
     // The config that write_file replaced (op 2) and the autostart link
     // that remove took away (op 4) are kept, byte for byte.
     const std::string kept = w.Stage() + "/abandoned/" + std::to_string(id);
@@ -205,6 +205,52 @@ TEST(Resolve, AbandonLeavesTheTreeAndKeepsEveryStagingObject) {
       << "the note keeps why it needed attention: " << rec.note;
 }
 
+// A crash in the middle of an abandon (killed at its second move into the
+// kept directory): the transaction is still unfinished, nothing is lost
+// (each object is in the staging directory or the kept one), and the next
+// abandon finishes and lists both.
+TEST(Resolve, AbandonKilledHalfwayLosesNothingAndFinishesWhenRunAgain) {
+  World w;
+  VmRenameDiesHalfway(w);
+  ForeignEdits(w);
+  { ASSERT_TRUE(w.Open()); }  // recovery: needs attention
+  const std::string kept = w.Stage() + "/abandoned/1";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto posix = PosixFs::Open({w.root});
+    if (!posix.ok()) ::_exit(3);
+    int moves = 0;
+    testing::HookFs fs(posix.value().get(), [&](const char* c, const std::string& p) {
+      if (std::string(c) == "rename" && p.find("/abandoned/1/") != std::string::npos && ++moves == 2)
+        ::kill(::getpid(), SIGKILL);
+      return Status();
+    });
+    Options o = w.Opts();
+    o.fs = &fs;
+    auto j = Journal::Open(o);
+    if (!j.ok()) ::_exit(4);
+    ResolveResult r;
+    (void)j.value()->Resolve(1, ResolveAction::kAbandon, &r);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the abandon was meant to die, status " << status;
+  const std::string old_cfg = ".fstx-1-1-old", old_link = ".fstx-1-3-del";
+  EXPECT_TRUE(testing::Exists(kept + "/" + old_cfg)) << "the first move happened";
+  EXPECT_TRUE(testing::Exists(w.Stage() + "/" + old_link)) << "the second did not";
+  auto j = w.Open();
+  ASSERT_TRUE(j);
+  ASSERT_EQ(j->open_report().txs.size(), 1u);
+  EXPECT_EQ(j->open_report().txs[0].decision, Decision::kNeedsAttention) << "still unfinished, not guessed";
+  ResolveResult r;
+  Status s = j->Resolve(1, ResolveAction::kAbandon, &r);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r.kept, (std::vector<std::string>{kept + "/" + old_cfg, kept + "/" + old_link}));
+  EXPECT_EQ(ReadFileRaw(kept + "/" + old_cfg), testing::DomainXml("vm1"));
+  EXPECT_EQ(testing::ReadLinkRaw(kept + "/" + old_link), "../vm1.xml");
+}
+
 TEST(Resolve, AbandonIsOnlyForWhatRecoveryGaveUpOn) {
   World w;
   VmRenameDiesHalfway(w);
@@ -221,7 +267,7 @@ TEST(Resolve, AbandonIsOnlyForWhatRecoveryGaveUpOn) {
   // A retry of a plain unfinished transaction is recovery of that one.
   s = j->Resolve(1, ResolveAction::kRetry, &r);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(r.tx.decision, "rolled-back");
+  EXPECT_STREQ(decision_name(r.tx.decision), "rolled-back");
 }
 
 // An unfinished record that does not decode blocks every commit; abandon
@@ -288,7 +334,7 @@ TEST(Resolve, AbandonKeepsAWriteRangeBeforeImage) {
   auto j = w.Open();
   ASSERT_TRUE(j);
   ASSERT_EQ(j->open_report().txs.size(), 1u);
-  ASSERT_EQ(j->open_report().txs[0].decision, "needs-attention") << j->open_report().txs[0].message;
+  ASSERT_STREQ(decision_name(j->open_report().txs[0].decision), "needs-attention") << j->open_report().txs[0].message;
   const uint64_t id = j->open_report().txs[0].id;
   ResolveResult r;
   Status s = j->Resolve(id, ResolveAction::kAbandon, &r);

@@ -14,6 +14,7 @@
 
 #include "fstx/fstx.h"
 #include "journal/store.h"
+#include "src/testing.h"
 #include "tests/testutil.h"
 
 namespace fstx {
@@ -45,7 +46,7 @@ TEST_F(ConcurrencyTest, PreparedRecordsOfWaitingThreadsShareOneCommit) {
   std::condition_variable cv;
   int started = 0, commits = 0;
   Options o = Opts();
-  o.journal_hook = [&](std::string_view point) {
+  auto hook = [&](std::string_view point) {
     if (point != "journal.commit.before") return Status();
     std::unique_lock<std::mutex> l(mu);
     if (++commits == 1) {
@@ -56,7 +57,7 @@ TEST_F(ConcurrencyTest, PreparedRecordsOfWaitingThreadsShareOneCommit) {
     }
     return Status();
   };
-  auto j = Journal::Open(o);
+  auto j = testing::OpenWithHook(o, hook);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   std::vector<std::thread> ts;
   std::atomic<int> ok{0};
@@ -164,7 +165,7 @@ TEST_F(ConcurrencyTest, OverlappingTransactionWaitsForTheHolder) {
   std::condition_variable cv;
   bool in_commit = false, release = false;
   Options o = Opts();
-  o.journal_hook = [&](std::string_view point) {
+  auto hook = [&](std::string_view point) {
     if (point != "journal.commit.after") return Status();
     std::unique_lock<std::mutex> l(mu);
     if (!in_commit) {
@@ -174,7 +175,7 @@ TEST_F(ConcurrencyTest, OverlappingTransactionWaitsForTheHolder) {
     }
     return Status();
   };
-  auto j = Journal::Open(o);
+  auto j = testing::OpenWithHook(o, hook);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   std::thread first([&] { EXPECT_TRUE((*j)->Begin("first").WriteFile(root_ + "/f", "1").Commit().ok()); });
   {

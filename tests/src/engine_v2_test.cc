@@ -320,7 +320,7 @@ TEST(EngineV2Mounts, StagingStaysOnTheTargetsMount) {
   auto j = Journal::Open(o);
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   Transaction ok = (*j)->Begin("both mounts");
-  ok.Rename(r + "/images/pool/vm1.qcow2", r + "/images/pool/vm2.qcow2", /*replace=*/true)
+  ok.Rename(r + "/images/pool/vm1.qcow2", r + "/images/pool/vm2.qcow2", RenameMode::kReplace)
       .WriteFile(r + "/etc/a.xml", "A");
   Status s = ok.Commit();
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -354,7 +354,7 @@ TEST(EngineV2Journal, OpsMayNotTouchTheJournal) {
            [&](Transaction& t) { t.Rename(r + "/state", r + "/moved"); },
            [&](Transaction& t) { t.Remove(r + "/state/fstx"); },
            [&](Transaction& t) { t.WriteFile(r + "/state/fstx/data.mdb", "x"); },
-           [&](Transaction& t) { t.Rename(r + "/a", r + "/state", true); }}) {
+           [&](Transaction& t) { t.Rename(r + "/a", r + "/state", RenameMode::kReplace); }}) {
     Transaction tx = (*j)->Begin("journal");
     add(tx);
     Status s = tx.Commit();
@@ -425,14 +425,14 @@ TEST(EngineV2Cleanup, LeftoverStagingDoesNotBlockACommittedTransaction) {
   {
     auto j = Journal::Open(o);
     ASSERT_TRUE(j.ok());
-    ASSERT_TRUE((*j)->Begin("replace").Rename(r + "/a", r + "/b", true).Commit().ok());
+    ASSERT_TRUE((*j)->Begin("replace").Rename(r + "/a", r + "/b", RenameMode::kReplace).Commit().ok());
   }
   {
     auto j = Journal::Open(o);  // recovery finishes it, the deletion still fails
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     const RecoveryReport& rep = (*j)->open_report();
     ASSERT_EQ(rep.txs.size(), 1u);
-    EXPECT_EQ(rep.txs[0].decision, "rolled-forward");
+    EXPECT_STREQ(decision_name(rep.txs[0].decision), "rolled-forward");
     EXPECT_FALSE(rep.needs_attention());
     EXPECT_NE(rep.txs[0].message.find("left behind"), std::string::npos) << rep.txs[0].message;
   }
@@ -473,7 +473,7 @@ TEST(EngineV2LostRecords, StagingOfAnUnknownTransactionIsCorruption) {
   ASSERT_TRUE(j.ok()) << j.status().ToString();
   const RecoveryReport& rep = (*j)->open_report();
   ASSERT_EQ(rep.txs.size(), 1u);
-  EXPECT_EQ(rep.txs[0].decision, "corrupt");
+  EXPECT_STREQ(decision_name(rep.txs[0].decision), "corrupt");
   EXPECT_EQ(rep.txs[0].id, 7u);
   EXPECT_NE(rep.txs[0].message.find(r + "/.fstx/.fstx-7-0-old"), std::string::npos) << rep.txs[0].message;
   EXPECT_TRUE(rep.needs_attention());

@@ -2,6 +2,10 @@
 // as the earlier ops of the same transaction leave it.
 #include <gtest/gtest.h>
 
+#include <climits>
+
+#include "fstx/fstx.h"
+#include "src/paths.h"
 #include "src/plan.h"
 #include "tests/testutil.h"
 
@@ -110,6 +114,72 @@ TEST_F(PlanTest, LexicalRules) {
   OpSpec rel = Op(OpKind::kRemove, "");
   rel.path = "relative/path";
   EXPECT_EQ(Run({rel}).code(), Code::kInvalidArgument);
+}
+
+// The op limit is checked before anything else, with the numbers.
+TEST_F(PlanTest, MoreOpsThanTheLimitAreRefused) {
+  std::vector<OpSpec> ops(kMaxOpsPerTransaction + 1, Op(OpKind::kMkdir, "m"));
+  Status s = Run(ops);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("at most " + std::to_string(kMaxOpsPerTransaction)), std::string::npos) << s.message();
+}
+
+// The indexed lookup answers as the op-by-op walk did on chains of
+// renames: a directory moved back and forth, files written inside it
+// between the moves, and a name reused after its object moved away.
+TEST_F(PlanTest, LongRenameChainsResolveThroughEveryStep) {
+  std::vector<OpSpec> ops;
+  for (int i = 0; i < 50; ++i) {
+    ops.push_back(i % 2 ? Op(OpKind::kRename, "d/sub", "d/moved") : Op(OpKind::kRename, "d/moved", "d/sub"));
+    ops.push_back(Op(OpKind::kWriteFile, i % 2 ? "d/sub/f" + std::to_string(i) : "d/moved/f" + std::to_string(i)));
+  }
+  ops.push_back(Op(OpKind::kRename, "d/sub/c2", "d/sub/c"));  // the original file, moved 50 times
+  std::vector<Intent> out;
+  Status s = Run(ops, &out);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(out.back().moved.size, 1u) << "the real d/sub/c (1 byte)";
+  // The name the first op freed is free; the one it took is not.
+  ops.push_back(Op(OpKind::kMkdir, "d/sub/f1"));
+  EXPECT_EQ(Run(ops).code(), Code::kInvalidArgument) << "f1 was created by this transaction";
+  ops.back() = Op(OpKind::kMkdir, "d/moved");
+  EXPECT_TRUE(Run(ops).ok());
+}
+
+// Refused while planning, before anything is journaled (the CLI checks the
+// same up front): a replace between a directory and a non-directory, and a
+// symlink target symlink(2) would refuse.
+TEST_F(PlanTest, ReplacesThatRenameWouldRefuseAndOverlongLinkTargets) {
+  Status s = Run({Op(OpKind::kRename, "d/a", "d/sub", true)});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("cannot replace the file"), std::string::npos) << s.message();
+  s = Run({Op(OpKind::kRename, "d/sub", "d/a", true)});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("cannot replace the directory"), std::string::npos) << s.message();
+  EXPECT_TRUE(Run({Op(OpKind::kRename, "d/b", "d/a", true)}).ok());
+  OpSpec link = Op(OpKind::kSymlink, "d/l");
+  link.data = std::string(PATH_MAX, 'x');
+  s = Run({link});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("symlink target is 4096 bytes"), std::string::npos) << s.message();
+  link.data.pop_back();
+  EXPECT_TRUE(Run({link}).ok());
+}
+
+TEST(PathSetTest, AnswersSameAncestorAndBeneath) {
+  paths::PathSet set;
+  set.Insert("/a/b");
+  set.Insert("/ab");
+  EXPECT_TRUE(set.Holds("/a/b"));
+  EXPECT_TRUE(set.HoldsAncestorOf("/a/b/c/d"));
+  EXPECT_FALSE(set.HoldsAncestorOf("/a/b"));
+  EXPECT_FALSE(set.HoldsAncestorOf("/a/bc"));
+  EXPECT_TRUE(set.HoldsBeneath("/a"));
+  EXPECT_TRUE(set.HoldsBeneath("/"));
+  EXPECT_FALSE(set.HoldsBeneath("/a/b"));
+  EXPECT_FALSE(set.HoldsBeneath("/a/bc"));
+  EXPECT_TRUE(set.Overlaps("/ab"));
+  EXPECT_FALSE(set.Overlaps("/a/c"));
+  EXPECT_FALSE(set.Overlaps("/abc"));
 }
 
 }  // namespace
