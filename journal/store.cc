@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -181,7 +182,32 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::string* what
       return rc;
     }
   }
+  if ((rc = MarkCommitted(txn, batch->mark_committed, what)) != 0) return rc;
   return batch->to_history.empty() ? 0 : Prune(txn, what);
+}
+
+int JournalStore::Impl::MarkCommitted(MDB_txn* txn, const std::vector<uint64_t>& ids, std::string* what) {
+  for (uint64_t id : ids) {
+    std::string key = BeKey(id);
+    MDB_val kk = Val(key), vv;
+    int rc = mdb_get(txn, active_dbi, &kk, &vv);
+    if (rc == MDB_NOTFOUND) continue;  // finished meanwhile
+    if (rc != 0) {
+      *what = "read active record " + std::to_string(id) + " to mark it committed";
+      return rc;
+    }
+    TxRecord r;
+    // One that does not decode is left for an operator, as it is.
+    if (!DecodeRecord(View(vv), &r).ok() || r.state != TxState::kPrepared) continue;
+    r.state = TxState::kCommitted;
+    std::string val = EncodeRecord(r);
+    vv = Val(val);
+    if ((rc = mdb_put(txn, active_dbi, &kk, &vv, 0)) != 0) {
+      *what = "mark record " + std::to_string(id) + " committed";
+      return rc;
+    }
+  }
+  return 0;
 }
 
 // Bounds history by count, bytes and age, oldest ids first, at most
@@ -302,7 +328,36 @@ Status JournalStore::Write(WriteBatch* batch) {
 }
 
 Status JournalStore::ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const {
+  if (Status s = impl_->CatchUp(); !s.ok()) return s;
   return impl_->List(impl_->active_dbi, "active", out, bad);
+}
+
+// LMDB publishes a commit to other processes' readers (mti_txnid in
+// lock.mdb) just after its meta page reaches data.mdb. A process killed
+// between the two leaves a commit that is in the file but that readers do
+// not see until the next write transaction repairs the lock region (its
+// robust mutex reports the dead owner; mdb_mutex_failed re-reads the
+// newest meta). A reader that must see every record a dead process wrote
+// (recovery, a transaction checking for others on its paths) compares the
+// newest meta in the file with the published txnid and, if the file is
+// ahead, opens and aborts a write transaction first.
+Status JournalStore::Impl::CatchUp() const {
+  if (read_only) return Status::Ok();
+  MDB_txn* txn = nullptr;
+  std::shared_lock<std::shared_mutex> lk;
+  if (Status s = BeginRead(&txn, &lk); !s.ok()) return s;
+  const uint64_t published = mdb_txn_id(txn);  // mti_txnid: what readers see
+  mdb_txn_abort(txn);
+  MDB_envinfo info;  // me_last_txnid: the newest meta page in the map
+  if (mdb_env_info(env, &info) != 0 || static_cast<uint64_t>(info.me_last_txnid) <= published) return Status::Ok();
+  lk.unlock();
+  std::lock_guard<std::mutex> wl(write_mu);
+  auto w = Shared();
+  int rc = mdb_txn_begin(env, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) return Status::Ok();  // the next read adopts the new size first
+  if (rc != 0) return LmdbStatus(rc, "begin write transaction (catching up with a dead writer's commit)", dir);
+  mdb_txn_abort(txn);
+  return Status::Ok();
 }
 
 Status JournalStore::ListHistory(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const {

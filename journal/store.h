@@ -70,7 +70,14 @@ struct WriteBatch {
   std::vector<TxRecord> to_history;
   // Deleted from "active" without a history entry (operator 'forget').
   std::vector<uint64_t> drop_active;
-  bool empty() const { return put_active.empty() && to_history.empty() && drop_active.empty(); }
+  // Set to state committed if still in "active" in state prepared, checked
+  // inside the write (another process may finish them meanwhile): records
+  // of a live process whose paths the writer holds, i.e. past their
+  // commit point (see Journal::Impl::RecoverOverlapping).
+  std::vector<uint64_t> mark_committed;
+  bool empty() const {
+    return put_active.empty() && to_history.empty() && drop_active.empty() && mark_committed.empty();
+  }
 };
 
 // A stored value that failed to decode: BadRecord (fstx/inspect.h).

@@ -115,7 +115,8 @@ struct JournalStore::Impl {
     std::lock_guard<std::mutex> g(gate);
     return std::unique_lock<std::shared_mutex>(map_mu);
   }
-  std::mutex write_mu;  // serialises Write()
+  mutable std::mutex write_mu;  // serialises Write() (and CatchUp())
+  Status CatchUp() const;
   ~Impl();                                   // store_open.cc
   Status OpenDatabases(MDB_txn* txn);        // store_open.cc
   Status CheckNextId(MDB_txn* txn);          // store_open.cc
@@ -124,6 +125,7 @@ struct JournalStore::Impl {
   Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
               std::vector<BadRecord>* bad) const;
   int Apply(MDB_txn* txn, WriteBatch* batch, std::string* what, uint64_t* bytes);
+  int MarkCommitted(MDB_txn* txn, const std::vector<uint64_t>& ids, std::string* what);
   int Prune(MDB_txn* txn, std::string* what);
   Status Grow();
 };

@@ -603,6 +603,47 @@ Status LockWriter(const std::string& dir, int64_t wait_ms, int* fd_out) {
   return Status::Ok();
 }
 
+// Serializes environment opens across processes: an OFD lock on byte
+// kOpenGateByte of writer.lock (independent of the flock writers share),
+// exclusive for a writer, shared for a reader (who cannot create).
+// LMDB lets its first opener initialise lock.mdb (and a new data.mdb)
+// while later ones wait on its POSIX lock; if that first opener is killed
+// halfway, a waiter finds the lock region uninitialised (MDB_INVALID:
+// "File is not an LMDB file"). Under the gate one process opens at a time,
+// and after a death the next opener is LMDB's first again and initialises
+// anew. Released by closing its descriptor.
+constexpr off_t kOpenGateByte = 1 << 20;
+
+class OpenGate {
+ public:
+  ~OpenGate() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Take(const std::string& dir, bool read_only, int64_t wait_ms) {
+    const std::string path = dir + "/writer.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    bool shared = read_only;
+    if (fd_ < 0 && read_only) fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd_ < 0) return read_only ? Status::Ok() : Status::FromErrno(errno, "open", path);
+    struct flock fl {};
+    fl.l_type = shared ? F_RDLCK : F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = kOpenGateByte;
+    fl.l_len = 1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(wait_ms, 0));
+    for (int sleep_us = 200;; sleep_us = std::min(sleep_us * 2, 20000)) {
+      if (::fcntl(fd_, F_OFD_SETLK, &fl) == 0) return Status::Ok();
+      if (errno != EAGAIN && errno != EACCES && errno != EINTR) return Status::FromErrno(errno, "fcntl(F_OFD_SETLK)", path);
+      if (std::chrono::steady_clock::now() >= deadline)
+        return Status(Code::kBusy, "journal " + dir + ": another process is opening it (for longer than the lock wait)", EBUSY);
+      ::usleep(static_cast<useconds_t>(sleep_us));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 // After mdb_env_open: the data file LMDB holds is a regular file, is what
 // `path` names now (not through a symlink), and is the file checked before
 // (`checked`, null if there was none).
@@ -816,6 +857,8 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
     if (!s.ok()) return s;
   }
 
+  OpenGate gate;
+  if (!(s = gate.Take(dir, opts.read_only, opts.lock_wait_ms)).ok()) return s;
   // data.mdb and lock.mdb: regular files, and data.mdb safe to map. The fd
   // stays open until LMDB has opened the file, so that its identity can be
   // compared with what LMDB opened.

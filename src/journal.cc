@@ -176,6 +176,8 @@ struct Journal::Impl {
       all.put_active.insert(all.put_active.end(), r->b->put_active.begin(), r->b->put_active.end());
       all.to_history.insert(all.to_history.end(), r->b->to_history.begin(), r->b->to_history.end());
       all.drop_active.insert(all.drop_active.end(), r->b->drop_active.begin(), r->b->drop_active.end());
+      all.mark_committed.insert(all.mark_committed.end(), r->b->mark_committed.begin(),
+                                r->b->mark_committed.end());
     }
     std::vector<size_t> finished, marked;
     AddCompletions(&all, &finished, &marked);
@@ -341,8 +343,16 @@ struct Journal::Impl {
 
   // Unfinished transactions of other owners (processes) that touch
   // `paths`, which the caller holds locked. A dead owner's is recovered
-  // now (its locks died with it).
-  Status RecoverOverlapping(const std::set<std::string>& paths) {
+  // now (its locks died with it). A live owner's still-prepared record is
+  // past its commit point: a process releases a transaction's path locks
+  // only after its commit point or after recording its rollback (or it
+  // keeps them: needs attention). Its completion record rides on that
+  // process's next journal write, so if it died before that, recovery
+  // would probe a tree this transaction has since changed (neither state:
+  // needs attention, or an undo of a committed transaction). Its id goes
+  // to *committed: our prepared record marks it committed in the same
+  // LMDB commit, before we touch its paths.
+  Status RecoverOverlapping(const std::set<std::string>& paths, std::vector<uint64_t>* committed) {
     std::vector<TxRecord> recs;
     std::vector<BadRecord> bad;
     Status s = store->ListActive(&recs, &bad);
@@ -351,9 +361,10 @@ struct Journal::Impl {
     for (const TxRecord& rec : recs) {
       if (rec.state == TxState::kCommitted || IsLive(rec.id) || !Overlaps(rec, paths)) continue;
       if (SameOwner(rec.owner, self)) continue;  // ours: Recover / Resolve handle it
-      // A live owner's record on paths we hold is past its commit point,
-      // its completion not yet recorded (it would hold the locks otherwise).
-      if (OwnerAlive(rec.owner)) continue;
+      if (OwnerAlive(rec.owner)) {
+        if (rec.state == TxState::kPrepared) committed->push_back(rec.id);
+        continue;
+      }
       RecoveredTx t = RecoverTransaction(Env(), rec, /*dry_run=*/false);
       if (t.decision == Decision::kNeedsAttention || t.decision == Decision::kCorrupt)
         return Status(Code::kNeedsAttention, "tx " + std::to_string(rec.id) + " ('" + rec.label +
@@ -428,7 +439,8 @@ struct Transaction::Impl {
   bool expect_without_op = false;  // Expect() called before any op
   uint64_t id = 0;
 
-  Status Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents, uint64_t* lock_key);
+  Status Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents, uint64_t* lock_key,
+                 std::vector<uint64_t>* others_committed);
   Status RollBack(TxRecord* rec, size_t count, const Status& cause, BarrierTracker* bt, uint64_t lock_key);
   Status Commit();
 };
@@ -541,7 +553,7 @@ Status Transaction::Validate() {
 Status Transaction::Commit() { return impl_->Commit(); }
 
 Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent>* intents,
-                                  uint64_t* lock_key) {
+                                  uint64_t* lock_key, std::vector<uint64_t>* others_committed) {
   if (expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
   Status s = LoadContentFiles(specs);
@@ -556,7 +568,7 @@ Status Transaction::Impl::Prepare(std::vector<OpSpec>* specs, std::vector<Intent
   *lock_key = j->next_lock_key++;
   s = j->locks.Lock(paths, *lock_key, "transaction '" + label + "'", j->opts.lock_wait_ms);
   if (!s.ok()) return j->NameHolder(s, paths);
-  s = j->RecoverOverlapping(paths);
+  s = j->RecoverOverlapping(paths, others_committed);
   if (s.ok()) s = Plan(j->fs, j->roots, *specs, intents);
   if (s.ok()) {
     std::set<std::string> stages;
@@ -580,7 +592,8 @@ Status Transaction::Impl::Commit() {
   std::vector<OpSpec> specs = ops;
   std::vector<Intent> intents;
   uint64_t lock_key = 0;
-  Status s = Prepare(&specs, &intents, &lock_key);
+  std::vector<uint64_t> others_committed;
+  Status s = Prepare(&specs, &intents, &lock_key, &others_committed);
   if (!s.ok()) return s;
 
   TxRecord rec;
@@ -593,6 +606,7 @@ Status Transaction::Impl::Commit() {
   {
     WriteBatch b;
     b.put_active.push_back(rec);
+    b.mark_committed = std::move(others_committed);
     s = j->Write(&b);
     if (!s.ok()) {
       // The commit may still have reached the disk (an fsync error after
@@ -606,8 +620,11 @@ Status Transaction::Impl::Commit() {
         abort.to_history.push_back(rec);
         Status a = j->Write(&abort);
         if (!a.ok()) {
-          j->SetLive(rec.id, true);  // not recovered by this process either
-          j->locks.Unlock(lock_key);
+          // Not recovered by this process either; the paths stay locked
+          // (a prepared record on unlocked paths reads as committed to
+          // other processes, see RecoverOverlapping).
+          j->SetLive(rec.id, true);
+          j->HoldForAttention(rec.id, lock_key);
           return Status(Code::kNeedsAttention,
                         "journal " + j->store->dir() + ": the prepared record of tx " + std::to_string(rec.id) +
                             " may be durable and could not be withdrawn (" + a.ToString() +
@@ -682,10 +699,17 @@ Status Transaction::Impl::RollBack(TxRecord* rec, size_t count, const Status& ca
     WriteBatch b;
     b.to_history.push_back(*rec);
     Status w = j->Write(&b);
-    if (!w.ok())  // the record stays prepared; recovery will find nothing applied
-      j->log->warn("fstx: tx {} rolled back, but recording that failed: {}", rec->id, w.ToString());
-    j->SetLive(rec->id, false);
-    j->locks.Unlock(lock_key);
+    if (!w.ok()) {
+      // The record stays prepared (recovery will find nothing applied);
+      // the paths stay locked until this process ends, for another
+      // process reads a prepared record on unlocked paths as committed.
+      j->log->warn("fstx: tx {} rolled back, but recording that failed: {}; its paths stay locked",
+                   rec->id, w.ToString());
+      j->HoldForAttention(rec->id, lock_key);
+    } else {
+      j->SetLive(rec->id, false);
+      j->locks.Unlock(lock_key);
+    }
     return Status(cause.code(), cause.message() + "; transaction rolled back, nothing changed", cause.err());
   }
   // Could not undo: leave it to an operator, paths stay locked.

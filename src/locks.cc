@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "journal/fork_guard.h"
 #include "src/paths.h"
 
 namespace fstx {
@@ -42,7 +43,10 @@ std::map<off_t, bool> LockBytes(const std::set<std::string>& paths) {
 
 LockTable::~LockTable() {
   for (auto& [k, h] : held_)
-    if (h.fd >= 0) ::close(h.fd);
+    if (h.fd >= 0) {
+      fork_guard::Unregister(h.fd);
+      ::close(h.fd);
+    }
 }
 
 Status LockTable::SetLockFile(const std::string& path) {
@@ -123,6 +127,9 @@ Status LockTable::Lock(const std::set<std::string>& paths, uint64_t key, const s
     return Status(s.code(), *paths.begin() + (paths.size() > 1 ? " (or another of its paths)" : "") +
                                 " is locked: " + s.message(), s.err());
   }
+  // A child forked meanwhile would share the description and keep the
+  // locks alive after we let go (or die): it closes its copy at once.
+  fork_guard::Register(fd);
   held_[key].fd = fd;
   return Status();
 }
@@ -131,7 +138,10 @@ void LockTable::Unlock(uint64_t key) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = held_.find(key);
   if (it == held_.end()) return;
-  if (it->second.fd >= 0) ::close(it->second.fd);
+  if (it->second.fd >= 0) {
+    fork_guard::Unregister(it->second.fd);
+    ::close(it->second.fd);
+  }
   held_.erase(it);
   cv_.notify_all();
 }

@@ -2,7 +2,9 @@
 // that wait, and processes sharing a journal (one SIGKILLed).
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +159,74 @@ TEST_F(ConcurrencyTest, ProcessesShareAJournalAndSurviveOneKilled) {
       ::unlink((root_ + "/w" + std::to_string(w) + "b").c_str());
     }
   }
+}
+
+// A process commits (its completion record not yet written: it rides on
+// its next journal write), another process then changes the same file,
+// and the first dies. Its record, still "prepared", describes a file that
+// has moved on: recovery must not read that as someone else's change
+// (needs attention) or undo the second transaction.
+TEST_F(ConcurrencyTest, CommittedRecordOfAProcessKilledLaterStaysCommitted) {
+  Options o = Opts();
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  fflush(nullptr);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto j = Journal::Open(o);
+    if (!j.ok()) ::_exit(2);
+    if (!(*j)->Begin("first").WriteFile(root_ + "/shared", "first", 0644).WriteFile(root_ + "/a", "first", 0644)
+             .Commit().ok())
+      ::_exit(1);
+    char c = 1;
+    if (::write(ready[1], &c, 1) != 1) ::_exit(3);
+    ::pause();  // killed here, its completion never written
+    ::_exit(0);
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  {
+    auto j = Journal::Open(o);
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    Status s = (*j)->Begin("second").WriteFile(root_ + "/shared", "second", 0644).Commit();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ::kill(pid, SIGKILL);
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+    RecoveryReport r;
+    ASSERT_TRUE((*j)->Recover(&r).ok());
+    EXPECT_FALSE(r.needs_attention()) << (r.txs.empty() ? "" : r.txs[0].message);
+  }
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  EXPECT_FALSE((*j)->open_report().needs_attention())
+      << ((*j)->open_report().txs.empty() ? "" : (*j)->open_report().txs[0].message);
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/shared"), "second");
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/a"), "first");
+}
+
+// Opens are serialized across processes (a creator killed while LMDB
+// initialises its files must not leave waiters an uninitialised lock
+// region): while another description holds the open gate of writer.lock,
+// Open waits and then fails busy.
+TEST_F(ConcurrencyTest, OpenWaitsForAnotherProcessOpening) {
+  Options o = Opts();
+  o.lock_wait_ms = 0;
+  { ASSERT_TRUE(Journal::Open(o).ok()); }
+  int fd = ::open((o.dir + "/writer.lock").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 1 << 20;
+  fl.l_len = 1;
+  ASSERT_EQ(::fcntl(fd, F_OFD_SETLK, &fl), 0);
+  auto busy = Journal::Open(o);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.status().code(), Code::kBusy) << busy.status().ToString();
+  ::close(fd);
+  EXPECT_TRUE(Journal::Open(o).ok());
 }
 
 // An overlapping transaction waits for the holder instead of failing.
