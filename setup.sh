@@ -26,7 +26,9 @@ PACKAGES=(meson ninja-build g++ pkg-config python3 liblmdb-dev libboost-filesyst
           libxml2-utils jq
           # tests/pkg: the man page is checked with groff, the units with
           # systemd-analyze verify, the completion with bash
-          groff-base man-db systemd)
+          groff-base man-db systemd
+          # benchmarks only: the SQLite baseline of bench_scale, and the plot
+          libsqlite3-dev gnuplot-nox)
 
 usage() {
   echo "usage: $0 demo | test | bench [BENCH-ARGS...]" >&2

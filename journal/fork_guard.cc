@@ -14,7 +14,7 @@
 namespace fstx::fork_guard {
 namespace {
 
-constexpr int kSlots = 64;
+constexpr int kSlots = 1024;  // journals, and path-lock descriptors of commits in flight
 std::atomic<int> g_slots[kSlots];  // fd + 1; 0 = free (zero-initialised)
 std::once_flag g_once;
 

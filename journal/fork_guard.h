@@ -7,7 +7,8 @@
 // writer.lock fd is registered here; a pthread_atfork child handler closes
 // the child's copies at once (the parent keeps its lock). Registration is
 // lock-free (the handler runs in the child, where another thread's mutex
-// may be held forever); up to 64 journals per process are covered.
+// may be held forever); up to 1024 descriptors per process are covered
+// (writer locks, and the path-lock descriptors of commits in flight).
 #pragma once
 
 namespace fstx::fork_guard {

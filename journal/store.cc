@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -101,8 +102,7 @@ Status JournalStore::Impl::Grow() {
 }
 
 // Applies the batch inside `txn`; returns an LMDB code and names the step.
-int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist,
-                              std::string* what, uint64_t* bytes) {
+int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::string* what, uint64_t* bytes) {
   MDB_val k = Val("next_id"), v;
   int rc = mdb_get(txn, meta_dbi, &k, &v);
   uint64_t next = 0;
@@ -159,7 +159,6 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
       *what = "move record " + std::to_string(r.id) + " to history";
       return rc;
     }
-    if (hist->has_value()) (**hist)[r.id] = r.finished_us;
     if (r.id == UINT64_MAX) {
       *what = "move record " + std::to_string(r.id) + " to history (ids exhausted)";
       return MDB_CORRUPTED;
@@ -183,32 +182,50 @@ int JournalStore::Impl::Apply(MDB_txn* txn, WriteBatch* batch, std::optional<His
       return rc;
     }
   }
-  return batch->to_history.empty() ? 0 : Prune(txn, hist, what);
+  if ((rc = MarkCommitted(txn, batch->mark_committed, what)) != 0) return rc;
+  return batch->to_history.empty() ? 0 : Prune(txn, what);
 }
 
-// Bounds history by count (oldest ids first) and by age. Records that do
-// not decode are never deleted here: they stay for the operator to see.
-int JournalStore::Impl::Prune(MDB_txn* txn, std::optional<HistoryAges>* hist, std::string* what) {
-  *what = "prune history";
-  int rc = 0;
-  if (!hist->has_value()) {
-    HistoryAges ages;
-    MDB_cursor* cur = nullptr;
-    if ((rc = mdb_cursor_open(txn, history_dbi, &cur)) != 0) return rc;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      TxRecord rec;
-      uint64_t id = 0;
-      if (k.mv_size == 8 && FromBe(k, &id) && DecodeRecord(View(v), &rec).ok())
-        ages[id] = rec.finished_us;
+int JournalStore::Impl::MarkCommitted(MDB_txn* txn, const std::vector<uint64_t>& ids, std::string* what) {
+  for (uint64_t id : ids) {
+    std::string key = BeKey(id);
+    MDB_val kk = Val(key), vv;
+    int rc = mdb_get(txn, active_dbi, &kk, &vv);
+    if (rc == MDB_NOTFOUND) continue;  // finished meanwhile
+    if (rc != 0) {
+      *what = "read active record " + std::to_string(id) + " to mark it committed";
+      return rc;
     }
-    mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND) return rc;
-    *hist = std::move(ages);
+    TxRecord r;
+    // One that does not decode is left for an operator, as it is.
+    if (!DecodeRecord(View(vv), &r).ok() || r.state != TxState::kPrepared) continue;
+    r.state = TxState::kCommitted;
+    std::string val = EncodeRecord(r);
+    vv = Val(val);
+    if ((rc = mdb_put(txn, active_dbi, &kk, &vv, 0)) != 0) {
+      *what = "mark record " + std::to_string(id) + " committed";
+      return rc;
+    }
   }
+  return 0;
+}
+
+// Bounds history by count, bytes and age, oldest ids first, at most
+// kPruneMax deletions per write (a lowered bound is reached over the next
+// writes): the cost is that of the records deleted, never of the whole
+// history. The age bound stops at the first record young enough (ids
+// follow start order, so a long transaction may keep an older neighbour
+// behind it a little longer). Records that do not decode are never deleted
+// here: they stay for the operator to see.
+int JournalStore::Impl::Prune(MDB_txn* txn, std::string* what) {
+  constexpr int kPruneMax = 10000;
+  *what = "prune history";
   MDB_stat st;
-  if ((rc = mdb_stat(txn, history_dbi, &st)) != 0) return rc;
+  int rc = mdb_stat(txn, history_dbi, &st);
+  if (rc != 0) return rc;
+  auto bytes = [](const MDB_stat& s) {
+    return (s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages) * uint64_t{s.ms_psize};
+  };
   uint64_t total = st.ms_entries;
   const int64_t age_s = opts.history_max_age_s;
   const bool by_age = age_s > 0 && age_s < INT64_MAX / 1000000;
@@ -216,20 +233,29 @@ int JournalStore::Impl::Prune(MDB_txn* txn, std::optional<HistoryAges>* hist, st
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   const int64_t cutoff = by_age ? now_us - age_s * 1000000 : 0;
-  HistoryAges& ages = **hist;
-  for (auto it = ages.begin(); it != ages.end();) {
-    if (total > opts.history_max_count || (by_age && it->second < cutoff)) {
-      std::string key = BeKey(it->first);
-      MDB_val kk = Val(key);
-      rc = mdb_del(txn, history_dbi, &kk, nullptr);
-      if (rc != 0 && rc != MDB_NOTFOUND) return rc;
-      total--;
-      it = ages.erase(it);
-    } else {
-      ++it;
+  MDB_cursor* cur = nullptr;
+  if ((rc = mdb_cursor_open(txn, history_dbi, &cur)) != 0) return rc;
+  MDB_val k, v;
+  int deleted = 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && deleted < kPruneMax;) {
+    const bool over = total > opts.history_max_count || bytes(st) > opts.history_max_bytes;
+    TxRecord rec;
+    uint64_t id = 0;
+    const bool decodes = k.mv_size == 8 && FromBe(k, &id) && DecodeRecord(View(v), &rec).ok();
+    if (!decodes) {
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
     }
+    if (!over && !(by_age && rec.finished_us < cutoff)) break;
+    if ((rc = mdb_cursor_del(cur, 0)) != 0) break;
+    total--, deleted++;
+    if (opts.history_max_bytes != UINT64_MAX && (rc = mdb_stat(txn, history_dbi, &st)) != 0) break;
+    const std::string after = BeKey(id + 1);
+    k = Val(after);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
   }
-  return 0;
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 Status JournalStore::Write(WriteBatch* batch) {
@@ -265,11 +291,9 @@ Status JournalStore::Write(WriteBatch* batch) {
     }
     if (rc != 0) return LmdbStatus(rc, "begin write transaction", m.dir);
 
-    std::optional<Impl::HistoryAges> hist;
-    if (!batch->to_history.empty()) hist = m.history_finished;
     std::string what;
     uint64_t bytes = 0;
-    rc = m.Apply(txn, batch, &hist, &what, &bytes);
+    rc = m.Apply(txn, batch, &what, &bytes);
     if (rc == 0 && m.opts.commit_hook) {
       Status hs = m.opts.commit_hook("journal.commit.before");
       if (!hs.ok()) {
@@ -295,7 +319,6 @@ Status JournalStore::Write(WriteBatch* batch) {
       reset_ids();
       return store_detail::WriteStatus(rc, what, m.dir, bytes);
     }
-    if (hist.has_value()) m.history_finished = std::move(hist);
     if (m.opts.commit_hook) return m.opts.commit_hook("journal.commit.after");
     return Status::Ok();
   }
@@ -305,7 +328,36 @@ Status JournalStore::Write(WriteBatch* batch) {
 }
 
 Status JournalStore::ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const {
+  if (Status s = impl_->CatchUp(); !s.ok()) return s;
   return impl_->List(impl_->active_dbi, "active", out, bad);
+}
+
+// LMDB publishes a commit to other processes' readers (mti_txnid in
+// lock.mdb) just after its meta page reaches data.mdb. A process killed
+// between the two leaves a commit that is in the file but that readers do
+// not see until the next write transaction repairs the lock region (its
+// robust mutex reports the dead owner; mdb_mutex_failed re-reads the
+// newest meta). A reader that must see every record a dead process wrote
+// (recovery, a transaction checking for others on its paths) compares the
+// newest meta in the file with the published txnid and, if the file is
+// ahead, opens and aborts a write transaction first.
+Status JournalStore::Impl::CatchUp() const {
+  if (read_only) return Status::Ok();
+  MDB_txn* txn = nullptr;
+  std::shared_lock<std::shared_mutex> lk;
+  if (Status s = BeginRead(&txn, &lk); !s.ok()) return s;
+  const uint64_t published = mdb_txn_id(txn);  // mti_txnid: what readers see
+  mdb_txn_abort(txn);
+  MDB_envinfo info;  // me_last_txnid: the newest meta page in the map
+  if (mdb_env_info(env, &info) != 0 || static_cast<uint64_t>(info.me_last_txnid) <= published) return Status::Ok();
+  lk.unlock();
+  std::lock_guard<std::mutex> wl(write_mu);
+  auto w = Shared();
+  int rc = mdb_txn_begin(env, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) return Status::Ok();  // the next read adopts the new size first
+  if (rc != 0) return LmdbStatus(rc, "begin write transaction (catching up with a dead writer's commit)", dir);
+  mdb_txn_abort(txn);
+  return Status::Ok();
 }
 
 Status JournalStore::ListHistory(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const {

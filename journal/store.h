@@ -4,15 +4,17 @@
 // can write is refused) holding LMDB's data.mdb/lock.mdb and writer.lock.
 // Named databases: "meta" (magic, format version, next transaction id),
 // "active" (unfinished transactions) and "history" (finished ones, bounded
-// by count and age). Keys of active/history are the 8-byte big-endian id.
+// by count, bytes and age). Keys of active/history are the 8-byte big-endian id.
 //
 // Write() is the only mutator: one LMDB write transaction, committed with
 // a full sync (never MDB_NOSYNC / MDB_WRITEMAP). MDB_MAP_FULL grows the map
 // (doubling) and retries. mdb_reader_check runs at open.
 //
-// Writer exclusivity: a store opened for writing holds flock(LOCK_EX) on
-// writer.lock for its lifetime (one writer process per journal); a second
-// writer gets kBusy naming the holder's pid. Read-only opens take no lock.
+// Writers: a store opened for writing holds flock(LOCK_SH) on writer.lock
+// for its lifetime and writes its pid there (the last writer's pid is what
+// `fstx status` shows). Many processes may write one journal at once: LMDB
+// serialises their write transactions (its lock.mdb mutex); ids come from
+// meta inside each write. Read-only opens take no lock.
 //
 // Open refuses what it cannot trust, before LMDB maps anything: a file in
 // the directory that is a symlink (kPermission) or not a regular file
@@ -46,6 +48,11 @@ struct StoreOptions {
   uint64_t initial_map_size = 8ull << 20;
   uint64_t history_max_count = 1000;     // 0 = keep none
   int64_t history_max_age_s = 30 * 86400;
+  // Bound on the pages history occupies (LMDB's own count, mdb_stat).
+  uint64_t history_max_bytes = 256ull << 20;
+  // How long Open waits for writer.lock while someone holds it exclusively
+  // (writers share it; `fstx status` probes it exclusively for a moment).
+  int64_t lock_wait_ms = 5000;
   // Called with "journal.commit.before" before the LMDB commit and
   // "journal.commit.after" after it. A non-ok status from "before" aborts
   // the write (nothing changes) and is returned; from "after" it is
@@ -63,7 +70,14 @@ struct WriteBatch {
   std::vector<TxRecord> to_history;
   // Deleted from "active" without a history entry (operator 'forget').
   std::vector<uint64_t> drop_active;
-  bool empty() const { return put_active.empty() && to_history.empty() && drop_active.empty(); }
+  // Set to state committed if still in "active" in state prepared, checked
+  // inside the write (another process may finish them meanwhile): records
+  // of a live process whose paths the writer holds, i.e. past their
+  // commit point (see Journal::Impl::RecoverOverlapping).
+  std::vector<uint64_t> mark_committed;
+  bool empty() const {
+    return put_active.empty() && to_history.empty() && drop_active.empty() && mark_committed.empty();
+  }
 };
 
 // A stored value that failed to decode: BadRecord (fstx/inspect.h).

@@ -115,13 +115,8 @@ struct JournalStore::Impl {
     std::lock_guard<std::mutex> g(gate);
     return std::unique_lock<std::shared_mutex>(map_mu);
   }
-  std::mutex write_mu;  // serialises Write()
-  // finished_us of every decodable history record, by id: loaded by the
-  // first prune, then kept in step with committed writes (this process is
-  // the only writer: writer.lock).
-  using HistoryAges = std::map<uint64_t, int64_t>;
-  std::optional<HistoryAges> history_finished;
-
+  mutable std::mutex write_mu;  // serialises Write() (and CatchUp())
+  Status CatchUp() const;
   ~Impl();                                   // store_open.cc
   // store_open.cc: the steps of Open.
   Status Register(const struct stat& st);
@@ -136,9 +131,9 @@ struct JournalStore::Impl {
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
               std::vector<BadRecord>* bad) const;
-  int Apply(MDB_txn* txn, WriteBatch* batch, std::optional<HistoryAges>* hist, std::string* what,
-            uint64_t* bytes);
-  int Prune(MDB_txn* txn, std::optional<HistoryAges>* hist, std::string* what);
+  int Apply(MDB_txn* txn, WriteBatch* batch, std::string* what, uint64_t* bytes);
+  int MarkCommitted(MDB_txn* txn, const std::vector<uint64_t>& ids, std::string* what);
+  int Prune(MDB_txn* txn, std::string* what);
   Status Grow();
 };
 

@@ -24,7 +24,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -556,14 +558,27 @@ class DataFileCheck {
   std::vector<uint64_t> free_;
 };
 
-Status LockWriter(const std::string& dir, int* fd_out) {
+// flock(LOCK_SH) on fd, retrying while someone holds it exclusively, for
+// up to wait_ms: 0 or errno.
+int FlockSharedWaiting(int fd, int64_t wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(wait_ms, 0));
+  for (int sleep_us = 200;; sleep_us = std::min(sleep_us * 2, 20000)) {
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return 0;
+    if (errno != EWOULDBLOCK && errno != EINTR) return errno;
+    if (std::chrono::steady_clock::now() >= deadline) return EWOULDBLOCK;
+    ::usleep(static_cast<useconds_t>(sleep_us));
+  }
+}
+
+Status LockWriter(const std::string& dir, int64_t wait_ms, int* fd_out) {
   std::string path = dir + "/writer.lock";
   int fd = -1;
   struct stat st;
   Status s = OpenJournalFile(path, O_RDWR | O_CREAT, &fd, &st);
   if (!s.ok()) return s;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
+  // Writers share it; an exclusive holder is a moment's probe (`fstx
+  // status`) or someone keeping every writer out on purpose.
+  if (int err = FlockSharedWaiting(fd, wait_ms); err != 0) {
     if (err == EWOULDBLOCK) {
       char buf[32] = {};
       ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -587,6 +602,47 @@ Status LockWriter(const std::string& dir, int* fd_out) {
   *fd_out = fd;
   return Status::Ok();
 }
+
+// Serializes environment opens across processes: an OFD lock on byte
+// kOpenGateByte of writer.lock (independent of the flock writers share),
+// exclusive for a writer, shared for a reader (who cannot create).
+// LMDB lets its first opener initialise lock.mdb (and a new data.mdb)
+// while later ones wait on its POSIX lock; if that first opener is killed
+// halfway, a waiter finds the lock region uninitialised (MDB_INVALID:
+// "File is not an LMDB file"). Under the gate one process opens at a time,
+// and after a death the next opener is LMDB's first again and initialises
+// anew. Released by closing its descriptor.
+constexpr off_t kOpenGateByte = 1 << 20;
+
+class OpenGate {
+ public:
+  ~OpenGate() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Take(const std::string& dir, bool read_only, int64_t wait_ms) {
+    const std::string path = dir + "/writer.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    bool shared = read_only;
+    if (fd_ < 0 && read_only) fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd_ < 0) return read_only ? Status::Ok() : Status::FromErrno(errno, "open", path);
+    struct flock fl {};
+    fl.l_type = shared ? F_RDLCK : F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = kOpenGateByte;
+    fl.l_len = 1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(wait_ms, 0));
+    for (int sleep_us = 200;; sleep_us = std::min(sleep_us * 2, 20000)) {
+      if (::fcntl(fd_, F_OFD_SETLK, &fl) == 0) return Status::Ok();
+      if (errno != EAGAIN && errno != EACCES && errno != EINTR) return Status::FromErrno(errno, "fcntl(F_OFD_SETLK)", path);
+      if (std::chrono::steady_clock::now() >= deadline)
+        return Status(Code::kBusy, "journal " + dir + ": another process is opening it (for longer than the lock wait)", EBUSY);
+      ::usleep(static_cast<useconds_t>(sleep_us));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 // After mdb_env_open: the data file LMDB holds is a regular file, is what
 // `path` names now (not through a symlink), and is the file checked before
@@ -898,7 +954,9 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
   struct stat st;
   Status s = PrepareDir(impl->opts, &st);
   if (!s.ok() || !(s = impl->Register(st)).ok()) return s;
-  if (!opts.read_only && !(s = LockWriter(impl->dir, &impl->lock_fd)).ok()) return s;
+  if (!opts.read_only && !(s = LockWriter(impl->dir, opts.lock_wait_ms, &impl->lock_fd)).ok()) return s;
+  OpenGate gate;  // held until the databases are open
+  if (!(s = gate.Take(impl->dir, opts.read_only, opts.lock_wait_ms)).ok()) return s;
   CheckedDataFile data;
   if (!(s = CheckFiles(impl->dir, opts.read_only, &data)).ok()) return s;
   if (!(s = impl->OpenEnvironment(data.fresh ? nullptr : &data.st)).ok()) return s;

@@ -130,12 +130,20 @@ FSTX_API fstx_options* fstx_options_new(const char* journal_dir);
 FSTX_API int fstx_options_add_root(fstx_options* o, const char* root);
 FSTX_API void fstx_options_set_recover_on_open(fstx_options* o, int on);
 FSTX_API void fstx_options_set_log(fstx_options* o, fstx_log_fn fn, void* ctx);
+/* How long a commit waits for paths another transaction (in this process
+ * or another) holds before FSTX_BUSY; 0: do not wait. Default 5000. */
+FSTX_API void fstx_options_set_lock_wait_ms(fstx_options* o, int64_t ms);
+/* Bounds on the finished transactions kept (oldest pruned first): count
+ * (default 1000), age in seconds (30 days) and bytes (256 MiB); 0 for
+ * count or bytes keeps the default. */
+FSTX_API void fstx_options_set_history_limits(fstx_options* o, uint64_t max_count, int64_t max_age_s,
+                                              uint64_t max_bytes);
 FSTX_API void fstx_options_free(fstx_options* o);
 
 /* ---- journal ---- */
-/* Opens (creating) the journal, takes its writer lock (FSTX_BUSY while
- * another process holds it) and, unless turned off, recovers unfinished
- * transactions of dead processes (fstx_journal_open_report). */
+/* Opens (creating) the journal (many processes may have it open at once)
+ * and, unless turned off, recovers unfinished transactions of dead
+ * processes (fstx_journal_open_report). */
 FSTX_API int fstx_journal_open(const fstx_options* o, fstx_journal** out);
 /* Flushes and closes. */
 FSTX_API void fstx_journal_close(fstx_journal* j);
@@ -187,6 +195,9 @@ FSTX_API int fstx_txn_rename(fstx_txn* t, const char* from, const char* to, int 
 /* mode: permission bits, or -1 for the replaced file's (0644 if new). */
 FSTX_API int fstx_txn_write_file(fstx_txn* t, const char* path, const void* data, size_t len,
                                  int mode);
+/* fstx_txn_write_file with the content of the file `content_file`, read at
+ * commit through a bounded buffer (it must not change until then). */
+FSTX_API int fstx_txn_write_file_from(fstx_txn* t, const char* path, const char* content_file, int mode);
 FSTX_API int fstx_txn_symlink(fstx_txn* t, const char* target, const char* path, int replace);
 FSTX_API int fstx_txn_remove(fstx_txn* t, const char* path);
 FSTX_API int fstx_txn_mkdir(fstx_txn* t, const char* path, unsigned mode);

@@ -19,11 +19,14 @@
 // If the process dies, Journal::Open (or Recover) in the next process rolls
 // the transaction forward or back; see README "On-disk guarantees".
 //
-// Thread safety: a Journal may be used from many threads; two transactions
-// whose paths overlap (same path, or one beneath the other) do not run at
-// once: the second Commit() fails with kBusy naming the path. A Transaction
-// object belongs to one thread. One process writes a journal at a time
-// (Open fails with kBusy while another process has it open for writing).
+// Thread safety: a Journal may be used from many threads, and many
+// processes may have one journal open at once. Two transactions whose
+// paths overlap (same path, or one beneath the other) do not run at once:
+// the second Commit() waits up to Options::lock_wait_ms, then fails with
+// kBusy naming the path and the holder. Path locks held by a process that
+// dies are released by the kernel; its unfinished transactions are
+// recovered by the next transaction that needs their paths (or Recover).
+// A Transaction object belongs to one thread.
 #pragma once
 
 #include <cstdint>
@@ -66,8 +69,13 @@ struct Options {
   std::vector<std::string> roots;  // every path must lie beneath one
   // Recover unfinished transactions of dead owners during Open (default).
   bool recover_on_open = true;
+  // How long Commit() waits for paths another transaction holds (in this
+  // process or another) before failing with kBusy; 0: do not wait.
+  int64_t lock_wait_ms = 5000;
   uint64_t history_max_count = 1000;
   int64_t history_max_age_s = 30 * 86400;
+  // History is also bounded by the bytes its pages occupy (oldest first).
+  uint64_t history_max_bytes = 256ull << 20;
   // Filesystem seam. nullptr: a PosixFs over `roots`, owned by the journal.
   // Otherwise not owned and must outlive the journal (fault injection,
   // tracing).
@@ -144,6 +152,9 @@ struct Op {
   std::optional<uint32_t> mode;  // write_file (default: see WriteFile), mkdir (default 0755)
   uint64_t offset = 0;           // write_range
   std::optional<Precondition> expect;  // see Transaction::Expect
+  // write_file from a file (Transaction::WriteFileFrom): the content is
+  // read from here at commit, not taken from `data`.
+  std::string content_file;
 
   // "rename /a -> /b", "write_file /c": how errors name the op.
   FSTX_API std::string Describe() const;
@@ -194,6 +205,11 @@ class FSTX_API Transaction {
   // file's owner is kept.
   Transaction& WriteFile(const std::string& path, std::string_view data,
                          std::optional<uint32_t> mode = std::nullopt);
+  // WriteFile with the content of the file `content_file` (read at
+  // Commit(); it must not change until Commit() returns). For big files:
+  // the content is copied through a bounded buffer.
+  Transaction& WriteFileFrom(const std::string& path, const std::string& content_file,
+                             std::optional<uint32_t> mode = std::nullopt);
   // Creates a symlink at `path` pointing to `target`, or with kReplace
   // atomically retargets an existing non-directory.
   Transaction& Symlink(const std::string& target, const std::string& path,

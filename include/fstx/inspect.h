@@ -131,7 +131,8 @@ FSTX_API Status Verify(const std::string& dir, const std::vector<std::string>& r
 FSTX_API std::vector<std::string> LockedPaths(const TxRecord& rec);
 // Whether a record's owner still runs (same boot, pid and start time).
 FSTX_API bool OwnerAlive(const Owner& owner);
-// flock(LOCK_SH|LOCK_NB) probe of DIR/writer.lock and the pid in it.
+// flock(LOCK_EX|LOCK_NB) probe of DIR/writer.lock (writers hold it shared)
+// and the pid in it (the last writer that opened the journal).
 FSTX_API WriterInfo ProbeWriter(const std::string& dir);
 
 }  // namespace fstx

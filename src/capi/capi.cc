@@ -120,6 +120,19 @@ void fstx_options_set_log(fstx_options* o, fstx_log_fn fn, void* ctx) {
   o->log_ctx = ctx;
 }
 
+void fstx_options_set_lock_wait_ms(fstx_options* o, int64_t ms) {
+  if (o) o->o.lock_wait_ms = ms < 0 ? 0 : ms;
+}
+
+void fstx_options_set_history_limits(fstx_options* o, uint64_t max_count, int64_t max_age_s,
+                                     uint64_t max_bytes) {
+  if (o == nullptr) return;
+  const fstx::Options defaults;
+  o->o.history_max_count = max_count ? max_count : defaults.history_max_count;
+  o->o.history_max_age_s = max_age_s > 0 ? max_age_s : defaults.history_max_age_s;
+  o->o.history_max_bytes = max_bytes ? max_bytes : defaults.history_max_bytes;
+}
+
 void fstx_options_free(fstx_options* o) { delete o; }
 
 int fstx_journal_open(const fstx_options* o, fstx_journal** out) {
@@ -243,6 +256,15 @@ int fstx_txn_write_file(fstx_txn* t, const char* path, const void* data, size_t 
     std::optional<uint32_t> m;
     if (mode >= 0) m = static_cast<uint32_t>(mode);
     x.WriteFile(path, std::string_view(static_cast<const char*>(data), len), m);
+  });
+}
+
+int fstx_txn_write_file_from(fstx_txn* t, const char* path, const char* content_file, int mode) {
+  if (mode < -1 || mode > 07777) return Invalid("fstx_txn_write_file_from: mode is not -1 or permission bits");
+  return AddOp(t, {path, content_file}, "fstx_txn_write_file_from: NULL argument", [&](fstx::Transaction& x) {
+    std::optional<uint32_t> m;
+    if (mode >= 0) m = static_cast<uint32_t>(mode);
+    x.WriteFileFrom(path, content_file, m);
   });
 }
 

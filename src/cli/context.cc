@@ -183,12 +183,19 @@ Status WriterSession::LoadFailpoints() {
   return Status::Ok();
 }
 
+namespace {
+int64_t g_lock_wait_ms = 5000;
+}  // namespace
+
+void SetLockWaitMs(int64_t ms) { g_lock_wait_ms = ms; }
+
 Status WriterSession::Open(const std::string& dir, const std::vector<std::string>& roots,
                            bool recover_on_open) {
   Options opts;
   opts.dir = dir;
   opts.roots = roots;
   opts.recover_on_open = recover_on_open;
+  opts.lock_wait_ms = g_lock_wait_ms;
   if (faults_) {
     Result<std::unique_ptr<PosixFs>> fs = PosixFs::Open(roots);
     if (!fs.ok()) return fs.status();

@@ -57,6 +57,9 @@ Status ProbeJournal(const std::string& dir, bool* exists);
 // Opens the journal read-only (no writer lock): fstx::Inspector::Open.
 Result<std::unique_ptr<Inspector>> OpenReadOnly(const std::string& dir);
 
+// How long transactions wait for paths another one holds (`--wait`).
+void SetLockWaitMs(int64_t ms);
+
 class WriterSession {
  public:
   WriterSession() = default;

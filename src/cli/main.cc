@@ -99,6 +99,7 @@ bool WantsJson(int argc, char** argv) {
 struct CommandLine {
   std::string journal;
   std::vector<std::string> root_flags;
+  double wait_s = 5;  // --wait
   int verbosity = 0;
 
   ApplyArgs apply;
@@ -143,6 +144,11 @@ void AddGlobalOptions(CLI::App& app, CommandLine& cl) {
                  "Journal directory (default: $FSTX_JOURNAL, /var/lib/fstx as root, "
                  "else ~/.local/state/fstx)")
       ->option_text("DIR");
+  app.add_option("--wait", cl.wait_s,
+                 "Seconds a transaction waits for paths another transaction (in any process) "
+                 "holds before failing busy (default 5)")
+      ->option_text("SECONDS")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--root", cl.root_flags,
                  "A directory transactions may touch; repeat for several "
                  "(default: $FSTX_ROOTS, colon-separated)")
@@ -342,6 +348,7 @@ int Dispatch(const CommandLine& cl, bool json) {
   if (cl.c_crash->parsed()) return CmdCrashtest(cl.crash);  // needs no journal or roots
   if (cl.c_vcheck->parsed()) return CmdVirtCheck(cl.vcheck_name, cl.vcheck_prefix, cl.vcheck_json);  // read-only
   if (cl.c_hash->parsed()) return CmdHash(cl.hash_files, cl.hash_json);
+  SetLockWaitMs(static_cast<int64_t>(cl.wait_s * 1000));
   Globals g;
   Result<std::string> dir = AbsolutePath(cl.journal.empty() ? DefaultJournalDir() : cl.journal);
   if (!dir.ok()) return Fail(json, Json::object(), "journal", dir.status(), kExitUsage);

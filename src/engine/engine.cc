@@ -13,11 +13,17 @@
 // then the record stays in `active` and recovery would finish it forward.
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 
 #include "fstx/fstx.h"
@@ -87,7 +93,7 @@ struct Journal::Impl {
   RecoveryReport open_report;
   std::atomic<uint64_t> next_lock_key{1};
   std::atomic<uint64_t> sync_seq{0};
-  std::mutex mu;  // guards pending and live; serialises journal writes
+  std::mutex mu;  // guards pending, live and the write queue
   std::vector<Pending> pending;
   // Transactions of this Journal that are in flight or awaiting their
   // completion record. Recovery leaves exactly these alone: a record owned
@@ -142,12 +148,67 @@ struct Journal::Impl {
     return s;
   }
 
-  // One durable journal commit of `b`, carrying along the completion of
-  // committed transactions.
+  // Group commit: a writer queues its batch; the first one in becomes the
+  // leader and writes every queued batch in one synced LMDB commit (with the
+  // completions of committed transactions riding along); the others wait
+  // for its result. Each batch's new ids are handed back to it.
+  struct Request {
+    WriteBatch* b = nullptr;
+    bool done = false;
+    Status status;
+  };
+  std::condition_variable write_cv;
+  std::vector<Request*> queue;  // guarded by mu
+  bool leader_busy = false;     // guarded by mu
+
   Status Write(WriteBatch* b) {
-    std::lock_guard<std::mutex> l(mu);
-    size_t own_put = b->put_active.size();
+    Request req;
+    req.b = b;
+    std::unique_lock<std::mutex> l(mu);
+    queue.push_back(&req);
+    write_cv.wait(l, [&] { return req.done || !leader_busy; });
+    if (req.done) return req.status;
+    leader_busy = true;
+    std::vector<Request*> group;
+    group.swap(queue);
+    WriteBatch all;
+    for (Request* r : group) {
+      all.put_active.insert(all.put_active.end(), r->b->put_active.begin(), r->b->put_active.end());
+      all.to_history.insert(all.to_history.end(), r->b->to_history.begin(), r->b->to_history.end());
+      all.drop_active.insert(all.drop_active.end(), r->b->drop_active.begin(), r->b->drop_active.end());
+      all.mark_committed.insert(all.mark_committed.end(), r->b->mark_committed.begin(),
+                                r->b->mark_committed.end());
+    }
     std::vector<size_t> finished, marked;
+    AddCompletions(&all, &finished, &marked);
+    Status s;
+    if (!all.empty()) {
+      l.unlock();
+      s = store->Write(&all);
+      l.lock();
+    }
+    size_t at = 0;
+    for (Request* r : group) {
+      for (TxRecord& rec : r->b->put_active) rec.id = all.put_active[at++].id;
+      r->status = s;
+      r->done = true;
+    }
+    if (s.ok()) {
+      for (size_t i : marked) pending[i].recorded_committed = true;
+      for (size_t i = finished.size(); i-- > 0;) {
+        live.erase(pending[finished[i]].rec.id);
+        pending.erase(pending.begin() + static_cast<long>(finished[i]));
+      }
+    }
+    leader_busy = false;
+    write_cv.notify_all();
+    return req.status;
+  }
+
+  // Puts the completion of committed transactions into *b (caller holds
+  // mu): `done` for those whose staging deletions are durable, `committed`
+  // for the others not yet recorded so.
+  void AddCompletions(WriteBatch* b, std::vector<size_t>* finished, std::vector<size_t>* marked) {
     for (size_t i = 0; i < pending.size(); ++i) {
       Pending& p = pending[i];
       if (!p.cleanup_failed && p.dirty.empty()) {
@@ -155,22 +216,12 @@ struct Journal::Impl {
         r.state = TxState::kDone;
         r.finished_us = NowMicros();
         b->to_history.push_back(std::move(r));
-        finished.push_back(i);
+        finished->push_back(i);
       } else if (!p.recorded_committed) {
         b->put_active.push_back(p.rec);
-        marked.push_back(i);
+        marked->push_back(i);
       }
     }
-    if (b->empty()) return Status();
-    Status s = store->Write(b);
-    b->put_active.resize(own_put);
-    if (!s.ok()) return s;
-    for (size_t i : marked) pending[i].recorded_committed = true;
-    for (size_t i = finished.size(); i-- > 0;) {
-      live.erase(pending[finished[i]].rec.id);
-      pending.erase(pending.begin() + static_cast<long>(finished[i]));
-    }
-    return s;
   }
 
   // Set when the tree holds staging objects of transactions the journal
@@ -196,16 +247,23 @@ struct Journal::Impl {
   // Staging objects in the roots' staging directories whose transaction id
   // is at or above the journal's next id.
   Status FindLostRecords(RecoveryReport* report) {
-    StoreStats st;
-    Status s = store->Stats(&st);
-    if (!s.ok()) return s;
+    // List first, then read next_id: another process may hand out ids and
+    // stage objects meanwhile, and every object listed was staged under an
+    // id handed out before the read.
+    std::vector<std::pair<std::string, std::vector<std::string>>> listed;
     for (const std::string& root : roots) {
       const std::string stage = StagingDirAt(root);
       std::vector<std::string> names;
-      s = fs->ListDir(stage, &names);
-      if (s.code() == Code::kNotFound) continue;
-      if (!s.ok()) return s.Annotate("listing the staging directory");
+      Status ls = fs->ListDir(stage, &names);
+      if (ls.code() == Code::kNotFound) continue;
+      if (!ls.ok()) return ls.Annotate("listing the staging directory");
       std::sort(names.begin(), names.end());
+      listed.emplace_back(stage, std::move(names));
+    }
+    StoreStats st;
+    Status s = store->Stats(&st);
+    if (!s.ok()) return s;
+    for (const auto& [stage, names] : listed) {
       for (const std::string& leaf : names) {
         StagingName n;
         if (!ParseStagingLeaf(leaf, &n) || n.txid < st.next_id) continue;
@@ -283,6 +341,59 @@ struct Journal::Impl {
     return s;
   }
 
+  // Unfinished transactions of other owners (processes) that touch
+  // `paths`, which the caller holds locked. A dead owner's is recovered
+  // now (its locks died with it). A live owner's still-prepared record is
+  // past its commit point: a process releases a transaction's path locks
+  // only after its commit point or after recording its rollback (or it
+  // keeps them: needs attention). Its completion record rides on that
+  // process's next journal write, so if it died before that, recovery
+  // would probe a tree this transaction has since changed (neither state:
+  // needs attention, or an undo of a committed transaction). Its id goes
+  // to *committed: our prepared record marks it committed in the same
+  // LMDB commit, before we touch its paths.
+  Status RecoverOverlapping(const std::set<std::string>& paths, std::vector<uint64_t>* committed) {
+    std::vector<TxRecord> recs;
+    std::vector<BadRecord> bad;
+    Status s = store->ListActive(&recs, &bad);
+    if (!s.ok()) return s.Annotate("journal " + store->dir() + ": reading unfinished transactions");
+    const Owner self = CurrentOwner();
+    for (const TxRecord& rec : recs) {
+      if (rec.state == TxState::kCommitted || IsLive(rec.id) || !Overlaps(rec, paths)) continue;
+      if (SameOwner(rec.owner, self)) continue;  // ours: Recover / Resolve handle it
+      if (OwnerAlive(rec.owner)) {
+        if (rec.state == TxState::kPrepared) committed->push_back(rec.id);
+        continue;
+      }
+      RecoveredTx t = RecoverTransaction(Env(), rec, /*dry_run=*/false);
+      if (t.decision == Decision::kNeedsAttention || t.decision == Decision::kCorrupt)
+        return Status(Code::kNeedsAttention, "tx " + std::to_string(rec.id) + " ('" + rec.label +
+                                                 "') of dead pid " + std::to_string(rec.owner.pid) +
+                                                 " needs attention: " + t.message);
+    }
+    return Status();
+  }
+  static bool Overlaps(const TxRecord& rec, const std::set<std::string>& paths) {
+    for (const auto& in : rec.intents)
+      for (const auto& p : ops::Paths(in))
+        for (const auto& q : paths)
+          if (paths::IsSameOrAncestor(p, q) || paths::IsAncestor(q, p)) return true;
+    return false;
+  }
+  // A lock held by another process: name its transaction if the journal
+  // shows one on those paths.
+  Status NameHolder(const Status& s, const std::set<std::string>& paths) {
+    if (s.code() != Code::kBusy || s.message().find("another process") == std::string::npos) return s;
+    std::vector<TxRecord> recs;
+    std::vector<BadRecord> bad;
+    if (!store->ListActive(&recs, &bad).ok()) return s;
+    for (const TxRecord& rec : recs)
+      if (!IsLive(rec.id) && rec.state != TxState::kCommitted && Overlaps(rec, paths))
+        return Status(s.code(), s.message() + ": tx " + std::to_string(rec.id) + " ('" + rec.label + "') of pid " +
+                                    std::to_string(rec.owner.pid), s.err());
+    return s;
+  }
+
   RecoveryEnv Env() {
     RecoveryEnv env;
     env.fs = fs;
@@ -293,6 +404,32 @@ struct Journal::Impl {
   }
 };
 
+namespace {
+
+// Reads the content of WriteFileFrom ops into their specs.
+Status LoadContentFiles(std::vector<Op>* specs) {
+  for (size_t i = 0; i < specs->size(); ++i) {
+    Op& op = (*specs)[i];
+    if (op.content_file.empty()) continue;
+    int fd = ::open(op.content_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return Status(Code::kInvalidArgument, "op " + std::to_string(i + 1) + " (write_file " + op.path +
+                    "): content file " + op.content_file + ": " + std::strerror(errno), errno);
+    op.data.clear();
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) op.data.append(buf, static_cast<size_t>(n));
+    const int err = errno;
+    ::close(fd);
+    if (n < 0)
+      return Status(Code::kIoError, "op " + std::to_string(i + 1) + ": reading content file " + op.content_file +
+                    ": " + std::strerror(err), err);
+  }
+  return Status();
+}
+
+}  // namespace
+
 struct Transaction::Impl {
   Journal::Impl* j = nullptr;
   std::string label;
@@ -302,7 +439,8 @@ struct Transaction::Impl {
   bool expect_without_op = false;  // Expect() called before any op
   uint64_t id = 0;
 
-  Status Prepare(std::vector<Op>* specs, std::vector<Intent>* intents, uint64_t* lock_key);
+  Status Prepare(std::vector<Op>* specs, std::vector<Intent>* intents, uint64_t* lock_key,
+                 std::vector<uint64_t>* others_committed);
   Status RollBack(TxRecord* rec, size_t count, const Status& cause, BarrierTracker* bt, uint64_t lock_key);
   Status Commit();
 };
@@ -332,6 +470,16 @@ Transaction& Transaction::WriteFile(const std::string& path, std::string_view da
   op.kind = OpKind::kWriteFile;
   op.path = path;
   op.data = std::string(data);
+  op.mode = mode;
+  return Add(std::move(op));
+}
+
+Transaction& Transaction::WriteFileFrom(const std::string& path, const std::string& content_file,
+                                        std::optional<uint32_t> mode) {
+  Op op;
+  op.kind = OpKind::kWriteFile;
+  op.path = path;
+  op.content_file = content_file;
   op.mode = mode;
   return Add(std::move(op));
 }
@@ -390,7 +538,9 @@ Status Transaction::Validate() {
   if (impl_->expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
   std::vector<Op> specs = impl_->ops;
-  Status s = CheckLexical(impl_->j->roots, &specs, impl_->j->protect);
+  Status s = LoadContentFiles(&specs);
+  if (!s.ok()) return s;
+  s = CheckLexical(impl_->j->roots, &specs, impl_->j->protect);
   if (!s.ok()) return s;
   std::vector<Intent> intents;
   return Plan(impl_->j->fs, impl_->j->roots, specs, &intents);
@@ -399,10 +549,12 @@ Status Transaction::Validate() {
 Status Transaction::Commit() { return impl_->Commit(); }
 
 Status Transaction::Impl::Prepare(std::vector<Op>* specs, std::vector<Intent>* intents,
-                                  uint64_t* lock_key) {
+                                  uint64_t* lock_key, std::vector<uint64_t>* others_committed) {
   if (expect_without_op)
     return Status(Code::kInvalidArgument, "Expect() was called before any op (it applies to the op added last)");
-  Status s = CheckLexical(j->roots, specs, j->protect);
+  Status s = LoadContentFiles(specs);
+  if (!s.ok()) return s;
+  s = CheckLexical(j->roots, specs, j->protect);
   if (!s.ok()) return s;
   std::set<std::string> paths;
   for (const auto& op : *specs) {
@@ -410,9 +562,10 @@ Status Transaction::Impl::Prepare(std::vector<Op>* specs, std::vector<Intent>* i
     if (op.kind == OpKind::kRename) paths.insert(op.src);
   }
   *lock_key = j->next_lock_key++;
-  s = j->locks.TryLock(paths, *lock_key, "transaction '" + label + "'");
-  if (!s.ok()) return s;
-  s = Plan(j->fs, j->roots, *specs, intents);
+  s = j->locks.Lock(paths, *lock_key, "transaction '" + label + "'", j->opts.lock_wait_ms);
+  if (!s.ok()) return j->NameHolder(s, paths);
+  s = j->RecoverOverlapping(paths, others_committed);
+  if (s.ok()) s = Plan(j->fs, j->roots, *specs, intents);
   if (s.ok()) {
     std::set<std::string> stages;
     for (const Intent& in : *intents)
@@ -435,7 +588,8 @@ Status Transaction::Impl::Commit() {
   std::vector<Op> specs = ops;
   std::vector<Intent> intents;
   uint64_t lock_key = 0;
-  Status s = Prepare(&specs, &intents, &lock_key);
+  std::vector<uint64_t> others_committed;
+  Status s = Prepare(&specs, &intents, &lock_key, &others_committed);
   if (!s.ok()) return s;
 
   TxRecord rec;
@@ -448,6 +602,7 @@ Status Transaction::Impl::Commit() {
   {
     WriteBatch b;
     b.put_active.push_back(rec);
+    b.mark_committed = std::move(others_committed);
     s = j->Write(&b);
     if (!s.ok()) {
       // The commit may still have reached the disk (an fsync error after
@@ -461,8 +616,11 @@ Status Transaction::Impl::Commit() {
         abort.to_history.push_back(rec);
         Status a = j->Write(&abort);
         if (!a.ok()) {
-          j->SetLive(rec.id, true);  // not recovered by this process either
-          j->locks.Unlock(lock_key);
+          // Not recovered by this process either; the paths stay locked
+          // (a prepared record on unlocked paths reads as committed to
+          // other processes, see RecoverOverlapping).
+          j->SetLive(rec.id, true);
+          j->HoldForAttention(rec.id, lock_key);
           return Status(Code::kNeedsAttention,
                         "journal " + j->store->dir() + ": the prepared record of tx " + std::to_string(rec.id) +
                             " may be durable and could not be withdrawn (" + a.ToString() +
@@ -537,10 +695,17 @@ Status Transaction::Impl::RollBack(TxRecord* rec, size_t count, const Status& ca
     WriteBatch b;
     b.to_history.push_back(*rec);
     Status w = j->Write(&b);
-    if (!w.ok())  // the record stays prepared; recovery will find nothing applied
-      j->log->warn("fstx: tx {} rolled back, but recording that failed: {}", rec->id, w.ToString());
-    j->SetLive(rec->id, false);
-    j->locks.Unlock(lock_key);
+    if (!w.ok()) {
+      // The record stays prepared (recovery will find nothing applied);
+      // the paths stay locked until this process ends, for another
+      // process reads a prepared record on unlocked paths as committed.
+      j->log->warn("fstx: tx {} rolled back, but recording that failed: {}; its paths stay locked",
+                   rec->id, w.ToString());
+      j->HoldForAttention(rec->id, lock_key);
+    } else {
+      j->SetLive(rec->id, false);
+      j->locks.Unlock(lock_key);
+    }
     return Status(cause.code(), cause.message() + "; transaction rolled back, nothing changed", cause.err());
   }
   // Could not undo: leave it to an operator, paths stay locked.
@@ -603,6 +768,8 @@ Result<std::unique_ptr<Journal>> JournalAccess::Open(const Options& options, tes
   so.dir = options.dir;
   so.history_max_count = options.history_max_count;
   so.history_max_age_s = options.history_max_age_s;
+  so.history_max_bytes = options.history_max_bytes;
+  so.lock_wait_ms = options.lock_wait_ms;
 #ifdef FSTX_TESTING
   so.commit_hook = std::move(hook);
 #else
@@ -616,6 +783,7 @@ Result<std::unique_ptr<Journal>> JournalAccess::Open(const Options& options, tes
     std::free(real);
   }
   impl->store = std::move(store.value());
+  if (Status ls = impl->locks.SetLockFile(impl->store->dir() + "/paths.lock"); !ls.ok()) return ls;
   auto in = std::make_unique<Inspector::Impl>();
   in->dir = options.dir;
   in->store = impl->store.get();
@@ -681,7 +849,18 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     const std::set<std::string> paths = TxPaths(rec);
     // Hold the paths while recovering; keep holding them if it needs attention.
     uint64_t key = impl_->next_lock_key++;
-    Status ls = impl_->locks.TryLock(paths, key, "recovery of tx " + std::to_string(rec.id));
+    Status ls = impl_->locks.Lock(paths, key, "recovery of tx " + std::to_string(rec.id), impl_->opts.lock_wait_ms);
+    if (ls.ok() && !dry_run) {
+      // Another process may have recovered it while we waited.
+      TxRecord now;
+      bool in_history = false;
+      Status g = impl_->store->Get(rec.id, &now, &in_history);
+      if (g.ok() && in_history) {
+        impl_->locks.Unlock(key);
+        continue;
+      }
+      if (g.ok()) rec = std::move(now);
+    }
     RecoveredTx t = RecoverTransaction(env, rec, dry_run);
     if (ls.ok() && (dry_run || t.decision != Decision::kNeedsAttention)) impl_->locks.Unlock(key);
     else if (ls.ok()) impl_->HoldForAttention(rec.id, key);

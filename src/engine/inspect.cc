@@ -73,9 +73,11 @@ Status Inspector::Health(JournalHealth* out) const {
   out->map_size = stats.map_size;
   out->used_bytes = stats.used_bytes;
   out->next_id = stats.next_id;
+  // History is counted by LMDB (mdb_stat), not read: status stays fast with
+  // a long history; `fstx verify` decodes every record.
   TxList list;
-  if (!(s = List(true, &list)).ok()) return s;
-  out->finished = list.finished.size();
+  if (!(s = List(false, &list)).ok()) return s;
+  out->finished = stats.history;
   out->corrupt = std::move(list.corrupt);
   out->writer = ProbeWriter(impl_->dir);
   for (TxRecord& r : list.unfinished) {
@@ -149,7 +151,8 @@ WriterInfo ProbeWriter(const std::string& dir) {
     ::close(fd);
     return info;
   }
-  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+  // Writers hold it shared: an exclusive probe fails while any does.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     info.held = errno == EWOULDBLOCK;
   } else {
     ::flock(fd, LOCK_UN);

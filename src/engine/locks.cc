@@ -1,28 +1,149 @@
 #include "src/engine/locks.h"
 
-#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
 
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "journal/fork_guard.h"
 #include "src/fs/paths.h"
 
 namespace fstx {
 
-Status LockTable::TryLock(const std::set<std::string>& paths, uint64_t key, const std::string& owner) {
+int64_t MonotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+off_t ByteOf(const std::string& path) {
+  return static_cast<off_t>(XXH3_64bits(path.data(), path.size()) % (1ull << 30));
+}
+
+// Byte -> exclusive?, for a set of paths: the paths exclusive, their
+// ancestors shared.
+std::map<off_t, bool> LockBytes(const std::set<std::string>& paths) {
+  std::map<off_t, bool> bytes;
+  for (const std::string& p : paths) {
+    bytes[ByteOf(p)] = true;
+    for (size_t i = p.size(); i-- > 1;) {
+      if (p[i] != '/') continue;
+      bytes.emplace(ByteOf(p.substr(0, i)), false);
+    }
+    bytes.emplace(ByteOf("/"), false);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+LockTable::~LockTable() {
+  for (auto& [k, h] : held_)
+    if (h.fd >= 0) {
+      fork_guard::Unregister(h.fd);
+      ::close(h.fd);
+    }
+}
+
+Status LockTable::SetLockFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "open lock file", path);
+  ::close(fd);
   std::lock_guard<std::mutex> l(mu_);
-  for (const auto& [k, held] : held_) {
-    for (const auto& p : paths) {
-      for (const auto& q : held.paths) {
-        if (paths::IsSameOrAncestor(p, q) || paths::IsAncestor(q, p))
-          return Status(Code::kBusy, p + " is locked by " + held.owner + " (lock on " + q + ")", EBUSY);
+  lock_file_ = path;
+  return Status();
+}
+
+const LockTable::Held* LockTable::Conflict(const std::set<std::string>& paths, std::string* path,
+                                           std::string* held_path) const {
+  for (const auto& [k, held] : held_)
+    for (const auto& p : paths)
+      for (const auto& q : held.paths)
+        if (paths::IsSameOrAncestor(p, q) || paths::IsAncestor(q, p)) {
+          *path = p, *held_path = q;
+          return &held;
+        }
+  return nullptr;
+}
+
+Status LockTable::LockFile(const std::set<std::string>& paths, int64_t deadline_ms, int* fd_out) {
+  int fd = ::open(lock_file_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status::FromErrno(errno, "open lock file", lock_file_);
+  int sleep_us = 100;
+  for (const auto& [byte, exclusive] : LockBytes(paths)) {
+    for (;;) {
+      struct flock fl {};
+      fl.l_type = exclusive ? F_WRLCK : F_RDLCK;
+      fl.l_whence = SEEK_SET;
+      fl.l_start = byte;
+      fl.l_len = 1;
+      if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) break;
+      const int err = errno;
+      if (err != EAGAIN && err != EACCES && err != EINTR) {
+        ::close(fd);
+        return Status::FromErrno(err, "fcntl(F_OFD_SETLK)", lock_file_);
       }
+      if (MonotonicMs() >= deadline_ms) {
+        ::close(fd);
+        return Status(Code::kBusy, "held by another process (lock file " + lock_file_ + ")", EBUSY);
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+      sleep_us = std::min(sleep_us * 2, 5000);
     }
   }
-  held_[key] = Held{paths, owner};
+  *fd_out = fd;
+  return Status();
+}
+
+Status LockTable::Lock(const std::set<std::string>& paths, uint64_t key, const std::string& owner,
+                       int64_t wait_ms) {
+  const int64_t deadline = MonotonicMs() + std::max<int64_t>(wait_ms, 0);
+  std::string lock_file;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      std::string p, q;
+      const Held* h = Conflict(paths, &p, &q);
+      if (!h) break;
+      const int64_t left = deadline - MonotonicMs();
+      if (left <= 0)
+        return Status(Code::kBusy, p + " is locked by " + h->owner + " (lock on " + q + ")", EBUSY);
+      cv_.wait_for(l, std::chrono::milliseconds(left));
+    }
+    held_[key] = Held{paths, owner, -1};
+    lock_file = lock_file_;
+  }
+  if (lock_file.empty()) return Status();
+  int fd = -1;
+  Status s = LockFile(paths, deadline, &fd);
+  std::lock_guard<std::mutex> l(mu_);
+  if (!s.ok()) {
+    held_.erase(key);
+    cv_.notify_all();
+    return Status(s.code(), *paths.begin() + (paths.size() > 1 ? " (or another of its paths)" : "") +
+                                " is locked: " + s.message(), s.err());
+  }
+  // A child forked meanwhile would share the description and keep the
+  // locks alive after we let go (or die): it closes its copy at once.
+  fork_guard::Register(fd);
+  held_[key].fd = fd;
   return Status();
 }
 
 void LockTable::Unlock(uint64_t key) {
   std::lock_guard<std::mutex> l(mu_);
-  held_.erase(key);
+  auto it = held_.find(key);
+  if (it == held_.end()) return;
+  if (it->second.fd >= 0) {
+    fork_guard::Unregister(it->second.fd);
+    ::close(it->second.fd);
+  }
+  held_.erase(it);
+  cv_.notify_all();
 }
 
 size_t LockTable::size() const {

@@ -1,12 +1,23 @@
-// locks.h — in-process path locks.
+// locks.h — path locks, within a process and across processes.
 //
 // A lock on a path covers the path and everything beneath it; two lock
 // sets conflict if any path of one is the same as, above or below a path of
-// the other. TryLock takes all of a transaction's paths at once or none
-// (no waiting, so no deadlock); a conflict names the path and the holder.
+// the other. Lock takes all of a transaction's paths or none, waiting up to
+// a timeout; a conflict names the path and the holder.
+//
+// Within the process a table of held path sets decides exactly. Across
+// processes (SetLockFile): open-file-description locks (fcntl F_OFD_SETLK)
+// on one byte per path in a lock file, released by the kernel when their
+// owner dies. A path is locked exclusively, each of its ancestors shared
+// (intention locks), so /a and /a/b conflict while /a/b and /a/c do not.
+// The byte is the path's XXH3-64 hash modulo 2^30: a collision costs a
+// false wait, never a missed conflict. Bytes are taken in ascending order
+// (no deadlock between processes); each Lock() opens its own description
+// of the lock file, so threads of one process exclude each other too.
 // Thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -19,8 +30,16 @@ namespace fstx {
 
 class LockTable {
  public:
+  ~LockTable();
+  // Also lock across processes through `path` (created 0600 if missing).
+  Status SetLockFile(const std::string& path);
   // `owner` identifies the holder in messages (a label or "tx 42").
-  Status TryLock(const std::set<std::string>& paths, uint64_t key, const std::string& owner);
+  // Waits up to wait_ms for the paths; then kBusy naming the holder (a
+  // holder in another process: "another process", see ProcessConflict).
+  Status Lock(const std::set<std::string>& paths, uint64_t key, const std::string& owner, int64_t wait_ms);
+  Status TryLock(const std::set<std::string>& paths, uint64_t key, const std::string& owner) {
+    return Lock(paths, key, owner, 0);
+  }
   void Unlock(uint64_t key);
   size_t size() const;
 
@@ -28,9 +47,17 @@ class LockTable {
   struct Held {
     std::set<std::string> paths;
     std::string owner;
+    int fd = -1;  // its description of the lock file
   };
+  const Held* Conflict(const std::set<std::string>& paths, std::string* path, std::string* held_path) const;
+  Status LockFile(const std::set<std::string>& paths, int64_t deadline_ms, int* fd);
   mutable std::mutex mu_;
+  std::condition_variable cv_;
   std::map<uint64_t, Held> held_;
+  std::string lock_file_;
 };
+
+// Milliseconds on the monotonic clock.
+int64_t MonotonicMs();
 
 }  // namespace fstx

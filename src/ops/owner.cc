@@ -12,6 +12,8 @@
 namespace fstx {
 namespace {
 
+constexpr uint64_t kPfExiting = 0x4;  // include/linux/sched.h
+
 std::string ReadBootId() {
   std::ifstream in("/proc/sys/kernel/random/boot_id");
   std::string id;
@@ -19,7 +21,10 @@ std::string ReadBootId() {
   return id;
 }
 
-// Field 22 of /proc/PID/stat (starttime). 0 if the process does not exist.
+// Field 22 of /proc/PID/stat (starttime). 0 if the process does not exist,
+// has exited (a zombie: its locks are gone, its parent has not reaped it)
+// or is exiting (PF_EXITING in field 9, set before the kernel closes its
+// files: a process whose path locks the kernel released is never "alive").
 uint64_t ProcessStartTime(int64_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
@@ -32,6 +37,8 @@ uint64_t ProcessStartTime(int64_t pid) {
   // Fields after the name start at 3; starttime is field 22.
   for (int i = 3; i <= 22; ++i) {
     if (!(rest >> field)) return 0;
+    if (i == 3 && (field == "Z" || field == "X")) return 0;
+    if (i == 9 && (std::stoull(field) & kPfExiting) != 0) return 0;
   }
   return std::stoull(field);
 }

@@ -150,6 +150,74 @@ TEST(CApi, CommitsListsAndShowsIntents) {
   fstx_journal_close(j);
 }
 
+// The scale options and WriteFileFrom reach the engine: a commit that
+// overlaps a transaction held by another process waits for it (lock wait)
+// or fails busy at once (0), and write_file_from copies the file.
+TEST(CApi, LockWaitAndWriteFileFrom) {
+  TempDir d;
+  const std::string root = d / "tree", src = d / "content";
+  ::mkdir(root.c_str(), 0755);
+  WriteFileRaw(src, "from a file\n", 0600);
+  fstx_options* o = fstx_options_new((d / "journal").c_str());
+  ASSERT_EQ(fstx_options_add_root(o, root.c_str()), FSTX_OK);
+  fstx_options_set_lock_wait_ms(o, 0);
+  fstx_options_set_history_limits(o, 1, 0, 0);
+  fstx_journal* j = nullptr;
+  ASSERT_EQ(fstx_journal_open(o, &j), FSTX_OK) << fstx_errmsg();
+  fstx_options_free(o);
+  EXPECT_EQ(fstx_txn_write_file_from(nullptr, "x", "y", -1), FSTX_INVALID_ARGUMENT);
+  fstx_txn* t = nullptr;
+  ASSERT_EQ(fstx_txn_begin(j, "copy", &t), FSTX_OK);
+  EXPECT_EQ(fstx_txn_write_file_from(t, (root + "/f").c_str(), nullptr, -1), FSTX_INVALID_ARGUMENT);
+  ASSERT_EQ(fstx_txn_write_file_from(t, (root + "/f").c_str(), src.c_str(), 0640), FSTX_OK);
+  ASSERT_EQ(fstx_txn_commit(t), FSTX_OK) << fstx_errmsg();
+  fstx_txn_free(t);
+  EXPECT_EQ(ReadFileRaw(root + "/f"), "from a file\n");
+  for (int i = 0; i < 3; ++i) {  // history_max_count 1: one finished kept
+    ASSERT_EQ(fstx_txn_begin(j, "again", &t), FSTX_OK);
+    ASSERT_EQ(fstx_txn_write_file(t, (root + "/g").c_str(), "g", 1, -1), FSTX_OK);
+    ASSERT_EQ(fstx_txn_commit(t), FSTX_OK) << fstx_errmsg();
+    fstx_txn_free(t);
+  }
+  fstx_health h;
+  ASSERT_EQ(fstx_inspector_health(fstx_journal_inspector(j), &h), FSTX_OK);
+  EXPECT_EQ(h.finished, 1u);
+
+  // Another process holds root/f's path lock (a transaction parked in its
+  // commit hook): with wait 0 our commit is refused busy.
+  int ready[2], release[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Options co;
+    co.dir = d / "journal";
+    co.roots = {root};
+    auto cj = testing::OpenWithHook(co, [&](std::string_view point) {
+      if (point == "journal.commit.after") {
+        char c = 1;
+        if (::write(ready[1], &c, 1) != 1 || ::read(release[0], &c, 1) != 1) ::_exit(3);
+      }
+      return Status();
+    });
+    if (!cj.ok()) ::_exit(2);
+    ::_exit((*cj)->Begin("holder").WriteFile(root + "/f", "child").Commit().ok() ? 0 : 1);
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(fstx_txn_begin(j, "blocked", &t), FSTX_OK);
+  ASSERT_EQ(fstx_txn_write_file(t, (root + "/f").c_str(), "p", 1, -1), FSTX_OK);
+  EXPECT_EQ(fstx_txn_commit(t), FSTX_BUSY);
+  EXPECT_NE(std::string(fstx_errmsg()).find("locked"), std::string::npos) << fstx_errmsg();
+  fstx_txn_free(t);
+  ASSERT_EQ(::write(release[1], &c, 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(ReadFileRaw(root + "/f"), "child");
+  fstx_journal_close(j);
+}
+
 TEST(CApi, FailedCommitChangesNothingAndSaysWhy) {
   TempDir d;
   const std::string root = d / "tree";

@@ -44,12 +44,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   Check(!spec.ops.empty());
-  for (const fstx::cli::SpecOp& op : spec.ops) {
+  for (const fstx::Op& op : spec.ops) {
     CheckPath(op.path);
-    if (op.kind == fstx::OpKind::kRename) CheckPath(op.from);
+    if (op.kind == fstx::OpKind::kRename) CheckPath(op.src);
     if (op.kind == fstx::OpKind::kSymlink) {
-      Check(!op.target.empty() && op.target.size() <= 4095 &&
-            op.target.find('\0') == std::string::npos);
+      Check(!op.data.empty() && op.data.size() <= 4095 &&
+            op.data.find('\0') == std::string::npos);
     }
     if (op.mode) Check(*op.mode <= 07777);
   }
