@@ -443,6 +443,12 @@ struct Transaction::Impl {
                  std::vector<uint64_t>* others_committed);
   Status RollBack(TxRecord* rec, size_t count, const Status& cause, BarrierTracker* bt, uint64_t lock_key);
   Status Commit();
+  // The steps of Commit.
+  Status CheckCommittable();
+  Status WritePrepared(TxRecord* rec, std::vector<uint64_t> others_committed, uint64_t lock_key);
+  Status ApplyAll(TxRecord* rec, BarrierTracker* bt, uint64_t lock_key);
+  void Finish(TxRecord rec, uint64_t lock_key);
+  Status RecordAborted(TxRecord* rec, const std::string& note);
 };
 
 Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -576,7 +582,9 @@ Status Transaction::Impl::Prepare(std::vector<Op>* specs, std::vector<Intent>* i
   return s;
 }
 
-Status Transaction::Impl::Commit() {
+// Refused before anything: a second Commit, a journal with lost records,
+// or an unfinished record that does not decode (its paths are unknown).
+Status Transaction::Impl::CheckCommittable() {
   if (finished) return Status(Code::kInvalidArgument, "transaction '" + label + "' was already committed");
   finished = true;
   if (!j->lost_records.empty()) return Status(Code::kCorruption, "journal " + j->store->dir() + ": " + j->lost_records);
@@ -585,84 +593,85 @@ Status Transaction::Impl::Commit() {
                                          " does not decode, so the paths it holds are unknown: nothing is "
                                          "committed until an operator resolves it (fstx resolve ID --abandon "
                                          "saves its bytes and closes it)");
-  std::vector<Op> specs = ops;
-  std::vector<Intent> intents;
-  uint64_t lock_key = 0;
-  std::vector<uint64_t> others_committed;
-  Status s = Prepare(&specs, &intents, &lock_key, &others_committed);
-  if (!s.ok()) return s;
+  return Status();
+}
 
-  TxRecord rec;
-  rec.label = label;
-  rec.owner = CurrentOwner();
-  rec.policy = policy == TxPolicy::kRollforward ? Policy::kRollforward : Policy::kRollback;
-  rec.state = TxState::kPrepared;
-  rec.created_us = NowMicros();
-  rec.intents = std::move(intents);
-  {
-    WriteBatch b;
-    b.put_active.push_back(rec);
-    b.mark_committed = std::move(others_committed);
-    s = j->Write(&b);
-    if (!s.ok()) {
-      // The commit may still have reached the disk (an fsync error after
-      // the write): make sure no recovery will ever apply it.
-      if (b.put_active[0].id != 0) {
-        rec.id = b.put_active[0].id;
-        rec.state = TxState::kAborted;
-        rec.note = s.ToString();
-        rec.finished_us = NowMicros();
-        WriteBatch abort;
-        abort.to_history.push_back(rec);
-        Status a = j->Write(&abort);
-        if (!a.ok()) {
-          // Not recovered by this process either; the paths stay locked
-          // (a prepared record on unlocked paths reads as committed to
-          // other processes, see RecoverOverlapping).
-          j->SetLive(rec.id, true);
-          j->HoldForAttention(rec.id, lock_key);
-          return Status(Code::kNeedsAttention,
-                        "journal " + j->store->dir() + ": the prepared record of tx " + std::to_string(rec.id) +
-                            " may be durable and could not be withdrawn (" + a.ToString() +
-                            "); nothing was applied; recovery will decide by its policy",
-                        s.err());
-        }
-      }
-      j->locks.Unlock(lock_key);
-      return s.Annotate("journal " + j->store->dir() + ": writing the prepared record (nothing changed)");
-    }
-    rec.id = b.put_active[0].id;
-    id = rec.id;
-    j->SetLive(rec.id, true);
+// The prepared record, durable (one synced journal commit, shared with
+// concurrent transactions'); sets rec->id. On failure nothing was applied.
+Status Transaction::Impl::WritePrepared(TxRecord* rec, std::vector<uint64_t> others_committed, uint64_t lock_key) {
+  WriteBatch b;
+  b.put_active.push_back(*rec);
+  b.mark_committed = std::move(others_committed);
+  Status s = j->Write(&b);
+  if (s.ok()) {
+    rec->id = id = b.put_active[0].id;
+    j->SetLive(rec->id, true);
+    return s;
   }
+  // The commit may still have reached the disk (an fsync error after the
+  // write): make sure no recovery will ever apply it.
+  if (b.put_active[0].id != 0) {
+    rec->id = b.put_active[0].id;
+    Status a = RecordAborted(rec, s.ToString());
+    if (!a.ok()) {
+      // Not recovered by this process either; the paths stay locked (a
+      // prepared record on unlocked paths reads as committed to other
+      // processes, see RecoverOverlapping).
+      j->SetLive(rec->id, true);
+      j->HoldForAttention(rec->id, lock_key);
+      return Status(Code::kNeedsAttention,
+                    "journal " + j->store->dir() + ": the prepared record of tx " + std::to_string(rec->id) +
+                        " may be durable and could not be withdrawn (" + a.ToString() +
+                        "); nothing was applied; recovery will decide by its policy",
+                    s.err());
+    }
+  }
+  j->locks.Unlock(lock_key);
+  return s.Annotate("journal " + j->store->dir() + ": writing the prepared record (nothing changed)");
+}
 
-  BarrierTracker bt([this](const std::string& d) { return j->SyncDir(d); });
-  const size_t n = rec.intents.size();
+// Moves the record to history as aborted (nothing of it is applied).
+Status Transaction::Impl::RecordAborted(TxRecord* rec, const std::string& note) {
+  rec->state = TxState::kAborted;
+  rec->note = note;
+  rec->finished_us = NowMicros();
+  WriteBatch b;
+  b.to_history.push_back(*rec);
+  return j->Write(&b);
+}
+
+// Every op with its barriers, then the final barrier: the commit point.
+// On a failure the transaction is rolled back (RollBack's status).
+Status Transaction::Impl::ApplyAll(TxRecord* rec, BarrierTracker* bt, uint64_t lock_key) {
+  const size_t n = rec->intents.size();
   for (size_t k = 0; k < n; ++k) {
-    s = bt.Before(rec.intents[k]);
-    if (s.ok()) s = ops::Apply(j->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
-    bt.After(rec.intents[k]);
+    Status s = bt->Before(rec->intents[k]);
+    if (s.ok()) s = ops::Apply(j->fs, rec->id, static_cast<uint32_t>(k), rec->intents[k]);
+    bt->After(rec->intents[k]);
     if (s.ok() && planted::Is(planted::Bug::kEarlyStagingDelete))
-      s = ops::Cleanup(j->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
+      s = ops::Cleanup(j->fs, rec->id, static_cast<uint32_t>(k), rec->intents[k]);
     if (!s.ok()) {
       s = s.Annotate("op " + std::to_string(k + 1) + " of " + std::to_string(n) + " (" +
-                     ops::Describe(rec.intents[k]) + ")");
-      return RollBack(&rec, k + 1, s, &bt, lock_key);
+                     ops::Describe(rec->intents[k]) + ")");
+      return RollBack(rec, k + 1, s, bt, lock_key);
     }
   }
   if (planted::Is(planted::Bug::kCompletionBeforeBarrier)) {
-    TxRecord done = rec;
+    TxRecord done = *rec;
     done.state = TxState::kDone;
     WriteBatch b;
     b.to_history.push_back(done);
     (void)j->Write(&b);
   }
-  s = planted::Is(planted::Bug::kNoFinalBarrier) ? Status() : bt.Final();
-  if (!s.ok()) return RollBack(&rec, n, s.Annotate("commit barrier"), &bt, lock_key);
-  // Commit point passed.
+  Status s = planted::Is(planted::Bug::kNoFinalBarrier) ? Status() : bt->Final();
+  return s.ok() ? s : RollBack(rec, n, s.Annotate("commit barrier"), bt, lock_key);
+}
 
+// After the commit point: staging objects deleted, and the completion
+// record queued to ride on the journal's next write.
+void Transaction::Impl::Finish(TxRecord rec, uint64_t lock_key) {
   Journal::Impl::Pending p;
-  for (size_t k = 0; k < n; ++k) {
+  for (size_t k = 0; k < rec.intents.size(); ++k) {
     Status c = ops::Cleanup(j->fs, rec.id, static_cast<uint32_t>(k), rec.intents[k]);
     if (!c.ok()) {
       j->log->warn("fstx: tx {} ({}) committed, but deleting its staging objects failed: {}; "
@@ -681,6 +690,32 @@ Status Transaction::Impl::Commit() {
     j->pending.push_back(std::move(p));
   }
   j->locks.Unlock(lock_key);
+}
+
+Status Transaction::Impl::Commit() {
+  Status s = CheckCommittable();
+  if (!s.ok()) return s;
+  std::vector<Op> specs = ops;
+  std::vector<Intent> intents;
+  uint64_t lock_key = 0;
+  std::vector<uint64_t> others_committed;
+  s = Prepare(&specs, &intents, &lock_key, &others_committed);
+  if (!s.ok()) return s;
+
+  TxRecord rec;
+  rec.label = label;
+  rec.owner = CurrentOwner();
+  rec.policy = policy == TxPolicy::kRollforward ? Policy::kRollforward : Policy::kRollback;
+  rec.state = TxState::kPrepared;
+  rec.created_us = NowMicros();
+  rec.intents = std::move(intents);
+  s = WritePrepared(&rec, std::move(others_committed), lock_key);
+  if (!s.ok()) return s;
+
+  BarrierTracker bt([this](const std::string& d) { return j->SyncDir(d); });
+  s = ApplyAll(&rec, &bt, lock_key);
+  if (!s.ok()) return s;
+  Finish(std::move(rec), lock_key);  // the commit point has passed
   return Status();
 }
 
@@ -689,12 +724,7 @@ Status Transaction::Impl::RollBack(TxRecord* rec, size_t count, const Status& ca
   Status s = ops::UndoReverse(j->fs, rec->id, rec->intents, count, bt);
   if (s.ok()) s = bt->Final();
   if (s.ok()) {
-    rec->state = TxState::kAborted;
-    rec->note = cause.ToString();
-    rec->finished_us = NowMicros();
-    WriteBatch b;
-    b.to_history.push_back(*rec);
-    Status w = j->Write(&b);
+    Status w = RecordAborted(rec, cause.ToString());
     if (!w.ok()) {
       // The record stays prepared (recovery will find nothing applied);
       // the paths stay locked until this process ends, for another
