@@ -26,7 +26,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -40,6 +39,7 @@
 #include "journal/fork_guard.h"
 #include "journal/store.h"
 #include "journal/store_impl.h"
+#include "src/fs/lock_wait.h"
 
 namespace fstx {
 
@@ -558,18 +558,6 @@ class DataFileCheck {
   std::vector<uint64_t> free_;
 };
 
-// flock(LOCK_SH) on fd, retrying while someone holds it exclusively, for
-// up to wait_ms: 0 or errno.
-int FlockSharedWaiting(int fd, int64_t wait_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(wait_ms, 0));
-  for (int sleep_us = 200;; sleep_us = std::min(sleep_us * 2, 20000)) {
-    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) return 0;
-    if (errno != EWOULDBLOCK && errno != EINTR) return errno;
-    if (std::chrono::steady_clock::now() >= deadline) return EWOULDBLOCK;
-    ::usleep(static_cast<useconds_t>(sleep_us));
-  }
-}
-
 Status LockWriter(const std::string& dir, int64_t wait_ms, int* fd_out) {
   std::string path = dir + "/writer.lock";
   int fd = -1;
@@ -578,7 +566,8 @@ Status LockWriter(const std::string& dir, int64_t wait_ms, int* fd_out) {
   if (!s.ok()) return s;
   // Writers share it; an exclusive holder is a moment's probe (`fstx
   // status`) or someone keeping every writer out on purpose.
-  if (int err = FlockSharedWaiting(fd, wait_ms); err != 0) {
+  const int64_t deadline = MonotonicMs() + std::max<int64_t>(wait_ms, 0);
+  if (int err = RetryUntil(deadline, [fd] { return ::flock(fd, LOCK_SH | LOCK_NB) == 0 ? 0 : errno; }); err != 0) {
     if (err == EWOULDBLOCK) {
       char buf[32] = {};
       ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -625,19 +614,11 @@ class OpenGate {
     bool shared = read_only;
     if (fd_ < 0 && read_only) fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd_ < 0) return read_only ? Status::Ok() : Status::FromErrno(errno, "open", path);
-    struct flock fl {};
-    fl.l_type = shared ? F_RDLCK : F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = kOpenGateByte;
-    fl.l_len = 1;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(wait_ms, 0));
-    for (int sleep_us = 200;; sleep_us = std::min(sleep_us * 2, 20000)) {
-      if (::fcntl(fd_, F_OFD_SETLK, &fl) == 0) return Status::Ok();
-      if (errno != EAGAIN && errno != EACCES && errno != EINTR) return Status::FromErrno(errno, "fcntl(F_OFD_SETLK)", path);
-      if (std::chrono::steady_clock::now() >= deadline)
-        return Status(Code::kBusy, "journal " + dir + ": another process is opening it (for longer than the lock wait)", EBUSY);
-      ::usleep(static_cast<useconds_t>(sleep_us));
-    }
+    const int64_t deadline = MonotonicMs() + std::max<int64_t>(wait_ms, 0);
+    const int err = RetryUntil(deadline, [&] { return TryLockByte(fd_, kOpenGateByte, !shared); });
+    if (err == EWOULDBLOCK)
+      return Status(Code::kBusy, "journal " + dir + ": another process is opening it (for longer than the lock wait)", EBUSY);
+    return err == 0 ? Status::Ok() : Status::FromErrno(err, "fcntl(F_OFD_SETLK)", path);
   }
 
  private:

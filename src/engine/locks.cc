@@ -5,18 +5,12 @@
 #include <xxhash.h>
 
 #include <cerrno>
-#include <chrono>
-#include <thread>
 
 #include "journal/fork_guard.h"
+#include "src/fs/lock_wait.h"
 #include "src/fs/paths.h"
 
 namespace fstx {
-
-int64_t MonotonicMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 namespace {
 
@@ -73,27 +67,12 @@ const LockTable::Held* LockTable::Conflict(const std::set<std::string>& paths, s
 Status LockTable::LockFile(const std::set<std::string>& paths, int64_t deadline_ms, int* fd_out) {
   int fd = ::open(lock_file_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return Status::FromErrno(errno, "open lock file", lock_file_);
-  int sleep_us = 100;
   for (const auto& [byte, exclusive] : LockBytes(paths)) {
-    for (;;) {
-      struct flock fl {};
-      fl.l_type = exclusive ? F_WRLCK : F_RDLCK;
-      fl.l_whence = SEEK_SET;
-      fl.l_start = byte;
-      fl.l_len = 1;
-      if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) break;
-      const int err = errno;
-      if (err != EAGAIN && err != EACCES && err != EINTR) {
-        ::close(fd);
-        return Status::FromErrno(err, "fcntl(F_OFD_SETLK)", lock_file_);
-      }
-      if (MonotonicMs() >= deadline_ms) {
-        ::close(fd);
-        return Status(Code::kBusy, "held by another process (lock file " + lock_file_ + ")", EBUSY);
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
-      sleep_us = std::min(sleep_us * 2, 5000);
-    }
+    const int err = RetryUntil(deadline_ms, [&, b = byte, x = exclusive] { return TryLockByte(fd, b, x); });
+    if (err == 0) continue;
+    ::close(fd);
+    if (err == EWOULDBLOCK) return Status(Code::kBusy, "held by another process (lock file " + lock_file_ + ")", EBUSY);
+    return Status::FromErrno(err, "fcntl(F_OFD_SETLK)", lock_file_);
   }
   *fd_out = fd;
   return Status();

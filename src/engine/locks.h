@@ -25,6 +25,7 @@
 #include <string>
 
 #include "fstx/status.h"
+#include "src/fs/lock_wait.h"  // MonotonicMs
 
 namespace fstx {
 
@@ -35,7 +36,8 @@ class LockTable {
   Status SetLockFile(const std::string& path);
   // `owner` identifies the holder in messages (a label or "tx 42").
   // Waits up to wait_ms for the paths; then kBusy naming the holder (a
-  // holder in another process: "another process", see ProcessConflict).
+  // holder in another process is "another process"; the engine names its
+  // transaction from the journal).
   Status Lock(const std::set<std::string>& paths, uint64_t key, const std::string& owner, int64_t wait_ms);
   Status TryLock(const std::set<std::string>& paths, uint64_t key, const std::string& owner) {
     return Lock(paths, key, owner, 0);
@@ -56,8 +58,5 @@ class LockTable {
   std::map<uint64_t, Held> held_;
   std::string lock_file_;
 };
-
-// Milliseconds on the monotonic clock.
-int64_t MonotonicMs();
 
 }  // namespace fstx
