@@ -75,6 +75,13 @@ struct WriteBatch {
   // of a live process whose paths the writer holds, i.e. past their
   // commit point (see Journal::Impl::RecoverOverlapping).
   std::vector<uint64_t> mark_committed;
+  // Appends `o`'s entries (group commit: many batches, one LMDB commit).
+  void Append(const WriteBatch& o) {
+    put_active.insert(put_active.end(), o.put_active.begin(), o.put_active.end());
+    to_history.insert(to_history.end(), o.to_history.begin(), o.to_history.end());
+    drop_active.insert(drop_active.end(), o.drop_active.begin(), o.drop_active.end());
+    mark_committed.insert(mark_committed.end(), o.mark_committed.begin(), o.mark_committed.end());
+  }
   bool empty() const {
     return put_active.empty() && to_history.empty() && drop_active.empty() && mark_committed.empty();
   }

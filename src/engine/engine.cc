@@ -172,13 +172,7 @@ struct Journal::Impl {
     std::vector<Request*> group;
     group.swap(queue);
     WriteBatch all;
-    for (Request* r : group) {
-      all.put_active.insert(all.put_active.end(), r->b->put_active.begin(), r->b->put_active.end());
-      all.to_history.insert(all.to_history.end(), r->b->to_history.begin(), r->b->to_history.end());
-      all.drop_active.insert(all.drop_active.end(), r->b->drop_active.begin(), r->b->drop_active.end());
-      all.mark_committed.insert(all.mark_committed.end(), r->b->mark_committed.begin(),
-                                r->b->mark_committed.end());
-    }
+    for (Request* r : group) all.Append(*r->b);
     std::vector<size_t> finished, marked;
     AddCompletions(&all, &finished, &marked);
     Status s;
@@ -358,8 +352,9 @@ struct Journal::Impl {
     Status s = store->ListActive(&recs, &bad);
     if (!s.ok()) return s.Annotate("journal " + store->dir() + ": reading unfinished transactions");
     const Owner self = CurrentOwner();
+    const paths::PathSet held = SetOf(paths);
     for (const TxRecord& rec : recs) {
-      if (rec.state == TxState::kCommitted || IsLive(rec.id) || !Overlaps(rec, paths)) continue;
+      if (rec.state == TxState::kCommitted || IsLive(rec.id) || !Overlaps(rec, held)) continue;
       if (SameOwner(rec.owner, self)) continue;  // ours: Recover / Resolve handle it
       if (OwnerAlive(rec.owner)) {
         if (rec.state == TxState::kPrepared) committed->push_back(rec.id);
@@ -373,11 +368,16 @@ struct Journal::Impl {
     }
     return Status();
   }
-  static bool Overlaps(const TxRecord& rec, const std::set<std::string>& paths) {
+  static paths::PathSet SetOf(const std::set<std::string>& paths) {
+    paths::PathSet set;
+    for (const auto& p : paths) set.Insert(p);
+    return set;
+  }
+  // Does a path of `rec` lie at, above or beneath one of `paths`?
+  static bool Overlaps(const TxRecord& rec, const paths::PathSet& paths) {
     for (const auto& in : rec.intents)
       for (const auto& p : ops::Paths(in))
-        for (const auto& q : paths)
-          if (paths::IsSameOrAncestor(p, q) || paths::IsAncestor(q, p)) return true;
+        if (paths.Overlaps(p)) return true;
     return false;
   }
   // A lock held by another process: name its transaction if the journal
@@ -387,8 +387,9 @@ struct Journal::Impl {
     std::vector<TxRecord> recs;
     std::vector<BadRecord> bad;
     if (!store->ListActive(&recs, &bad).ok()) return s;
+    const paths::PathSet held = SetOf(paths);
     for (const TxRecord& rec : recs)
-      if (!IsLive(rec.id) && rec.state != TxState::kCommitted && Overlaps(rec, paths))
+      if (!IsLive(rec.id) && rec.state != TxState::kCommitted && Overlaps(rec, held))
         return Status(s.code(), s.message() + ": tx " + std::to_string(rec.id) + " ('" + rec.label + "') of pid " +
                                     std::to_string(rec.owner.pid), s.err());
     return s;
@@ -456,25 +457,30 @@ Transaction::Transaction(Transaction&&) noexcept = default;
 Transaction& Transaction::operator=(Transaction&&) noexcept = default;
 Transaction::~Transaction() = default;
 
+namespace {
+Op NewOp(OpKind kind, const std::string& path) {
+  Op op;
+  op.kind = kind;
+  op.path = path;
+  return op;
+}
+}  // namespace
+
 Transaction& Transaction::Add(Op op) {
   impl_->ops.push_back(std::move(op));
   return *this;
 }
 
 Transaction& Transaction::Rename(const std::string& from, const std::string& to, RenameMode mode) {
-  Op op;
-  op.kind = OpKind::kRename;
+  Op op = NewOp(OpKind::kRename, to);
   op.src = from;
-  op.path = to;
   op.replace = mode;
   return Add(std::move(op));
 }
 
 Transaction& Transaction::WriteFile(const std::string& path, std::string_view data,
                                     std::optional<uint32_t> mode) {
-  Op op;
-  op.kind = OpKind::kWriteFile;
-  op.path = path;
+  Op op = NewOp(OpKind::kWriteFile, path);
   op.data = std::string(data);
   op.mode = mode;
   return Add(std::move(op));
@@ -482,42 +488,31 @@ Transaction& Transaction::WriteFile(const std::string& path, std::string_view da
 
 Transaction& Transaction::WriteFileFrom(const std::string& path, const std::string& content_file,
                                         std::optional<uint32_t> mode) {
-  Op op;
-  op.kind = OpKind::kWriteFile;
-  op.path = path;
+  Op op = NewOp(OpKind::kWriteFile, path);
   op.content_file = content_file;
   op.mode = mode;
   return Add(std::move(op));
 }
 
 Transaction& Transaction::Symlink(const std::string& target, const std::string& path, RenameMode mode) {
-  Op op;
-  op.kind = OpKind::kSymlink;
-  op.path = path;
+  Op op = NewOp(OpKind::kSymlink, path);
   op.data = target;
   op.replace = mode;
   return Add(std::move(op));
 }
 
 Transaction& Transaction::Remove(const std::string& path) {
-  Op op;
-  op.kind = OpKind::kRemove;
-  op.path = path;
-  return Add(std::move(op));
+  return Add(NewOp(OpKind::kRemove, path));
 }
 
 Transaction& Transaction::Mkdir(const std::string& path, uint32_t mode) {
-  Op op;
-  op.kind = OpKind::kMkdir;
-  op.path = path;
+  Op op = NewOp(OpKind::kMkdir, path);
   op.mode = mode;
   return Add(std::move(op));
 }
 
 Transaction& Transaction::WriteRange(const std::string& path, uint64_t offset, std::string_view data) {
-  Op op;
-  op.kind = OpKind::kWriteRange;
-  op.path = path;
+  Op op = NewOp(OpKind::kWriteRange, path);
   op.offset = offset;
   op.data = std::string(data);
   return Add(std::move(op));
