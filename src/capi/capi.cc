@@ -50,6 +50,7 @@ int Invalid(const char* what) { return Fail(Status(Code::kInvalidArgument, what)
 }  // namespace fstx::capi
 
 using fstx::capi::Fail;
+using fstx::capi::FromStatus;
 using fstx::capi::Guard;
 using fstx::capi::Invalid;
 using fstx::capi::Ok;
@@ -165,7 +166,7 @@ int fstx_journal_flush(fstx_journal* j) {
   if (j == nullptr) return Invalid("fstx_journal_flush: NULL journal");
   return Guard([&] {
     fstx::Status s = j->j->Flush();
-    return s.ok() ? Ok() : Fail(s);
+    return FromStatus(s);
   });
 }
 
@@ -178,7 +179,7 @@ int fstx_journal_recover(fstx_journal* j, int dry_run, fstx_report** out) {
     auto r = std::make_unique<fstx_report>();
     fstx::Status s = j->j->Recover(&r->r, dry_run != 0);
     *out = r.release();
-    return s.ok() ? Ok() : Fail(s);
+    return FromStatus(s);
   });
 }
 
@@ -194,7 +195,7 @@ int fstx_journal_resolve(fstx_journal* j, uint64_t id, int action, const char* r
     if (res.tx.id != 0) r->r.txs.push_back(res.tx);
     r->kept = std::move(res.kept);
     *out = r.release();
-    return s.ok() ? Ok() : Fail(s);
+    return FromStatus(s);
   });
 }
 
@@ -249,23 +250,26 @@ int fstx_txn_rename(fstx_txn* t, const char* from, const char* to, int replace) 
                [&](fstx::Transaction& x) { x.Rename(from, to, Mode(replace)); });
 }
 
+namespace {
+// A write_file mode argument: -1 (keep the replaced file's, 0644 for a new
+// one) or permission bits, checked by the caller.
+std::optional<uint32_t> OptionalMode(int mode) {
+  return mode >= 0 ? std::optional<uint32_t>(static_cast<uint32_t>(mode)) : std::nullopt;
+}
+}  // namespace
+
 int fstx_txn_write_file(fstx_txn* t, const char* path, const void* data, size_t len, int mode) {
   if (data == nullptr && len > 0) return Invalid("fstx_txn_write_file: NULL data");
   if (mode < -1 || mode > 07777) return Invalid("fstx_txn_write_file: mode is not -1 or permission bits");
   return AddOp(t, {path}, "fstx_txn_write_file: NULL argument", [&](fstx::Transaction& x) {
-    std::optional<uint32_t> m;
-    if (mode >= 0) m = static_cast<uint32_t>(mode);
-    x.WriteFile(path, std::string_view(static_cast<const char*>(data), len), m);
+    x.WriteFile(path, std::string_view(static_cast<const char*>(data), len), OptionalMode(mode));
   });
 }
 
 int fstx_txn_write_file_from(fstx_txn* t, const char* path, const char* content_file, int mode) {
   if (mode < -1 || mode > 07777) return Invalid("fstx_txn_write_file_from: mode is not -1 or permission bits");
-  return AddOp(t, {path, content_file}, "fstx_txn_write_file_from: NULL argument", [&](fstx::Transaction& x) {
-    std::optional<uint32_t> m;
-    if (mode >= 0) m = static_cast<uint32_t>(mode);
-    x.WriteFileFrom(path, content_file, m);
-  });
+  return AddOp(t, {path, content_file}, "fstx_txn_write_file_from: NULL argument",
+               [&](fstx::Transaction& x) { x.WriteFileFrom(path, content_file, OptionalMode(mode)); });
 }
 
 int fstx_txn_symlink(fstx_txn* t, const char* target, const char* path, int replace) {
@@ -303,7 +307,7 @@ int fstx_txn_validate(fstx_txn* t) {
   if (t == nullptr) return Invalid("fstx_txn_validate: NULL txn");
   return Guard([&] {
     fstx::Status s = t->t.Validate();
-    return s.ok() ? Ok() : Fail(s);
+    return FromStatus(s);
   });
 }
 
@@ -311,7 +315,7 @@ int fstx_txn_commit(fstx_txn* t) {
   if (t == nullptr) return Invalid("fstx_txn_commit: NULL txn");
   return Guard([&] {
     fstx::Status s = t->t.Commit();
-    return s.ok() ? Ok() : Fail(s);
+    return FromStatus(s);
   });
 }
 

@@ -55,6 +55,8 @@ namespace fstx::capi {
 int Fail(const Status& s);
 // Clears the last error; returns FSTX_OK.
 int Ok();
+// Ok() or Fail(s).
+inline int FromStatus(const Status& s) { return s.ok() ? Ok() : Fail(s); }
 int Invalid(const char* what);
 
 // Runs `body` (returning an fstx_code), turning exceptions into codes.

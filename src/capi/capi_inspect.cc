@@ -3,6 +3,7 @@
 #include "src/capi/capi_impl.h"
 
 using fstx::capi::Fail;
+using fstx::capi::FromStatus;
 using fstx::capi::Guard;
 using fstx::capi::Invalid;
 using fstx::capi::Ok;
@@ -115,14 +116,19 @@ int fstx_tx_intent(const fstx_tx* tx, size_t i, fstx_intent* out) {
   return Ok();
 }
 
+namespace {
+// `h` into *out if `s` is ok; the C code of `s`.
+int HealthOut(const fstx::Status& s, const fstx::JournalHealth& h, fstx_health* out) {
+  if (s.ok()) FillHealth(h, out);
+  return FromStatus(s);
+}
+}  // namespace
+
 int fstx_health_get(const char* dir, fstx_health* out) {
   if (dir == nullptr || out == nullptr) return Invalid("fstx_health_get: NULL argument");
   return Guard([&] {
     fstx::JournalHealth h;
-    fstx::Status s = fstx::ProbeHealth(dir, &h);
-    if (!s.ok()) return Fail(s);
-    FillHealth(h, out);
-    return Ok();
+    return HealthOut(fstx::ProbeHealth(dir, &h), h, out);
   });
 }
 
@@ -130,10 +136,7 @@ int fstx_inspector_health(const fstx_inspector* in, fstx_health* out) {
   if (in == nullptr || out == nullptr) return Invalid("fstx_inspector_health: NULL argument");
   return Guard([&] {
     fstx::JournalHealth h;
-    fstx::Status s = in->in->Health(&h);
-    if (!s.ok()) return Fail(s);
-    FillHealth(h, out);
-    return Ok();
+    return HealthOut(in->in->Health(&h), h, out);
   });
 }
 

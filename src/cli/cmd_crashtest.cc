@@ -160,7 +160,8 @@ int CmdCrashtest(const CrashtestArgs& a) {
     }
     AddToTransaction(rebased, &tx);
   };
-  // A progress bar on a terminal only (stderr); --json and pipes get none.
+  // A progress bar when stderr is a terminal (stdout, --json included, is
+  // untouched); a pipe gets none.
   const bool tty = ::isatty(STDERR_FILENO);
   if (tty) o.progress = ProgressBar;
   auto r = explore::Explore(o);

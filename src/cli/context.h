@@ -84,9 +84,6 @@ class WriterSession {
   std::unique_ptr<Journal> journal_;  // last: destroyed first
 };
 
-// Whether a record's owner still runs, who holds writer.lock: OwnerAlive
-// and ProbeWriter (fstx/inspect.h).
-
 // Microseconds since the epoch, wall clock.
 int64_t NowMicros();
 
