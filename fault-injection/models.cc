@@ -119,8 +119,15 @@ class Runner {
     for (const auto& x : p) s += (s.empty() ? "" : ":") + x;
     return s;
   }
+  // Reports progress at most every 50 ms (and at the end of a model): a
+  // deduplicated state costs microseconds, a progress line a pipe write
+  // and a parse in the parent.
   void Tick(uint64_t done, uint64_t total) {
-    if (progress_) progress_(m_, done, total, run_.stats.generated);
+    if (!progress_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_tick_ < std::chrono::milliseconds(50)) return;
+    last_tick_ = now;
+    progress_(m_, done, total, run_.stats.generated);
   }
 
   // Fingerprints the state in place; false if it was seen before.
@@ -417,6 +424,7 @@ class Runner {
   const Options& opt_;
   Slice slice_;
   ProgressFn progress_;
+  std::chrono::steady_clock::time_point last_tick_{};
   ModelRun run_;
   std::set<uint64_t> seen_;
   std::map<uint64_t, size_t> owner_;  // power state key -> the first crash point that meets it

@@ -2,14 +2,16 @@
 // the power models' states fingerprinted without building them on disk.
 #include <vector>
 
+#include "fault-injection/models.h"  // IsBarrier
 #include "fault-injection/tree_image.h"
+#include "src/fs/paths.h"
 #include "journal/names.h"
 
 namespace fstx::explore {
 namespace {
 
 bool Rel(const std::string& root, const std::string& abs, std::string* rel) {
-  if (abs.size() <= root.size() || abs.compare(0, root.size(), root) != 0 || abs[root.size()] != '/') return false;
+  if (!paths::IsAncestor(root, abs)) return false;
   *rel = abs.substr(root.size());
   return true;
 }
@@ -104,7 +106,7 @@ bool Apply(Image* img, const fault::Event& e, const std::string& p, const std::s
 
 bool Simulate(Image* img, const std::vector<fault::Event>& events, const std::string& root) {
   for (const auto& e : events) {
-    if (e.kind == fault::Event::kSyncDir || e.kind == fault::Event::kJournalSync) continue;
+    if (IsBarrier(e)) continue;
     std::string p, p2;
     if (!Rel(root, e.path, &p)) return false;
     if (!e.path2.empty() && !Rel(root, e.path2, &p2)) return false;
