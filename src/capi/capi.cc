@@ -73,6 +73,12 @@ fstx::RenameMode Mode(int replace) {
   return replace == FSTX_REPLACE ? fstx::RenameMode::kReplace : fstx::RenameMode::kNoReplace;
 }
 
+// A write_file mode argument: -1 (keep the replaced file's, 0644 for a new
+// one) or permission bits, checked by the caller.
+std::optional<uint32_t> OptionalMode(int mode) {
+  return mode >= 0 ? std::optional<uint32_t>(static_cast<uint32_t>(mode)) : std::nullopt;
+}
+
 }  // namespace
 
 extern "C" {
@@ -249,14 +255,6 @@ int fstx_txn_rename(fstx_txn* t, const char* from, const char* to, int replace) 
   return AddOp(t, {from, to}, "fstx_txn_rename: NULL argument",
                [&](fstx::Transaction& x) { x.Rename(from, to, Mode(replace)); });
 }
-
-namespace {
-// A write_file mode argument: -1 (keep the replaced file's, 0644 for a new
-// one) or permission bits, checked by the caller.
-std::optional<uint32_t> OptionalMode(int mode) {
-  return mode >= 0 ? std::optional<uint32_t>(static_cast<uint32_t>(mode)) : std::nullopt;
-}
-}  // namespace
 
 int fstx_txn_write_file(fstx_txn* t, const char* path, const void* data, size_t len, int mode) {
   if (data == nullptr && len > 0) return Invalid("fstx_txn_write_file: NULL data");

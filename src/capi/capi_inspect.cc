@@ -26,6 +26,12 @@ void FillHealth(const fstx::JournalHealth& h, fstx_health* out) {
   out->recovery_pending = h.recovery_pending ? 1 : 0;
 }
 
+// `h` into *out if `s` is ok; the C code of `s`.
+int HealthOut(const fstx::Status& s, const fstx::JournalHealth& h, fstx_health* out) {
+  if (s.ok()) FillHealth(h, out);
+  return FromStatus(s);
+}
+
 }  // namespace
 
 extern "C" {
@@ -115,14 +121,6 @@ int fstx_tx_intent(const fstx_tx* tx, size_t i, fstx_intent* out) {
   out->offset = in.offset;
   return Ok();
 }
-
-namespace {
-// `h` into *out if `s` is ok; the C code of `s`.
-int HealthOut(const fstx::Status& s, const fstx::JournalHealth& h, fstx_health* out) {
-  if (s.ok()) FillHealth(h, out);
-  return FromStatus(s);
-}
-}  // namespace
 
 int fstx_health_get(const char* dir, fstx_health* out) {
   if (dir == nullptr || out == nullptr) return Invalid("fstx_health_get: NULL argument");
