@@ -1,7 +1,5 @@
 #include "fault-injection/tree_image.h"
 
-#include "journal/names.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -15,6 +13,8 @@
 #include <cstdio>
 #include <functional>
 #include <vector>
+
+#include "journal/names.h"
 
 namespace fstx::explore {
 namespace {
@@ -327,7 +327,30 @@ uint64_t Fnv1a(const std::string& s, uint64_t h) {
   return h;
 }
 
+namespace {
+std::string LeafOf(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+}  // namespace
+
+void ContentRanks::Add(const std::string& path) {
+  ContentName n;
+  if (ParseContentLeaf(LeafOf(path), &n)) order_.emplace(std::make_tuple(n.pid, n.start_time, n.seq), LeafOf(path));
+}
+
+std::string ContentRanks::Canon(const std::string& path) {
+  if (ranks_.empty())
+    for (const auto& [k, leaf] : order_) ranks_.emplace(leaf, ".fstx-content-#" + std::to_string(ranks_.size()));
+  auto it = ranks_.find(LeafOf(path));
+  return it == ranks_.end() ? path : path.substr(0, path.size() - it->first.size()) + it->second;
+}
+
 uint64_t Hash(const Image& img) {
+  ContentRanks content;
+  for (const auto& e : img) content.Add(e.first);
+  if (!content.empty()) {  // hash it under canonical names, in their order
+    Image canon;
+    for (const auto& [p, n] : img) canon.emplace(content.Canon(p), n);
+    return Hash(canon);
+  }
   uint64_t h = 1469598103934665603ull;
   for (const auto& [p, n] : img) {
     h = Fnv1a(p, h);

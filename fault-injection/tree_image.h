@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 
 #include <vector>
 
@@ -29,6 +30,22 @@ struct Node {
 };
 
 using Image = std::map<std::string, Node>;
+
+// Staged content (journal/names.h ContentLeaf) is named after the process
+// that staged it, so two runs of one workload name the same file
+// differently. State keys name each by its rank in (pid, start time, seq)
+// order instead: the order the transaction staged them in.
+class ContentRanks {
+ public:
+  void Add(const std::string& path);
+  // `path` with a staged-content leaf replaced by ".fstx-content-#RANK".
+  std::string Canon(const std::string& path);
+  bool empty() const { return order_.empty(); }
+
+ private:
+  std::map<std::tuple<int64_t, uint64_t, uint64_t>, std::string> order_;
+  std::map<std::string, std::string> ranks_;
+};
 
 // Walks `root` without following symlinks.
 Status Capture(const std::string& root, Image* out);

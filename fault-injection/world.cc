@@ -10,10 +10,13 @@
 
 #include <boost/filesystem.hpp>
 #include <fstream>
+#include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "journal/codec.h"
+#include "journal/names.h"
 #include "journal/store.h"
 #include "src/engine/testing.h"
 
@@ -50,6 +53,30 @@ void Remap(Fingerprint* fp, const IdMap& moved) {
   fp->dev = n->second.dev;
   fp->ino = n->second.ino;
   fp->btime_ns = n->second.btime_ns;
+}
+
+// Staged content (format 4) is created by the run itself, so no pre-image
+// path names it: where did the file `replay` created at each staging path
+// end up (renames of it or of a directory above it carry it along)?
+// Absolute content path -> its replayed copy's identity.
+std::map<std::string, Ident> ReplayedContent(const std::vector<fault::Event>& replay, const std::string& root) {
+  std::map<std::string, std::string> at;  // content path -> where it is now
+  for (const auto& e : replay) {
+    if (e.kind == fault::Event::kCreate && ParseContentLeaf(e.path.substr(e.path.rfind('/') + 1), nullptr))
+      at[e.path] = e.path;
+    if (e.kind != fault::Event::kRename) continue;
+    for (auto& [content, now] : at) {
+      if (now == e.path) now = e.path2;
+      else if (now.compare(0, e.path.size() + 1, e.path + "/") == 0) now = e.path2 + now.substr(e.path.size());
+    }
+  }
+  std::map<std::string, Ident> out, ids;
+  if (at.empty() || !Identities(root, &ids).ok()) return out;
+  for (const auto& [content, now] : at) {
+    auto it = now.compare(0, root.size() + 1, root + "/") == 0 ? ids.find(now.substr(root.size())) : ids.end();
+    if (it != ids.end()) out[content] = it->second;
+  }
+  return out;
 }
 
 // The journal's unfinished records (none if there is no journal).
@@ -96,6 +123,7 @@ fstx::Options World::JournalOptions(Fs* fs) const {
   o.roots = {root_};
   o.fs = fs;
   o.logger = QuietLogger();
+  o.inline_content_max = opt_.inline_content_max;
   return o;
 }
 
@@ -317,11 +345,11 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
   }
   std::map<std::string, std::string> files;
   if (snap >= 0) files["data.mdb"] = snaps_[static_cast<size_t>(snap)];
-  return RestoreJournal(jdir_, files, moved);
+  return RestoreJournal(jdir_, files, moved, ReplayedContent(replay, root_));
 }
 
 Status World::RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
-                             const IdMap& moved) {
+                             const IdMap& moved, const std::map<std::string, Ident>& content) {
   boost::system::error_code ec;
   boost::filesystem::remove_all(jdir, ec);
   if (files.empty()) return Status();
@@ -331,7 +359,7 @@ Status World::RestoreJournal(const std::string& jdir, const std::map<std::string
     out << bytes;
     if (!out) return Status(Code::kIoError, "write " + jdir + "/" + name);
   }
-  if (!files.count("data.mdb") || moved.empty()) return Status();
+  if (!files.count("data.mdb") || (moved.empty() && content.empty())) return Status();
   auto store = JournalStore::Open({.dir = jdir});
   if (!store.ok()) return store.status();
   std::vector<TxRecord> active;
@@ -343,6 +371,11 @@ Status World::RestoreJournal(const std::string& jdir, const std::map<std::string
     for (auto& in : rec.intents) {
       Remap(&in.moved, moved);
       Remap(&in.before, moved);
+      if (auto c = content.find(in.content); c != content.end() && in.moved.present()) {
+        in.moved.dev = c->second.dev;
+        in.moved.ino = c->second.ino;
+        in.moved.btime_ns = c->second.btime_ns;
+      }
     }
     b.put_active.push_back(rec);
   }
@@ -376,10 +409,14 @@ uint64_t World::ExactKey() const {
   if (!s.ok()) return Fnv1a(s.ToString());
   // identity -> (1 + the object's number in path order, birth time)
   std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_t, uint64_t>> object;
+  ContentRanks content;
+  for (const auto& o : tree) content.Add(o.rel);
+  for (const auto& rec : active)
+    for (const auto& in : rec.intents) content.Add(in.content);
   uint64_t h = Fnv1a("exact");
   for (const auto& o : tree) {
     const auto n = object.emplace(std::make_pair(o.id.dev, o.id.ino), std::make_pair(object.size() + 1, o.id.btime_ns));
-    h = Fnv1a(o.rel + ":" + std::to_string(n.first->second.first) + ":" + DescribeNode(o.node), h);
+    h = Fnv1a(content.Canon(o.rel) + ":" + std::to_string(n.first->second.first) + ":" + DescribeNode(o.node), h);
     h = (h ^ std::hash<std::string>()(o.node.data)) * 1099511628211ull;
   }
   auto name = [&](Fingerprint* fp) {
@@ -396,6 +433,7 @@ uint64_t World::ExactKey() const {
     for (auto& in : rec.intents) {
       name(&in.moved);
       name(&in.before);
+      in.content = content.Canon(in.content);
     }
     h = Fnv1a(EncodeRecord(rec), h);
   }

@@ -126,9 +126,10 @@ class World {
   fstx::Options JournalOptions(Fs* fs) const;
   std::vector<fault::Event> PowerEvents(const std::vector<size_t>& persist, bool torn_last) const;
   // Writes a journal's files into `jdir` (none: no journal) and re-points
-  // its unfinished records' fingerprints through `moved`.
+  // its unfinished records' fingerprints through `moved`, and those of
+  // staged content (Intent::content, format 4) through `content`.
   Status RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
-                        const IdMap& moved);
+                        const IdMap& moved, const std::map<std::string, Ident>& content = {});
   // The workload on `j`: Options::run, or Options::workload in one
   // transaction committed here. Returns what the workload reported.
   Status Invoke(Journal& j) const;

@@ -126,6 +126,14 @@ Status CheckTags(const TxRecord& r, uint16_t version) {
       return Corrupt("intent " + std::to_string(i) + ": unknown op kind tag " +
                      std::to_string(kind));
     }
+    // A staged content file is a write_file's, in its staging directory.
+    if (!in.content.empty() &&
+        (in.kind != OpKind::kWriteFile || in.stage.empty() || in.content.size() <= in.stage.size() + 1 ||
+         in.content.compare(0, in.stage.size() + 1, in.stage + "/") != 0 ||
+         in.content.find('/', in.stage.size() + 1) != std::string::npos)) {
+      return Corrupt("intent " + std::to_string(i) + ": staged content path \"" + in.content +
+                     "\" is not a write_file's file in its staging directory \"" + in.stage + "\"");
+    }
     for (const Fingerprint* f : {&in.moved, &in.before}) {
       if (f->type > static_cast<uint8_t>(FileType::kOther)) {
         return Corrupt("intent " + std::to_string(i) + ": unknown file type tag " +
@@ -161,6 +169,7 @@ void serialize(Archive& ar, Intent& i) {
     Text(ar, i.old_data);
     ar(i.data_size);
     Text(ar, i.data_hash);
+    if (t_version >= 4) Text(ar, i.content);
   } else if constexpr (Archive::is_loading::value) {
     i.data_size = i.data.size();  // format 1 always held the content inline
   }

@@ -20,7 +20,7 @@ namespace fstx {
 inline constexpr uint32_t kRecordMagic = 0x52545846;  // "FXTR" little-endian
 // Records are written in kFormatVersion and read in any version from
 // kOldestFormatVersion on (FORMAT.md "Versions").
-inline constexpr uint16_t kFormatVersion = 3;
+inline constexpr uint16_t kFormatVersion = 4;
 inline constexpr uint16_t kOldestFormatVersion = 1;
 
 std::string EncodeRecord(const TxRecord& rec);

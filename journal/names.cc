@@ -69,4 +69,38 @@ bool ParseStagingLeaf(std::string_view leaf, StagingName* out) {
   return true;
 }
 
+namespace {
+constexpr std::string_view kContentPrefix = ".fstx-content-";
+
+// Splits `s` at its first '-' into *head and the rest.
+bool Field(std::string_view* s, std::string_view* head) {
+  auto d = s->find('-');
+  if (d == std::string_view::npos) return false;
+  *head = s->substr(0, d);
+  s->remove_prefix(d + 1);
+  return true;
+}
+}  // namespace
+
+std::string ContentLeaf(const ContentName& n) {
+  return std::string(kContentPrefix) + std::to_string(n.pid) + "-" + std::to_string(n.start_time) + "-" +
+         n.boot.substr(0, kContentBootChars) + "-" + std::to_string(n.seq);
+}
+
+bool ParseContentLeaf(std::string_view leaf, ContentName* out) {
+  if (leaf.substr(0, kContentPrefix.size()) != kContentPrefix) return false;
+  leaf.remove_prefix(kContentPrefix.size());
+  ContentName n;
+  std::string_view pid, start, boot;
+  if (!Field(&leaf, &pid) || !Field(&leaf, &start) || !Field(&leaf, &boot)) return false;
+  if (!ParseNumber(pid, &n.pid) || n.pid <= 0 || !ParseNumber(start, &n.start_time) ||
+      !ParseNumber(leaf, &n.seq) || boot.empty() || boot.size() > kContentBootChars)
+    return false;
+  for (char c : boot)
+    if (c == '/' || c == '-') return false;
+  n.boot = std::string(boot);
+  if (out) *out = std::move(n);
+  return true;
+}
+
 }  // namespace fstx

@@ -52,4 +52,22 @@ struct StagingName {
 // True if `leaf` is exactly a staging name; fills *out.
 bool ParseStagingLeaf(std::string_view leaf, StagingName* out);
 
+// Format 4: content staged before its transaction has an id (a write_file
+// too big to journal; Intent::content names it). The leaf names the
+// process that staged it, so that recovery can tell the leftover of a dead
+// process from the file a live one is about to journal:
+//     .fstx-content-<pid>-<start_time>-<boot>-<seq>
+// <pid>, <start_time> (the Owner's) and <seq> (per process) are decimal;
+// <boot> is the first 8 characters of the owner's boot id.
+struct ContentName {
+  int64_t pid = 0;
+  uint64_t start_time = 0;
+  std::string boot;  // boot id prefix
+  uint64_t seq = 0;
+};
+std::string ContentLeaf(const ContentName& n);
+// True if `leaf` is exactly a staged-content name; fills *out.
+bool ParseContentLeaf(std::string_view leaf, ContentName* out);
+inline constexpr size_t kContentBootChars = 8;
+
 }  // namespace fstx

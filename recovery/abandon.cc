@@ -137,6 +137,10 @@ Status KeepStaging(Fs* fs, const std::vector<std::string>& roots, const TxRecord
       Status s = k.Move(stage, StagingPath(in.stage, in.path, rec.id, op, kind));
       if (!s.ok()) return s;
     }
+    if (!in.content.empty()) {  // format 4: the written file not yet in place
+      Status s = k.Move(stage, in.content);
+      if (!s.ok()) return s;
+    }
     if (in.kind == OpKind::kWriteRange && !in.old_data.empty()) {
       Status s = k.SaveRange(stage, op, in.offset, in.old_data);
       if (!s.ok()) return s;

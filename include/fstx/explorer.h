@@ -83,6 +83,9 @@ struct Options {
   std::string replay;           // only this state id (see Violation)
   bool keep = false;            // keep the scratch tree of a replayed state
   uint64_t max_weak_subsets = 64;  // per crash point, power-weak
+  // The journal's Options::inline_content_max (0: every write_file's
+  // content is staged before the record, format 4).
+  uint64_t inline_content_max = fstx::Options().inline_content_max;
   std::function<void(const Progress&)> progress;
 };
 

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,6 +103,17 @@ class FSTX_API Fs {
   // none to copy; an attribute of the trusted or security namespace this
   // process may not set (EPERM) is skipped; any other failure is an error.
   virtual Status CopyXattrs(const std::string& from, const std::string& to) = 0;
+
+  // Hands out a new file's content piece by piece: each call sets *piece to
+  // the next bytes (valid until the next call); an empty piece ends it.
+  using ChunkSource = std::function<Status(std::string_view* piece)>;
+  // CreateFile with the content `next` hands out, so that a big file never
+  // has to be in memory whole (PosixFs writes each piece as it comes). The
+  // default gathers the pieces and calls CreateFile: a filesystem that
+  // wraps another (FsWrapper) sees one CreateFile, as fault injection and
+  // traces expect. A failure of `next` fails the call.
+  virtual Status CreateFileFrom(const std::string& path, const ChunkSource& next, uint32_t mode,
+                                int64_t uid = -1, int64_t gid = -1);
 };
 
 // Forwards every call to `target` (not owned).
@@ -178,6 +190,8 @@ class FSTX_API PosixFs : public Fs {
   Status Rmdir(const std::string& path) override;
   Status SyncDir(const std::string& path) override;
   Status CopyXattrs(const std::string& from, const std::string& to) override;
+  Status CreateFileFrom(const std::string& path, const ChunkSource& next, uint32_t mode, int64_t uid = -1,
+                        int64_t gid = -1) override;
 
  private:
   struct FSTX_LOCAL Impl;

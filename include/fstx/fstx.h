@@ -76,6 +76,11 @@ struct Options {
   int64_t history_max_age_s = 30 * 86400;
   // History is also bounded by the bytes its pages occupy (oldest first).
   uint64_t history_max_bytes = 256ull << 20;
+  // write_file content larger than this is not copied into the journal: it
+  // is written once, to a staging file, before the prepared record, which
+  // then holds its path, size and hash (journal/FORMAT.md, format 4). A
+  // content_file that big is read through a bounded buffer, never whole.
+  uint64_t inline_content_max = 64 << 10;
   // Filesystem seam. nullptr: a PosixFs over `roots`, owned by the journal.
   // Otherwise not owned and must outlive the journal (fault injection,
   // tracing).

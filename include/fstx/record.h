@@ -71,7 +71,8 @@ struct Intent {
                          // records for write_file / write_range (see
                          // data_size, data_hash).
   Fingerprint moved;     // rename: object at src; remove: object at path;
-                         // mkdir: object an earlier op moves away from path
+                         // mkdir: object an earlier op moves away from path;
+                         // write_file with `content`: the staged file
   Fingerprint before;    // the object at `path` before this op (or absent);
                          // write_range: the file written
   // Format 2:
@@ -83,6 +84,12 @@ struct Intent {
   uint64_t data_size = 0;  // size of the content `data` held when prepared
   std::string data_hash;   // XXH3-128 of that content, 16 bytes big-endian
                            // (empty for ops without content)
+  // Format 4:
+  std::string content;     // write_file whose content was staged before the
+                           // record was written (too big to journal): the
+                           // staged file's absolute path (in `stage`); `data`
+                           // is then empty and `moved` is that file's
+                           // fingerprint. Empty: the content is in `data`.
 };
 
 struct Owner {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fstx/fstx.h"
 #include "fstx/status.h"
 
 namespace fstx::cli {
@@ -72,6 +73,7 @@ struct CrashtestArgs {
   bool keep = false;
   bool self_check = false;
   uint64_t max_weak = 64;
+  uint64_t inline_max = fstx::Options().inline_content_max;
 };
 int CmdCrashtest(const CrashtestArgs& args);
 struct VirtRenameArgs {

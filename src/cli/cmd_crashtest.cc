@@ -145,6 +145,7 @@ int CmdCrashtest(const CrashtestArgs& a) {
   o.replay = a.replay;
   o.keep = a.keep;
   o.max_weak_subsets = a.max_weak;
+  o.inline_content_max = a.inline_max;
   if (!a.models.empty()) {
     auto m = explore::ParseModels(a.models);
     if (!m.ok()) {

@@ -238,6 +238,10 @@ void AddCrashtestCommand(CLI::App& app, CommandLine& cl) {
   c_crash->add_option("--replay", crash.replay, "Rebuild and check only this state (from a report)")
       ->option_text("STATE");
   c_crash->add_flag("--keep", crash.keep, "With --replay: keep the recovered tree and print where");
+  c_crash->add_option("--inline-max", crash.inline_max,
+                      "write_file content bigger than this is staged before the record instead of "
+                      "journaled (default 65536; 0 explores the staged path for every write_file)")
+      ->option_text("BYTES");
   c_crash->add_option("--max-weak", crash.max_weak, "power-weak: subsets per crash point (default 64)")
       ->check(CLI::Range(1, 100000));
   c_crash->add_flag("--self-check", crash.self_check,

@@ -135,6 +135,17 @@ class OpReader {
     return Status::Ok();
   }
 
+  // write_file: Content(), or "content_file": a file whose content is
+  // written (read at commit through a bounded buffer: for big files).
+  Status ContentOrFile(std::string* data, std::string* file) const {
+    if (!Has("content_file")) return Content(data);
+    if (Has("content") || Has("content_base64"))
+      return Bad(where_ + ": give only one of 'content', 'content_base64' and 'content_file'");
+    Status s = String("content_file", file);
+    if (s.ok() && file->empty()) return Bad(where_ + ": field 'content_file' is empty");
+    return s;
+  }
+
   // "expect": "absent" or "xxh128:<32 hex digits>" (fstx::ContentHash).
   Status Expect(std::optional<Precondition>* out) const {
     if (!obj_.contains("expect")) return Status::Ok();
@@ -203,11 +214,11 @@ Status ParseOpBody(const json& v, size_t index, const std::vector<std::string>& 
   }
   if (name == "write_file") {
     op->kind = OpKind::kWriteFile;
-    if (!(s = r.OnlyFields({"path", "content", "content_base64", "mode"}, "write_file")).ok()) {
+    if (!(s = r.OnlyFields({"path", "content", "content_base64", "content_file", "mode"}, "write_file")).ok()) {
       return s;
     }
     if (!(s = r.Path("path", &op->path)).ok()) return s;
-    if (!(s = r.Content(&op->data)).ok()) return s;
+    if (!(s = r.ContentOrFile(&op->data, &op->content_file)).ok()) return s;
     return r.Mode(&op->mode);
   }
   if (name == "symlink") {

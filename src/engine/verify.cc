@@ -12,6 +12,7 @@
 #include "journal/codec.h"
 #include "journal/names.h"
 #include "journal/store.h"
+#include "src/engine/content.h"
 
 namespace fstx {
 namespace {
@@ -21,7 +22,10 @@ namespace bfs = boost::filesystem;
 // Walks `root` for staging names whose transaction is not in `active`.
 // A staging name whose id is at or above `next_id` (0: unknown) belongs to
 // a transaction this journal never handed out: records were lost.
-void WalkRoot(const std::string& root, const std::set<uint64_t>& active, uint64_t next_id, VerifyReport* out) {
+// Staged content (format 4) is an orphan if no unfinished record names it
+// and the process that staged it is dead.
+void WalkRoot(const std::string& root, const std::set<uint64_t>& active, const std::set<std::string>& content,
+              uint64_t next_id, VerifyReport* out) {
   boost::system::error_code ec;
   bfs::recursive_directory_iterator it(root, bfs::directory_options::skip_permission_denied, ec);
   bfs::recursive_directory_iterator end;
@@ -38,7 +42,13 @@ void WalkRoot(const std::string& root, const std::set<uint64_t>& active, uint64_
       continue;
     }
     StagingName name;
-    if (ParseStagingLeaf(p.filename().string(), &name)) {
+    if (ParseContentLeaf(p.filename().string(), nullptr)) {
+      ++out->staging_seen;
+      if (!content.count(p.string()) && WhoStaged(p.filename().string()) == ContentStager::kDead)
+        out->findings.push_back({"orphan-staging", p.string(),
+                                 "content staged by a process that died before journaling it (recovery "
+                                 "deletes it in the roots' staging directories)"});
+    } else if (ParseStagingLeaf(p.filename().string(), &name)) {
       ++out->staging_seen;
       if (next_id != 0 && name.txid >= next_id) {
         out->findings.push_back({"lost-records", p.string(),
@@ -63,7 +73,7 @@ void WalkRoot(const std::string& root, const std::set<uint64_t>& active, uint64_
 
 // The journal half: fills the findings and the ids of unfinished records.
 void CheckJournal(const std::string& dir, VerifyReport* out, std::set<uint64_t>* active_ids,
-                  uint64_t* next_id) {
+                  std::set<std::string>* content, uint64_t* next_id) {
   struct stat st;
   const std::string data = dir + "/data.mdb";
   for (const std::string* what : {&dir, &data}) {
@@ -107,7 +117,11 @@ void CheckJournal(const std::string& dir, VerifyReport* out, std::set<uint64_t>*
                              b.table + " record " + std::to_string(b.id) + ": " + b.status.message()});
     if (b.table == "active") active_ids->insert(b.id);  // its files are not orphans
   }
-  for (const TxRecord& r : active) active_ids->insert(r.id);
+  for (const TxRecord& r : active) {
+    active_ids->insert(r.id);
+    for (const Intent& in : r.intents)
+      if (!in.content.empty()) content->insert(in.content);
+  }
   out->active = active.size();
   out->history = history.size();
 }
@@ -118,9 +132,10 @@ Status Verify(const std::string& dir, const std::vector<std::string>& roots, Ver
   *out = VerifyReport();
   if (dir.empty()) return Status(Code::kInvalidArgument, "verify: no journal directory given");
   std::set<uint64_t> active_ids;
+  std::set<std::string> content;
   uint64_t next_id = 0;
-  CheckJournal(dir, out, &active_ids, &next_id);
-  for (const std::string& root : roots) WalkRoot(root, active_ids, next_id, out);
+  CheckJournal(dir, out, &active_ids, &content, &next_id);
+  for (const std::string& root : roots) WalkRoot(root, active_ids, content, next_id, out);
   return Status();
 }
 

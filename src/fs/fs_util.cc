@@ -38,6 +38,18 @@ Status RemoveBelow(Fs* fs, const std::string& path, const FileInfo& top) {
 
 }  // namespace
 
+Status Fs::CreateFileFrom(const std::string& path, const ChunkSource& next, uint32_t mode, int64_t uid,
+                          int64_t gid) {
+  std::string all;
+  for (std::string_view piece;;) {
+    Status s = next(&piece);
+    if (!s.ok()) return s.Annotate("create " + path);
+    if (piece.empty()) break;
+    all.append(piece);
+  }
+  return CreateFile(path, all, mode, uid, gid);
+}
+
 Status RemoveTree(Fs* fs, const std::string& path) {
   FileInfo top;
   Status s = fs->Stat(path, &top);

@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <new>
+
 namespace fstx::hash {
 namespace {
 constexpr std::string_view kPrefix = "xxh128:";
@@ -18,6 +20,28 @@ int HexValue(char c) {
 std::string Raw(std::string_view data) {
   XXH128_canonical_t c;
   XXH128_canonicalFromHash(&c, XXH3_128bits(data.data(), data.size()));
+  return std::string(reinterpret_cast<const char*>(c.digest), sizeof c.digest);
+}
+
+struct Stream::State {
+  XXH3_state_t* xxh = XXH3_createState();
+};
+
+Stream::Stream() : state_(new State) {
+  if (!state_->xxh) throw std::bad_alloc();
+  XXH3_128bits_reset(state_->xxh);
+}
+
+Stream::~Stream() {
+  XXH3_freeState(state_->xxh);
+  delete state_;
+}
+
+void Stream::Update(std::string_view piece) { XXH3_128bits_update(state_->xxh, piece.data(), piece.size()); }
+
+std::string Stream::Raw() const {
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, XXH3_128bits_digest(state_->xxh));
   return std::string(reinterpret_cast<const char*>(c.digest), sizeof c.digest);
 }
 

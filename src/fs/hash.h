@@ -14,6 +14,22 @@
 namespace fstx::hash {
 
 std::string Raw(std::string_view data);
+
+// Raw() of content fed in pieces: Stream s; s.Update(a); s.Update(b);
+// s.Raw() == Raw(a + b). Thread-compatible.
+class Stream {
+ public:
+  Stream();
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  void Update(std::string_view piece);
+  std::string Raw() const;
+
+ private:
+  struct State;
+  State* state_;
+};
 std::string ToText(std::string_view raw);
 // Accepts the text form (hex digits in either case); fails naming the text.
 Result<std::string> FromText(std::string_view text);

@@ -329,29 +329,39 @@ Status PosixFs::ListDir(const std::string& path, std::vector<std::string>* names
 
 Status PosixFs::CreateFile(const std::string& path, std::string_view data, uint32_t mode,
                            int64_t uid, int64_t gid) {
-  Result<Target> t = impl_->Resolve("create", path, /*allow_root=*/false);
-  if (!t.ok()) return t.status();
-  const std::string& p = t->path;
-  Fd fd(::openat(t->dirfd, t->leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                 0600));
-  if (!fd.valid()) return Status::FromErrno(errno, "create", p);
-  if (::fchmod(fd.get(), mode & 07777) != 0) return Status::FromErrno(errno, "create (fchmod)", p);
-  if (uid != -1 || gid != -1) {
-    // Only an owner the new file does not already have is set (a no-op
-    // fchown still dirties the inode). Without privilege, keeping a
-    // foreign owner is best effort.
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "create (fstat)", p);
-    uid_t u = uid == -1 || static_cast<uid_t>(uid) == st.st_uid ? static_cast<uid_t>(-1) : static_cast<uid_t>(uid);
-    gid_t g = gid == -1 || static_cast<gid_t>(gid) == st.st_gid ? static_cast<gid_t>(-1) : static_cast<gid_t>(gid);
-    if ((u != static_cast<uid_t>(-1) || g != static_cast<gid_t>(-1)) && ::fchown(fd.get(), u, g) != 0 &&
-        !(errno == EPERM && ::geteuid() != 0)) {
-      return Status::FromErrno(errno, "create (fchown)", p);
-    }
+  bool given = false;
+  return CreateFileFrom(
+      path,
+      [&](std::string_view* piece) {
+        *piece = given ? std::string_view() : data;
+        given = true;
+        return Status::Ok();
+      },
+      mode, uid, gid);
+}
+
+namespace {
+
+// Sets the owner a new file does not already have (a no-op fchown still
+// dirties the inode). Without privilege, keeping a foreign owner is best
+// effort.
+Status SetOwner(int fd, const std::string& p, int64_t uid, int64_t gid) {
+  if (uid == -1 && gid == -1) return Status::Ok();
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "create (fstat)", p);
+  uid_t u = uid == -1 || static_cast<uid_t>(uid) == st.st_uid ? static_cast<uid_t>(-1) : static_cast<uid_t>(uid);
+  gid_t g = gid == -1 || static_cast<gid_t>(gid) == st.st_gid ? static_cast<gid_t>(-1) : static_cast<gid_t>(gid);
+  if ((u != static_cast<uid_t>(-1) || g != static_cast<gid_t>(-1)) && ::fchown(fd, u, g) != 0 &&
+      !(errno == EPERM && ::geteuid() != 0)) {
+    return Status::FromErrno(errno, "create (fchown)", p);
   }
+  return Status::Ok();
+}
+
+Status WriteAll(int fd, const std::string& p, std::string_view data) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno(errno, "create (write)", p);
@@ -359,6 +369,28 @@ Status PosixFs::CreateFile(const std::string& path, std::string_view data, uint3
     if (n == 0) return Status::FromErrno(EIO, "create (write)", p);
     done += static_cast<size_t>(n);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PosixFs::CreateFileFrom(const std::string& path, const ChunkSource& next, uint32_t mode, int64_t uid,
+                               int64_t gid) {
+  Result<Target> t = impl_->Resolve("create", path, /*allow_root=*/false);
+  if (!t.ok()) return t.status();
+  const std::string& p = t->path;
+  Fd fd(::openat(t->dirfd, t->leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 0600));
+  if (!fd.valid()) return Status::FromErrno(errno, "create", p);
+  if (::fchmod(fd.get(), mode & 07777) != 0) return Status::FromErrno(errno, "create (fchmod)", p);
+  Status s = SetOwner(fd.get(), p, uid, gid);
+  for (std::string_view piece; s.ok();) {
+    s = next(&piece);
+    if (!s.ok()) return s.Annotate("create " + p);
+    if (piece.empty()) break;
+    s = WriteAll(fd.get(), p, piece);
+  }
+  if (!s.ok()) return s;
   if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "create (fsync)", p);
   if (fd.Close() != 0) return Status::FromErrno(errno, "create (close)", p);
   return Status::Ok();

@@ -41,6 +41,7 @@ bool IsNewObject(Fs* fs, const Intent& in, const FileInfo& fi) {
     std::string target;
     return fs->ReadLink(in.path, &target).ok() && target == in.data;
   }
+  if (!in.content.empty()) return SameObject(fi, in.moved);  // the staged file itself
   if (fi.type != FileType::kRegular || fi.size != in.data.size() || fi.mode != in.mode) return false;
   std::string content;
   return fs->ReadFile(in.path, in.data.size(), &content).ok() && content == in.data;
@@ -82,11 +83,15 @@ ProbeResult ProbeRename(Fs* fs, const Intent& in, const std::string& old) {
 
 // ---- write_file / symlink ----
 
-Status ApplyPut(Fs* fs, const Intent& in, const std::string& fresh, const std::string& old) {
-  Status s = in.kind == OpKind::kSymlink
-                 ? fs->Symlink(in.data, fresh)
-                 : fs->CreateFile(fresh, in.data, in.mode, in.before.present() ? in.before.uid : -1,
-                                  in.before.present() ? in.before.gid : -1);
+// With staged content (format 4) the new file exists before the record
+// does: `fresh` is Intent::content, and it is put in place as it is.
+Status ApplyPut(Fs* fs, const Intent& in, const std::string& staging_new, const std::string& old) {
+  const std::string& fresh = in.content.empty() ? staging_new : in.content;
+  Status s = !in.content.empty()             ? Status()
+             : in.kind == OpKind::kSymlink ? fs->Symlink(in.data, fresh)
+                                           : fs->CreateFile(fresh, in.data, in.mode,
+                                                            in.before.present() ? in.before.uid : -1,
+                                                            in.before.present() ? in.before.gid : -1);
   if (!s.ok()) return s;
   if (!in.before.present()) return fs->Rename(fresh, in.path, RenameMode::kNoReplace);
   // The replaced file's ACLs, SELinux label and other attributes go with
@@ -175,7 +180,9 @@ Status CleanStale(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
       return Status();
     case OpKind::kWriteFile:
     case OpKind::kSymlink: {
-      Status s = RemoveIfOurs(fs, Staging(in, txid, index, StagingKind::kNew), nullptr);
+      // Staged content is not stale: redo puts it in place (DropContent).
+      Status s = in.content.empty() ? RemoveIfOurs(fs, Staging(in, txid, index, StagingKind::kNew), nullptr)
+                                    : Status();
       if (!s.ok() || !in.before.present()) return s;
       return RemoveIfOurs(fs, Staging(in, txid, index, StagingKind::kOld), &in.before);
     }
@@ -189,6 +196,12 @@ Status CleanStale(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
 }
 
 }  // namespace
+
+// When the op will not be applied, or after the commit point (then it is
+// gone already: it was renamed into place).
+Status DropContent(Fs* fs, const Intent& in) {
+  return in.content.empty() ? Status() : RemoveIfOurs(fs, in.content, &in.moved);
+}
 
 const char* state_name(State s) {
   switch (s) {
@@ -302,7 +315,8 @@ Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
       break;
   }
   if (!s.ok()) return s.Annotate("undo " + Describe(in));
-  return CleanStale(fs, txid, index, in);
+  s = CleanStale(fs, txid, index, in);
+  return s.ok() ? DropContent(fs, in) : s;
 }
 
 Status Redo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
@@ -326,7 +340,8 @@ Status Redo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
 }
 
 Status DiscardStaging(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
-  return CleanStale(fs, txid, index, in);
+  Status s = CleanStale(fs, txid, index, in);
+  return s.ok() ? DropContent(fs, in) : s;
 }
 
 bool Overlap(const Intent& a, const Intent& b) {
@@ -338,6 +353,7 @@ bool Overlap(const Intent& a, const Intent& b) {
 
 Status Cleanup(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
   Status s = CleanStale(fs, txid, index, in);
+  if (s.ok()) s = DropContent(fs, in);  // gone already: it was renamed into place
   if (!s.ok()) return s;
   switch (in.kind) {
     case OpKind::kRename:

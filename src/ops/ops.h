@@ -7,6 +7,8 @@
 //   op          steps (S = source, P = target, new/old/del = staging names)
 //   rename      [P exists: link P->old (dir: rename P->old)], rename S->P
 //   write_file  create+fsync new, [P exists: link P->old], rename new->P
+//               (format 4, big content: `new` is Intent::content, created
+//               and synced before the record was written)
 //   symlink     symlink new, [P exists: link P->old], rename new->P
 //   remove      rename P->del
 //   mkdir       mkdir new (exact mode), rename new->P
@@ -67,6 +69,10 @@ bool SameObject(const FileInfo& info, const Fingerprint& fp);
 // have left (its new staging object; an extra link to the replaced object)
 // without probing. Deletes nothing but this op's own staging names.
 Status DiscardStaging(Fs* fs, uint64_t txid, uint32_t index, const Intent& in);
+
+// Deletes a write_file's staged content (Intent::content, format 4) if it
+// is still the file staged (its fingerprint `moved`); absent is fine.
+Status DropContent(Fs* fs, const Intent& in);
 
 // Do two ops name the same path, or one a path beneath the other's? Such
 // ops are ordered on disk (same directory, or a barrier between them);

@@ -120,7 +120,7 @@ TEST(CliApply, VmRenameProducesExactPostImageAndRecords) {
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   json st = r.Json();
   EXPECT_EQ(st["exists"], true);
-  EXPECT_EQ(st["format_version"], 3);
+  EXPECT_EQ(st["format_version"], 4);
   EXPECT_GT(st["map_size"].get<uint64_t>(), 0u);
   EXPECT_GT(st["used_bytes"].get<uint64_t>(), 0u);
   EXPECT_EQ(st["counts"]["active"], 0);

@@ -23,8 +23,10 @@ using testing::TempDir;
 std::string Summary(const explore::Report& r) { return explore::FormatReport(r); }
 
 explore::Report Explore(const std::string& tree, std::function<void(Transaction&, const std::string&)> workload,
-                        TxPolicy policy = TxPolicy::kRollback, int jobs = 2) {
+                        TxPolicy policy = TxPolicy::kRollback, int jobs = 2,
+                        uint64_t inline_max = Options().inline_content_max) {
   explore::Options o;
+  o.inline_content_max = inline_max;
   o.tree = tree;
   o.workload = std::move(workload);
   o.policy = policy;
@@ -59,6 +61,7 @@ namespace {
 struct Workload {
   const char* name;
   std::function<void(Transaction&, const std::string&)> add;
+  uint64_t inline_max = Options().inline_content_max;  // 0: content staged (format 4)
 };
 
 void SmallTree(const std::string& r) {
@@ -100,6 +103,13 @@ const Workload kWorkloads[] = {
      [](Transaction& t, const std::string& r) {
        t.Rename(r + "/d/a", r + "/e/a").WriteRange(r + "/e/a", 1, "LPH").Rename(r + "/d/b", r + "/e/b");
      }},
+    // Format 4: the content staged before the record (inline_max 0).
+    {"write_file_staged_create", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/e/new", "new\n", 0600); }, 0},
+    {"write_file_staged_replace", [](Transaction& t, const std::string& r) { t.WriteFile(r + "/d/a", "ALPHA\n"); }, 0},
+    {"rename_dir_then_write_inside_staged",
+     [](Transaction& t, const std::string& r) {
+       t.Rename(r + "/d", r + "/f").WriteFile(r + "/f/sub/c", "CHARLIE\n").WriteFile(r + "/f/new", "n\n");
+     }, 0},
 };
 
 class ExplorerWorkloads : public ::testing::TestWithParam<Workload> {};
@@ -111,7 +121,7 @@ TEST_P(ExplorerWorkloads, NoViolationsUnderEveryModel) {
   TempDir tree;
   SmallTree(tree.path());
   for (TxPolicy policy : {TxPolicy::kRollback, TxPolicy::kRollforward}) {
-    explore::Report r = Explore(tree.path(), GetParam().add, policy);
+    explore::Report r = Explore(tree.path(), GetParam().add, policy, 2, GetParam().inline_max);
     EXPECT_TRUE(r.ok()) << GetParam().name << "\n" << Summary(r);
     ASSERT_EQ(r.models.size(), 5u);
     for (const auto& m : r.models) EXPECT_GT(m.checked, 0u) << explore::model_name(m.model);

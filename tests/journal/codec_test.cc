@@ -201,7 +201,7 @@ TEST(CodecTest, EnvelopeLayout) {
   std::string bytes = EncodeRecord(FullRecord());
   ASSERT_GT(bytes.size(), 16u);
   EXPECT_EQ(bytes.substr(0, 4), "FXTR");
-  EXPECT_EQ(bytes[4], 3);  // version, little-endian u16
+  EXPECT_EQ(bytes[4], 4);  // version, little-endian u16
   EXPECT_EQ(bytes[5], 0);
   EXPECT_EQ(bytes[6], 0);  // reserved
   EXPECT_EQ(bytes[7], 0);
@@ -258,11 +258,11 @@ TEST(CodecTest, TruncatedAndExtended) {
 
 TEST(CodecTest, NewerVersionIsNotSupportedOlderIsCorrupt) {
   std::string bytes = EncodeRecord(FullRecord());
-  bytes[4] = 4;
+  bytes[4] = 5;
   TxRecord out;
   Status s = DecodeRecord(bytes, &out);
   EXPECT_EQ(s.code(), Code::kNotSupported);
-  EXPECT_NE(s.message().find("version 4"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("version 5"), std::string::npos) << s.message();
   bytes[4] = 0;
   s = DecodeRecord(bytes, &out);
   EXPECT_EQ(s.code(), Code::kCorruption);
@@ -389,19 +389,59 @@ TxRecord DocExampleRecord() {
 TEST(CodecTest, MatchesFormatDocExample) {
   TxRecord r = DocExampleRecord();
   r.intents[0].stage = "/a/.fstx";
-  // Version 3 (as 2) is the version-1 bytes with the version-2 intent
-  // fields appended (stage "/a/.fstx", then zero offset, old_data,
-  // data_size and data_hash) and a new header: version 3, length 254, its
-  // CRC (which covers the payload only).
+  // Version 4 is the version-1 bytes with the version-2 intent fields
+  // appended (stage "/a/.fstx", then zero offset, old_data, data_size and
+  // data_hash), the version-4 one (empty content), and a new header:
+  // version 4, length 262, its CRC (which covers the payload only).
   std::string golden = kV1Example;
-  golden.replace(4, 12, std::string("\x03\x00\x00\x00\xfe\x00\x00\x00\x62\x3b\x37\x8d", 12));
-  golden += std::string("\x08\x00\x00\x00\x00\x00\x00\x00/a/.fstx", 16) + std::string(32, '\0');
-  ASSERT_EQ(golden.size(), 270u);
+  golden.replace(4, 12, std::string("\x04\x00\x00\x00\x06\x01\x00\x00\xb0\xc2\x58\xee", 12));
+  golden += std::string("\x08\x00\x00\x00\x00\x00\x00\x00/a/.fstx", 16) + std::string(32 + 8, '\0');
+  ASSERT_EQ(golden.size(), 278u);
   EXPECT_EQ(EncodeRecord(r), golden);
   TxRecord back;
   ASSERT_TRUE(DecodeRecord(golden, &back).ok());
   EXPECT_EQ(back.intents.at(0).data, "t");
   EXPECT_EQ(back.intents.at(0).stage, "/a/.fstx");
+  EXPECT_EQ(back.intents.at(0).content, "");
+}
+
+// The same record as fstx 0.2/0.3 wrote it (version 3, FORMAT.md section
+// 8): it decodes unchanged, with no staged content.
+TEST(CodecTest, DecodesFormatVersion3Records) {
+  std::string v3 = kV1Example;
+  v3.replace(4, 12, std::string("\x03\x00\x00\x00\xfe\x00\x00\x00\x62\x3b\x37\x8d", 12));
+  v3 += std::string("\x08\x00\x00\x00\x00\x00\x00\x00/a/.fstx", 16) + std::string(32, '\0');
+  ASSERT_EQ(v3.size(), 270u);
+  TxRecord back;
+  ASSERT_TRUE(DecodeRecord(v3, &back).ok());
+  TxRecord want = DocExampleRecord();
+  want.intents[0].stage = "/a/.fstx";
+  ExpectSameRecord(want, back);
+  EXPECT_EQ(back.intents[0].content, "");
+}
+
+// Staged content (format 4) belongs to a write_file, in its own staging
+// directory: a record naming any other path there is corrupt, so that
+// recovery never renames or deletes a file a record merely points at.
+TEST(CodecTest, StagedContentMustBeAWriteFilesStagingFile) {
+  TxRecord r = DocExampleRecord();
+  Intent& in = r.intents[0];
+  in.stage = "/a/.fstx";
+  in.kind = OpKind::kWriteFile;
+  in.data.clear();
+  for (const char* bad : {"/a/x", "/a/.fstx/", "/a/.fstx/d/x", "/b/.fstx/c", "/a/.fstxc"}) {
+    in.content = bad;
+    TxRecord back;
+    Status s = DecodeRecord(EncodeRecord(r), &back);
+    EXPECT_EQ(s.code(), Code::kCorruption) << bad;
+    EXPECT_NE(s.message().find("staged content path"), std::string::npos) << s.message();
+  }
+  in.content = "/a/.fstx/.fstx-content-1-2-abcd-3";
+  TxRecord back;
+  ASSERT_TRUE(DecodeRecord(EncodeRecord(r), &back).ok());
+  EXPECT_EQ(back.intents[0].content, in.content);
+  in.kind = OpKind::kSymlink;  // only a write_file stages content
+  EXPECT_EQ(DecodeRecord(EncodeRecord(r), &back).code(), Code::kCorruption);
 }
 
 // A format-1 record (FORMAT.md's version-1 example) still decodes: no
@@ -438,7 +478,10 @@ TEST(CodecTest, AbandonedStateIsFormat3) {
   TxRecord back;
   ASSERT_TRUE(DecodeRecord(bytes, &back).ok());
   EXPECT_EQ(back.state, TxState::kAbandoned);
-  bytes[4] = 2;  // the same payload claimed as version 2
+  // The same payload without the version-4 field (an empty content
+  // string), claimed as version 2.
+  bytes = Reseal(bytes.substr(16, bytes.size() - 16 - 8));
+  bytes[4] = 2;
   Status s = DecodeRecord(bytes, &back);
   EXPECT_EQ(s.code(), Code::kCorruption);
   EXPECT_NE(s.message().find("unknown state tag 7"), std::string::npos) << s.message();
@@ -486,7 +529,7 @@ TEST(RecordNamesTest, TagValuesAreOnDiskConstants) {
   EXPECT_EQ(kRecordMagic, 0x52545846u);
   EXPECT_EQ(static_cast<int>(OpKind::kWriteRange), 6);
   EXPECT_EQ(static_cast<int>(TxState::kAbandoned), 7);
-  EXPECT_EQ(kFormatVersion, 3);
+  EXPECT_EQ(kFormatVersion, 4);
   EXPECT_EQ(kOldestFormatVersion, 1);
 }
 

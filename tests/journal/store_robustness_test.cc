@@ -132,21 +132,21 @@ TEST_F(StoreRobustnessTest, WrongMetaMagicIsForeign) {
 
 TEST_F(StoreRobustnessTest, NewerFormatIsNotSupported) {
   { ASSERT_TRUE(JournalStore::Open(Opts()).ok()); }
-  { RawEnv(Opts().dir).Put("meta", "format", std::string("\0\0\0\4", 4)); }
+  { RawEnv(Opts().dir).Put("meta", "format", std::string("\0\0\0\5", 4)); }
   for (bool ro : {false, true}) {
     auto r = JournalStore::Open(Opts(ro));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Code::kNotSupported);
-    EXPECT_NE(r.status().message().find("format version 4"), std::string::npos)
+    EXPECT_NE(r.status().message().find("format version 5"), std::string::npos)
         << r.status().message();
   }
 }
 
-// An older journal (format 1 or 2) opens as it is; a read-only open leaves
+// An older journal (format 1, 2 or 3) opens as it is; a read-only open leaves
 // meta/format alone, the first write sets it to the current version
 // (FORMAT.md section 7), and its records stay readable.
 TEST_F(StoreRobustnessTest, OlderFormatIsUpgradedByTheFirstWrite) {
-  for (char old : {'\1', '\2'}) {
+  for (char old : {'\1', '\2', '\3'}) {
     ::system(("rm -rf '" + Opts().dir + "'").c_str());
     MakeDir();
     {
@@ -174,7 +174,7 @@ TEST_F(StoreRobustnessTest, OlderFormatIsUpgradedByTheFirstWrite) {
       b.put_active = {Rec("new")};
       ASSERT_TRUE(s.value()->Write(&b).ok());
     }
-    EXPECT_EQ(RawEnv(Opts().dir).Get("meta", "format"), std::string("\0\0\0\3", 4));
+    EXPECT_EQ(RawEnv(Opts().dir).Get("meta", "format"), std::string("\0\0\0\4", 4));
   }
 }
 
