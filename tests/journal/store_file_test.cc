@@ -266,6 +266,199 @@ TEST_F(StoreFileTest, RandomBitFlipsNeverCrash) {
   EXPECT_GT(errors, 0) << "no flip was noticed at all";
 }
 
+// ---- a read-only open checks only what it reads (issue 9) -----------------
+//
+// `fstx status` must not cost a page read per history record, so a
+// read-only open checks the main tree, "meta", "active" and the path to the
+// last history record only; the rest of history is checked before it is
+// read. These tests damage one page of a tree, found by reading the file
+// the way LMDB does (store_open.cc describes the layout).
+
+uint64_t Load64(const std::string& d, size_t off) {
+  uint64_t v;
+  std::memcpy(&v, d.data() + off, sizeof v);
+  return v;
+}
+uint16_t Load16(const std::string& d, size_t off) {
+  uint16_t v;
+  std::memcpy(&v, d.data() + off, sizeof v);
+  return v;
+}
+
+constexpr size_t kPage = 4096;
+
+// Offset of node `i` of page `pgno`.
+size_t NodeAt(const std::string& d, uint64_t pgno, size_t i) {
+  return pgno * kPage + Load16(d, pgno * kPage + 16 + 2 * i);
+}
+
+// The root page and depth of named database `name` in the newest snapshot
+// (the main tree being one leaf page, as in every journal here).
+void NamedRoot(const std::string& d, const std::string& name, uint64_t* root, uint16_t* depth) {
+  const size_t meta = Load64(d, kPage + 16 + 128) > Load64(d, 16 + 128) ? kPage : 0;
+  const uint64_t main_root = Load64(d, meta + 16 + 24 + 48 + 40);
+  ASSERT_EQ(Load16(d, meta + 16 + 24 + 48 + 6), 1) << "main tree deeper than one page";
+  const size_t nkeys = (Load16(d, main_root * kPage + 12) - 16u) / 2;
+  for (size_t i = 0; i < nkeys; i++) {
+    const size_t n = NodeAt(d, main_root, i);
+    const uint16_t ksize = Load16(d, n + 6);
+    if (d.compare(n + 8, ksize, name) != 0) continue;
+    *depth = Load16(d, n + 8 + ksize + 6);
+    *root = Load64(d, n + 8 + ksize + 40);
+    return;
+  }
+  FAIL() << "no database " << name;
+}
+
+// The first leaf of `name`: not on the path to its last record when the
+// tree is deeper than one page.
+uint64_t FirstLeaf(const std::string& d, const std::string& name) {
+  uint64_t pg = 0;
+  uint16_t depth = 0;
+  NamedRoot(d, name, &pg, &depth);
+  for (uint16_t level = 1; level < depth; level++) {
+    const size_t n = NodeAt(d, pg, 0);
+    pg = Load16(d, n) | (uint64_t{Load16(d, n + 2)} << 16) | (uint64_t{Load16(d, n + 4)} << 32);
+  }
+  return pg;
+}
+
+// `d` with the page-number field of page `pgno` wrong: LMDB itself would
+// not notice, the check does ("its page number field is 48879").
+std::string WithBadPageNumber(std::string d, uint64_t pgno) {
+  const uint64_t wrong = 0xBEEF;
+  std::memcpy(&d[pgno * kPage], &wrong, sizeof wrong);
+  return d;
+}
+
+constexpr int kHistory = 150;  // ~10 leaf pages of history
+
+// A journal with kHistory finished transactions (ids 1..kHistory, on
+// several leaf pages) and two unfinished ones.
+std::string LongHistoryJournal(const std::string& dir) {
+  StoreOptions o;
+  o.dir = dir;
+  o.history_max_age_s = 0;
+  auto store = JournalStore::Open(o);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  WriteBatch h, a;
+  for (int i = 1; i <= kHistory; i++) {
+    TxRecord r = Rec("h" + std::to_string(i), 200);
+    r.id = static_cast<uint64_t>(i);
+    r.state = TxState::kDone;
+    h.to_history.push_back(r);
+  }
+  a.put_active = {Rec("a1", 100), Rec("a2", 100)};
+  EXPECT_TRUE((*store)->Write(&h).ok());
+  EXPECT_TRUE((*store)->Write(&a).ok());
+  return ReadFileRaw(dir + "/data.mdb");
+}
+
+// Read-only: what `fstx status` reads works; whatever reads the damaged
+// part of history fails as a damaged file does.
+std::string StatusThenHistory(const std::string& dir) {
+  StoreOptions o;
+  o.dir = dir;
+  o.read_only = true;
+  auto r = JournalStore::Open(o);
+  if (!r.ok()) return "open: " + r.status().ToString();
+  StoreStats st;
+  std::vector<TxRecord> recs;
+  std::vector<BadRecord> bad;
+  TxRecord one;
+  Status s = (*r)->Stats(&st);
+  if (s.ok()) s = (*r)->ListActive(&recs, &bad);
+  if (s.ok()) s = (*r)->Get(kHistory + 1, &one, nullptr);  // in active: history not read
+  if (!s.ok()) return "status: " + s.ToString();
+  std::string out = "history " + std::to_string(st.history) + ", active " + std::to_string(recs.size());
+  for (int i = 0; i < 2; i++) out += " | list: " + (*r)->ListHistory(&recs, &bad).ToString();
+  return out + " | get: " + (*r)->Get(1, &one, nullptr).ToString();
+}
+
+TEST_F(StoreFileTest, DamagedHistoryPageFailsOnlyWhatReadsHistory) {
+  const std::string data = LongHistoryJournal(tmp_ / "long");
+  uint64_t root = 0;
+  uint16_t depth = 0;
+  NamedRoot(data, "history", &root, &depth);
+  ASSERT_GE(depth, 2) << "history fits one page: its first leaf is its last";
+  const uint64_t leaf = FirstLeaf(data, "history");
+  std::string dir = WithData(data);
+  ChildResult r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report, "history 150, active 2 | list: ok | list: ok | get: ok") << r.Describe();
+
+  const std::string damaged = WithBadPageNumber(data, leaf);
+  dir = WithData(damaged);
+  r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.signal, 0) << r.Describe();
+  const std::string corrupt = "corruption: journal file " + dir + "/data.mdb is corrupt: meta page ";
+  const std::string page = "database \"history\", page " + std::to_string(leaf) +
+                           ": its page number field is 48879";
+  EXPECT_EQ(r.report.rfind("history 150, active 2 | list: " + corrupt, 0), 0u) << r.Describe();
+  // Both listings and the look-up fail: a failed check is not remembered as done.
+  size_t at = 0;
+  for (const std::string& part : {" | list: " + corrupt, " | list: " + corrupt, " | get: " + corrupt}) {
+    at = r.report.find(part, at);
+    ASSERT_NE(at, std::string::npos) << part << " in " << r.Describe();
+    EXPECT_NE(r.report.find(page, at), std::string::npos) << r.Describe();
+    at += part.size();
+  }
+  // A writer may touch any page: its open checks all of them.
+  r = InChild([&] { return OpenAndReadAll(WithData(damaged), false); });
+  EXPECT_NE(r.report.find("is corrupt: "), std::string::npos) << r.Describe();
+  EXPECT_NE(r.report.find(page), std::string::npos) << r.Describe();
+}
+
+TEST_F(StoreFileTest, DamagedActivePageFailsAReadOnlyOpen) {
+  const std::string data = LongHistoryJournal(tmp_ / "long");
+  const std::string damaged = WithBadPageNumber(data, FirstLeaf(data, "active"));
+  const std::string dir = WithData(damaged);
+  ChildResult r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report.rfind("open: corruption: journal file " + dir + "/data.mdb is corrupt: ", 0), 0u)
+      << r.Describe();
+  EXPECT_NE(r.report.find("database \"active\", page "), std::string::npos) << r.Describe();
+  ExpectCorrupt(damaged, "active leaf");
+}
+
+// History values that do not decode: the open's next_id check (newest
+// first, back to a record that decodes) walks past the last leaf, which
+// is all a read-only open checked, so it checks the rest first.
+TEST_F(StoreFileTest, NextIdCheckPastTheLastHistoryLeafChecksHistoryFirst) {
+  const std::string golden = tmp_ / "undecodable";
+  {
+    StoreOptions o;
+    o.dir = golden;
+    ASSERT_TRUE(JournalStore::Open(o).ok());  // meta, active, history; next_id 1
+  }
+  {
+    MDB_env* env = nullptr;
+    MDB_txn* txn = nullptr;
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, golden.c_str(), MDB_NOTLS, 0600), 0);
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "history", 0, &dbi), 0);
+    const std::string value(200, 'x');  // not a record
+    for (uint64_t id = 1; id <= kHistory; id++) {
+      const uint64_t be = __builtin_bswap64(id);
+      MDB_val k{8, const_cast<uint64_t*>(&be)}, v{value.size(), const_cast<char*>(value.data())};
+      ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+    }
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  const std::string data = ReadFileRaw(golden + "/data.mdb");
+  std::string dir = WithData(data);
+  ChildResult r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report.rfind("status: not_found", 0), 0u) << r.Describe();  // no record kHistory + 1
+
+  dir = WithData(WithBadPageNumber(data, FirstLeaf(data, "history")));
+  r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report.rfind("open: corruption: journal file " + dir + "/data.mdb is corrupt: ", 0), 0u)
+      << r.Describe();
+  EXPECT_NE(r.report.find("database \"history\", page "), std::string::npos) << r.Describe();
+}
+
 // A reader checking the file while another process commits must not take
 // the moving snapshot for corruption.
 TEST_F(StoreFileTest, ReaderNeverMistakesConcurrentCommitsForCorruption) {
