@@ -24,13 +24,17 @@
 #include <vector>
 
 #include "journal/store.h"
+#include "tests/journal/lmdb_pages.h"
 #include "tests/testutil.h"
 
 namespace fstx {
 namespace {
 
+using fstx::testing::FirstLeaf;
+using fstx::testing::NamedRoot;
 using fstx::testing::ReadFileRaw;
 using fstx::testing::TempDir;
+using fstx::testing::WithBadPageNumber;
 using fstx::testing::WriteFileRaw;
 
 struct ChildResult {
@@ -271,65 +275,7 @@ TEST_F(StoreFileTest, RandomBitFlipsNeverCrash) {
 // `fstx status` must not cost a page read per history record, so a
 // read-only open checks the main tree, "meta", "active" and the path to the
 // last history record only; the rest of history is checked before it is
-// read. These tests damage one page of a tree, found by reading the file
-// the way LMDB does (store_open.cc describes the layout).
-
-uint64_t Load64(const std::string& d, size_t off) {
-  uint64_t v;
-  std::memcpy(&v, d.data() + off, sizeof v);
-  return v;
-}
-uint16_t Load16(const std::string& d, size_t off) {
-  uint16_t v;
-  std::memcpy(&v, d.data() + off, sizeof v);
-  return v;
-}
-
-constexpr size_t kPage = 4096;
-
-// Offset of node `i` of page `pgno`.
-size_t NodeAt(const std::string& d, uint64_t pgno, size_t i) {
-  return pgno * kPage + Load16(d, pgno * kPage + 16 + 2 * i);
-}
-
-// The root page and depth of named database `name` in the newest snapshot
-// (the main tree being one leaf page, as in every journal here).
-void NamedRoot(const std::string& d, const std::string& name, uint64_t* root, uint16_t* depth) {
-  const size_t meta = Load64(d, kPage + 16 + 128) > Load64(d, 16 + 128) ? kPage : 0;
-  const uint64_t main_root = Load64(d, meta + 16 + 24 + 48 + 40);
-  ASSERT_EQ(Load16(d, meta + 16 + 24 + 48 + 6), 1) << "main tree deeper than one page";
-  const size_t nkeys = (Load16(d, main_root * kPage + 12) - 16u) / 2;
-  for (size_t i = 0; i < nkeys; i++) {
-    const size_t n = NodeAt(d, main_root, i);
-    const uint16_t ksize = Load16(d, n + 6);
-    if (d.compare(n + 8, ksize, name) != 0) continue;
-    *depth = Load16(d, n + 8 + ksize + 6);
-    *root = Load64(d, n + 8 + ksize + 40);
-    return;
-  }
-  FAIL() << "no database " << name;
-}
-
-// The first leaf of `name`: not on the path to its last record when the
-// tree is deeper than one page.
-uint64_t FirstLeaf(const std::string& d, const std::string& name) {
-  uint64_t pg = 0;
-  uint16_t depth = 0;
-  NamedRoot(d, name, &pg, &depth);
-  for (uint16_t level = 1; level < depth; level++) {
-    const size_t n = NodeAt(d, pg, 0);
-    pg = Load16(d, n) | (uint64_t{Load16(d, n + 2)} << 16) | (uint64_t{Load16(d, n + 4)} << 32);
-  }
-  return pg;
-}
-
-// `d` with the page-number field of page `pgno` wrong: LMDB itself would
-// not notice, the check does ("its page number field is 48879").
-std::string WithBadPageNumber(std::string d, uint64_t pgno) {
-  const uint64_t wrong = 0xBEEF;
-  std::memcpy(&d[pgno * kPage], &wrong, sizeof wrong);
-  return d;
-}
+// read. These tests damage one page of a tree (tests/journal/lmdb_pages.h).
 
 constexpr int kHistory = 150;  // ~10 leaf pages of history
 
