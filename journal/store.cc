@@ -84,6 +84,20 @@ Status JournalStore::Impl::BeginRead(MDB_txn** txn, std::shared_lock<std::shared
                 "begin read transaction in journal " + dir + ": map keeps resizing");
 }
 
+// A read transaction that may read all of "history": on a read-only store
+// CheckHistory covers its snapshot first (once per open; store_open.cc).
+Status JournalStore::Impl::BeginHistoryRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const {
+  Status s;
+  for (int i = 0; i < kMaxTries; i++) {
+    if (!(s = BeginRead(txn, lk)).ok()) return s;
+    if ((s = CheckHistory(*txn)).ok()) return s;
+    mdb_txn_abort(*txn);
+    lk->unlock();
+    if (s.code() != Code::kBusy) return s;  // kBusy: the snapshot was replaced; begin anew
+  }
+  return s;
+}
+
 // Doubles the map. Caller has no live transaction in this process.
 Status JournalStore::Impl::Grow() {
   auto g = Exclusive();
@@ -370,7 +384,7 @@ Status JournalStore::Impl::List(MDB_dbi dbi, const char* table, std::vector<TxRe
   if (bad) bad->clear();
   MDB_txn* txn = nullptr;
   std::shared_lock<std::shared_mutex> lk;
-  Status s = BeginRead(&txn, &lk);
+  Status s = dbi == history_dbi ? BeginHistoryRead(&txn, &lk) : BeginRead(&txn, &lk);
   if (!s.ok()) return s;
   MDB_cursor* cur = nullptr;
   int rc = mdb_cursor_open(txn, dbi, &cur);
@@ -400,19 +414,29 @@ Status JournalStore::Impl::List(MDB_dbi dbi, const char* table, std::vector<TxRe
   return Status::Ok();
 }
 
+// History is read only on a miss in active while a read-only store has not
+// checked it yet (BeginHistoryRead); that second look-up reads both tables
+// again, as the transaction may have finished in between.
 Status JournalStore::Get(uint64_t id, TxRecord* out, bool* in_history) const {
+  const bool both = impl_->history_checked.load();
+  Status s = impl_->Lookup(id, both, out, in_history);
+  if (both || s.code() != Code::kNotFound) return s;
+  return impl_->Lookup(id, true, out, in_history);
+}
+
+Status JournalStore::Impl::Lookup(uint64_t id, bool with_history, TxRecord* out, bool* in_history) const {
   MDB_txn* txn = nullptr;
   std::shared_lock<std::shared_mutex> lk;
-  Status s = impl_->BeginRead(&txn, &lk);
+  Status s = with_history ? BeginHistoryRead(&txn, &lk) : BeginRead(&txn, &lk);
   if (!s.ok()) return s;
   std::string key = BeKey(id);
-  for (int h = 0; h < 2; h++) {
+  for (int h = 0; h < (with_history ? 2 : 1); h++) {
     MDB_val k = Val(key), v;
-    int rc = mdb_get(txn, h ? impl_->history_dbi : impl_->active_dbi, &k, &v);
+    int rc = mdb_get(txn, h ? history_dbi : active_dbi, &k, &v);
     if (rc == MDB_NOTFOUND) continue;
     if (rc != 0) {
       mdb_txn_abort(txn);
-      return LmdbStatus(rc, "read record " + std::to_string(id), impl_->dir);
+      return LmdbStatus(rc, "read record " + std::to_string(id), dir);
     }
     s = DecodeRecord(View(v), out);
     mdb_txn_abort(txn);
@@ -422,8 +446,7 @@ Status JournalStore::Get(uint64_t id, TxRecord* out, bool* in_history) const {
     return Status::Ok();
   }
   mdb_txn_abort(txn);
-  return Status(Code::kNotFound,
-                "no transaction " + std::to_string(id) + " in journal " + impl_->dir);
+  return Status(Code::kNotFound, "no transaction " + std::to_string(id) + " in journal " + dir);
 }
 
 Status JournalStore::GetActiveRaw(uint64_t id, std::string* bytes) const {

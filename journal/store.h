@@ -23,6 +23,11 @@
 // would fault on it); an unreadable one is kPermission, not kNotFound; and
 // a meta next_id that is 0, the largest u64 or not above the id of every
 // record (kCorruption). Write never hands out an id a stored record holds.
+// A writer's open checks every page; a read-only open only what Stats and
+// ListActive read (all but the free list and most of "history", so that it
+// costs nothing per history record). A read-only store checks the rest of
+// "history" once, before the first ListHistory or Get that reads there:
+// a damaged history page makes those kCorruption, as Open would have.
 // A short write on a full filesystem (LMDB's EIO) is kNoSpace.
 //
 // Thread safety: all methods may be called concurrently; writes serialise.

@@ -24,6 +24,7 @@
 #include <lmdb.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <map>
@@ -99,6 +100,14 @@ struct JournalStore::Impl {
   MDB_dbi meta_dbi = 0, active_dbi = 0, history_dbi = 0;
   uint32_t format_version = 0;
   int readers_cleared = 0;
+  // The open check (store_open.cc, DataFileCheck): the snapshot it covered
+  // and how many records at the end of "history" (all for a writer). A
+  // read-only store reads further into history only once history_checked:
+  // BeginHistoryRead / CheckHistory.
+  uint64_t checked_txnid = 0;
+  uint64_t history_tail = UINT64_MAX;
+  mutable std::atomic<bool> history_checked{false};
+  mutable std::mutex history_mu;  // one CheckHistory at a time
   std::pair<dev_t, ino_t> dir_id{};
   bool registered = false;
   // Held shared by every transaction of this process, exclusively while the
@@ -122,13 +131,18 @@ struct JournalStore::Impl {
   Status Register(const struct stat& st);
   Status OpenEnvironment(const struct stat* checked_data);
   Status OpenTables();
+  Status CheckOpenSnapshot(MDB_txn* txn);
   Status OpenDatabases(MDB_txn* txn);
   Status ProbeFresh(MDB_txn* txn, bool* fresh);
   Status InitMeta(MDB_txn* txn);
   Status CheckMeta(MDB_txn* txn);
-  Status CheckNextId(MDB_txn* txn);          // store_open.cc
+  Status CheckNextId(MDB_txn* txn);
+  Status LastGoodId(MDB_txn* txn, MDB_dbi dbi, const char* table, uint64_t* top, bool* found);
+  Status CheckHistory(MDB_txn* txn) const;   // store_open.cc
   Status CheckPid() const;                   // the rest: store.cc
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
+  Status BeginHistoryRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
+  Status Lookup(uint64_t id, bool with_history, TxRecord* out, bool* in_history) const;
   Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
               std::vector<BadRecord>* bad) const;
   int Apply(MDB_txn* txn, WriteBatch* batch, std::string* what, uint64_t* bytes);

@@ -5,7 +5,8 @@
 // not a symlink, not writable by group or others), refuse a second open of
 // the same directory in this process, take writer.lock (writers only),
 // check data.mdb and lock.mdb (regular files, never followed through a
-// symlink; data.mdb safe for LMDB to map: DataFileCheck below), open LMDB
+// symlink; data.mdb safe for LMDB to map: DataFileCheck below, as far as
+// the opener reads it, CheckScope), open LMDB
 // and make sure it opened the file that was checked, clear stale readers,
 // open or initialise the "meta" / "active" / "history" databases, refuse
 // anything that is not an fstx journal and a meta next_id that would hand
@@ -168,18 +169,21 @@ Status CheckIfPresent(const std::string& path) {
 //  * both meta pages: P_META, their own page number, magic 0xBEEFC0DE, data
 //    version 1, the same sane page size (a power of two, 512..32768), the
 //    file at least two pages long;
-//  * from the newest meta (the larger txnid, as LMDB picks it): the free
-//    list tree, the main tree and every named database in it, walked page
-//    by page: each page number within 2..mm_last_pg and wholly inside the
+//  * from the newest meta (the larger txnid, as LMDB picks it) the trees
+//    the opener will read (CheckScope below: a writer all of them, the
+//    free-list tree included; a reader the main tree, "meta", "active" and
+//    the path to the last record of "history", the rest of "history" only
+//    before it reads there), walked page by page: each page number within 2..mm_last_pg and wholly inside the
 //    file, reached once, of the expected kind at its depth (branch above,
 //    leaf at md_depth <= 32, LMDB's cursor stack), pointers and nodes
 //    inside the page, keys <= 511 bytes, branch pages with >= 2 keys (1 in
 //    the free tree), overflow runs inside the file and big enough for
 //    their data, free-list values well-formed (count, then that many page
 //    numbers within 2..mm_last_pg, none of them a live page);
-//  * pages past the end of the file up to mm_last_pg must all be free
-//    (mdb.c: "the file may be shorter if the freeDB lists the final
-//    pages"); so no page LMDB reads lies past EOF.
+//  * for a writer, pages past the end of the file up to mm_last_pg must
+//    all be free (mdb.c: "the file may be shorter if the freeDB lists the
+//    final pages"); so no page LMDB reads lies past EOF. A reader reads
+//    only pages its walk claimed inside the file.
 // No sorted-duplicate databases (fstx uses none), so no sub-pages.
 //
 // Layout (LMDB 0.9 mdb.c, 64-bit builds; host byte order):
@@ -198,7 +202,10 @@ Status CheckIfPresent(const std::string& path) {
 // A reader may run while another process commits: LMDB never overwrites a
 // page reachable from the newest meta, so a walk that fails is repeated if
 // the newest txnid changed meanwhile, and only a failure on a stable
-// snapshot is reported.
+// snapshot is reported. Checks after LMDB has mapped the file (RunAt: a
+// reader's open transaction on a newer snapshot, the lazy history check)
+// check the snapshot of a live read transaction, by its txnid: its pages
+// cannot change while it lives.
 static_assert(sizeof(size_t) == 8, "the data.mdb check assumes LMDB's 64-bit layout");
 
 constexpr uint32_t kLmdbMagic = 0xBEEFC0DE;
@@ -251,21 +258,32 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
+// What a check covers. A writer may read or reuse any page, so its open
+// walks every tree, the free list included, and the free pages past EOF.
+// A read-only open walks what LMDB reads for `fstx status`: the main tree,
+// "meta", "active", and of "history" only the path to its last record
+// (mdb_stat reads its root; CheckNextId reads the last record). Reading
+// more of history first runs kHistory on that read's snapshot
+// (JournalStore::Impl::CheckHistory): the main tree and all of "history".
+enum class CheckScope { kWriter, kReader, kHistory };
+
 class DataFileCheck {
  public:
-  DataFileCheck(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  DataFileCheck(int fd, std::string path, CheckScope scope)
+      : fd_(fd), path_(std::move(path)), scope_(scope) {}
 
+  // The newest snapshot in the file, before LMDB maps it.
   Status Run() {
     std::string err;
     for (int attempt = 0; attempt < kCheckAttempts; attempt++) {
       uint64_t txnid = 0;
-      err = CheckOnce(&txnid);
+      err = CheckNewest(&txnid);
       if (err.empty()) return Status::Ok();
       MetaInfo m[2];
       uint64_t size = 0;
       if (!ReadMetas(m, &size).empty() || Newest(m).txnid == txnid) {
         // A failure on a snapshot that did not move: the file is damaged.
-        return Status(Code::kCorruption, "journal file " + path_ + " is corrupt: " + err);
+        return Corrupt(err);
       }
     }
     return Status(Code::kBusy, "journal file " + path_ + " kept changing while it was checked (" +
@@ -273,8 +291,35 @@ class DataFileCheck {
                                    "the last check found: " + err);
   }
 
+  // The snapshot of a live read transaction (`txnid`): LMDB reuses none of
+  // its pages while that transaction lives, so a failure is damage, never
+  // a concurrent commit. kBusy if neither meta page holds that snapshot
+  // any more (two commits since it began): the caller begins a new one.
+  Status RunAt(uint64_t txnid) {
+    MetaInfo m[2];
+    std::string err = ReadMetas(m, &size_);
+    if (!err.empty()) return Corrupt(err);
+    for (int i = 0; i < 2; i++) {
+      if (m[i].txnid != txnid) continue;
+      err = CheckSnapshot(m[i], i);
+      return err.empty() ? Status::Ok() : Corrupt(err);
+    }
+    return Status(Code::kBusy, "journal file " + path_ + ": snapshot " + std::to_string(txnid) +
+                                   " was replaced by newer commits while it was being checked");
+  }
+
+  // The snapshot checked last.
+  uint64_t txnid() const { return meta_.txnid; }
+  // How many records at the end of "history" the check covered: with
+  // CheckScope::kReader those of its last leaf page, else all of them.
+  uint64_t history_tail() const { return history_tail_; }
+
  private:
   static const MetaInfo& Newest(const MetaInfo m[2]) { return m[1].txnid > m[0].txnid ? m[1] : m[0]; }
+
+  Status Corrupt(const std::string& err) const {
+    return Status(Code::kCorruption, "journal file " + path_ + " is corrupt: " + err);
+  }
 
   // One meta page at `off`; "" or what is wrong with it.
   std::string ReadMeta(int index, uint64_t off, MetaInfo* out) {
@@ -329,23 +374,38 @@ class DataFileCheck {
     return "";
   }
 
-  std::string CheckOnce(uint64_t* txnid) {
+  std::string CheckNewest(uint64_t* txnid) {
     MetaInfo m[2];
     std::string err = ReadMetas(m, &size_);
     if (!err.empty()) return err;
     const int newest = m[1].txnid > m[0].txnid ? 1 : 0;
-    meta_ = m[newest];
-    *txnid = meta_.txnid;
+    *txnid = m[newest].txnid;
+    return CheckSnapshot(m[newest], newest);
+  }
+
+  // The trees of snapshot `meta` (meta page `index`) that the scope covers;
+  // size_ is the file size read after that meta.
+  std::string CheckSnapshot(const MetaInfo& meta, int index) {
+    meta_ = meta;
     psize_ = meta_.psize;
-    where_ = "meta page " + std::to_string(newest) + " (txn " + std::to_string(meta_.txnid) + ")";
+    where_ = "meta page " + std::to_string(index) + " (txn " + std::to_string(meta_.txnid) + ")";
     if (meta_.last_pg < 1) return where_ + ": last page " + std::to_string(meta_.last_pg);
     file_pages_ = size_ / psize_;
     seen_.assign(static_cast<size_t>(file_pages_), false);
     free_.clear();
-    if (!Tree("the free-page database", meta_.free_db, kFree, &err) ||
-        !Tree("the main database", meta_.main_db, kMain, &err)) {
-      return err;
-    }
+    history_tail_ = UINT64_MAX;
+    std::string err;
+    // Readers never read the free list; only a writer allocates from it.
+    const bool writer = scope_ == CheckScope::kWriter;
+    if (writer && !Tree({"the free-page database", meta_.free_db, kFree, kFull}, &err)) return err;
+    if (!Tree({"the main database", meta_.main_db, kMain, kFull}, &err)) return err;
+    return writer ? CheckFreePages() : "";
+  }
+
+  // For a writer: pages past EOF up to mm_last_pg must all be free, and no
+  // page may be both free and in use (a writer would hand it out). A reader
+  // reads only pages the walk claimed, each of them inside the file.
+  std::string CheckFreePages() {
     // Pages LMDB has never written may lie past EOF only if they are free.
     if (meta_.last_pg + 1 > file_pages_) {
       const uint64_t missing = meta_.last_pg + 1 - file_pages_;
@@ -368,26 +428,45 @@ class DataFileCheck {
   }
 
   enum Kind { kFree, kMain, kNamed };
+  // How much of a tree is walked: all of it, only the path to its last
+  // record (what mdb_stat, MDB_LAST and MDB_PREV within that leaf read),
+  // or nothing.
+  enum Walk { kFull, kLastPath, kSkip };
+  struct TreeRef {
+    std::string name;
+    DbInfo db;
+    Kind kind;
+    Walk walk;
+  };
+
+  // How the scope walks the named database `key` (found in the main one).
+  Walk WalkOf(const std::string& key) const {
+    if (scope_ == CheckScope::kWriter) return kFull;
+    const bool history = key == "history";
+    if (scope_ == CheckScope::kHistory) return history ? kFull : kSkip;
+    return history ? kLastPath : kFull;
+  }
 
   bool Fail(std::string* err, const std::string& msg) {
     *err = where_ + ": " + msg;
     return false;
   }
 
-  bool Tree(const std::string& name, const DbInfo& db, Kind kind, std::string* err) {
+  bool Tree(const TreeRef& t, std::string* err) {
+    const DbInfo& db = t.db;
     if (db.flags & kDupFlags) {
-      return Fail(err, name + " has sorted-duplicate flags " + Hex(db.flags) +
+      return Fail(err, t.name + " has sorted-duplicate flags " + Hex(db.flags) +
                            ", which no fstx journal uses");
     }
     if (db.root == kNoPage) {
-      if (db.depth != 0) return Fail(err, name + " is empty but has depth " + std::to_string(db.depth));
+      if (db.depth != 0) return Fail(err, t.name + " is empty but has depth " + std::to_string(db.depth));
       return true;
     }
     if (db.depth < 1 || db.depth > kMaxDepth) {
-      return Fail(err, name + " has depth " + std::to_string(db.depth) + " (1.." +
+      return Fail(err, t.name + " has depth " + std::to_string(db.depth) + " (1.." +
                            std::to_string(kMaxDepth) + ")");
     }
-    return Page(name, db, kind, db.root, 1, err);
+    return Page(t, db.root, 1, err);
   }
 
   // Page `pgno` must be a page LMDB may read: in 2..last_pg and in the file.
@@ -422,22 +501,23 @@ class DataFileCheck {
     return true;
   }
 
-  bool Page(const std::string& name, const DbInfo& db, Kind kind, uint64_t pgno, unsigned level,
-            std::string* err) {
-    if (!Claim(name, pgno, 1, err)) return false;
+  // Page `pgno` of tree `t` at depth `level`: its header, then each node;
+  // a branch node's child is walked (with kLastPath only the last one).
+  bool Page(const TreeRef& t, uint64_t pgno, unsigned level, std::string* err) {
+    if (!Claim(t.name, pgno, 1, err)) return false;
     std::vector<unsigned char> buf;
-    const std::string at = name + ", page " + std::to_string(pgno);
+    const std::string at = t.name + ", page " + std::to_string(pgno);
     if (!ReadAt(pgno * psize_, psize_, &buf)) return Fail(err, at + ": read failed");
     const unsigned char* p = buf.data();
     const uint64_t self = Load<uint64_t>(p);
     const uint16_t flags = Load<uint16_t>(p + 10) & static_cast<uint16_t>(~kPDirty);
     const uint16_t lower = Load<uint16_t>(p + 12), upper = Load<uint16_t>(p + 14);
     if (self != pgno) return Fail(err, at + ": its page number field is " + std::to_string(self));
-    const bool leaf = level == db.depth;
+    const bool leaf = level == t.db.depth;
     if (flags != (leaf ? kPLeaf : kPBranch)) {
       return Fail(err, at + ": flags " + Hex(flags) + ", expected a " +
                            (leaf ? "leaf" : "branch") + " page at depth " + std::to_string(level) +
-                           " of " + std::to_string(db.depth));
+                           " of " + std::to_string(t.db.depth));
     }
     if (lower < kPageHdr || lower > upper || upper > psize_ || (lower - kPageHdr) % 2 != 0) {
       return Fail(err, at + ": free-space bounds " + std::to_string(lower) + ".." +
@@ -445,11 +525,12 @@ class DataFileCheck {
                            "-byte page");
     }
     const size_t nkeys = (lower - kPageHdr) / 2;
-    const size_t min_keys = leaf ? 1 : (kind == kFree ? 1 : 2);
+    const size_t min_keys = leaf ? 1 : (t.kind == kFree ? 1 : 2);
     if (nkeys < min_keys) {
       return Fail(err, at + ": " + std::to_string(nkeys) + " keys in a " + (leaf ? "leaf" : "branch") +
                            " page");
     }
+    if (leaf && t.walk == kLastPath) history_tail_ = nkeys;
     for (size_t i = 0; i < nkeys; i++) {
       const std::string node = at + ", node " + std::to_string(i);
       const size_t off = Load<uint16_t>(p + kPageHdr + 2 * i);
@@ -458,51 +539,61 @@ class DataFileCheck {
                              std::to_string(upper) + ".." + std::to_string(psize_));
       }
       const unsigned char* n = p + off;
-      const uint16_t lo = Load<uint16_t>(n), hi = Load<uint16_t>(n + 2);
-      const uint16_t nflags = Load<uint16_t>(n + 4), ksize = Load<uint16_t>(n + 6);
+      const uint16_t ksize = Load<uint16_t>(n + 6);
       if (ksize > kMaxKey || off + kNodeHdr + ksize > psize_) {
         return Fail(err, node + ": key of " + std::to_string(ksize) + " bytes does not fit");
       }
-      if (!leaf) {
-        const uint64_t child = lo | (static_cast<uint64_t>(hi) << 16) |
-                               (static_cast<uint64_t>(nflags) << 32);
-        if (!Page(name, db, kind, child, level + 1, err)) return false;
+      if (leaf) {
+        if (!LeafNode(t, node, p, off, err)) return false;
         continue;
       }
-      const uint64_t dsize = lo | (static_cast<uint64_t>(hi) << 16);
-      const size_t data_off = off + kNodeHdr + ksize;
-      if (nflags & ~(kFBigData | kFSubData | kFDupData)) {
-        return Fail(err, node + ": unknown node flags " + Hex(nflags));
-      }
-      if (nflags & kFDupData) return Fail(err, node + ": sorted duplicates, which fstx never uses");
-      // Values are copied only where the check reads them.
-      const bool want_value = (nflags & kFSubData) || kind == kFree;
-      std::vector<unsigned char> value;
-      if (nflags & kFBigData) {
-        if (nflags & kFSubData) return Fail(err, node + ": a named database on overflow pages");
-        if (data_off + 8 > psize_) return Fail(err, node + ": overflow page number does not fit");
-        const uint64_t ov = Load<uint64_t>(p + data_off);
-        if (!Overflow(name, node, ov, dsize, want_value ? &value : nullptr, err)) return false;
-      } else {
-        if (data_off + dsize > psize_) {
-          return Fail(err, node + ": " + std::to_string(dsize) + "-byte value does not fit its page");
-        }
-        if (want_value) value.assign(p + data_off, p + data_off + dsize);
-      }
-      if (nflags & kFSubData) {
-        if (kind != kMain) return Fail(err, node + ": a named database outside the main database");
-        if (dsize != kDbBytes) {
-          return Fail(err, node + ": database record of " + std::to_string(dsize) + " bytes, not " +
-                               std::to_string(kDbBytes));
-        }
-        std::string key(reinterpret_cast<const char*>(n + kNodeHdr), ksize);
-        std::string sub = "database \"" + key.substr(0, 64) + "\"";
-        if (!Tree(sub, ParseDb(value.data()), kNamed, err)) return false;
-      } else if (kind == kFree) {
-        if (!FreeList(node, value, err)) return false;
-      }
+      const uint64_t child = Load<uint16_t>(n) | (static_cast<uint64_t>(Load<uint16_t>(n + 2)) << 16) |
+                             (static_cast<uint64_t>(Load<uint16_t>(n + 4)) << 32);
+      const bool walk_child = t.walk == kFull || i + 1 == nkeys;
+      if (walk_child && !Page(t, child, level + 1, err)) return false;
     }
     return true;
+  }
+
+  // The leaf node at `off` of page `p` (header and key already in bounds):
+  // its value inside the page or on overflow pages; a named database (main
+  // tree only) is walked as the scope says; a free-list value is parsed.
+  bool LeafNode(const TreeRef& t, const std::string& node, const unsigned char* p, size_t off,
+                std::string* err) {
+    const unsigned char* n = p + off;
+    const uint16_t nflags = Load<uint16_t>(n + 4), ksize = Load<uint16_t>(n + 6);
+    const uint64_t dsize = Load<uint16_t>(n) | (static_cast<uint64_t>(Load<uint16_t>(n + 2)) << 16);
+    const size_t data_off = off + kNodeHdr + ksize;
+    if (nflags & ~(kFBigData | kFSubData | kFDupData)) {
+      return Fail(err, node + ": unknown node flags " + Hex(nflags));
+    }
+    if (nflags & kFDupData) return Fail(err, node + ": sorted duplicates, which fstx never uses");
+    // Values are copied only where the check reads them.
+    const bool want_value = (nflags & kFSubData) || t.kind == kFree;
+    std::vector<unsigned char> value;
+    if (nflags & kFBigData) {
+      if (nflags & kFSubData) return Fail(err, node + ": a named database on overflow pages");
+      if (data_off + 8 > psize_) return Fail(err, node + ": overflow page number does not fit");
+      const uint64_t ov = Load<uint64_t>(p + data_off);
+      if (!Overflow(t.name, node, ov, dsize, want_value ? &value : nullptr, err)) return false;
+    } else {
+      if (data_off + dsize > psize_) {
+        return Fail(err, node + ": " + std::to_string(dsize) + "-byte value does not fit its page");
+      }
+      if (want_value) value.assign(p + data_off, p + data_off + dsize);
+    }
+    if (nflags & kFSubData) {
+      if (t.kind != kMain) return Fail(err, node + ": a named database outside the main database");
+      if (dsize != kDbBytes) {
+        return Fail(err, node + ": database record of " + std::to_string(dsize) + " bytes, not " +
+                             std::to_string(kDbBytes));
+      }
+      std::string key(reinterpret_cast<const char*>(n + kNodeHdr), ksize);
+      const Walk walk = WalkOf(key);
+      return walk == kSkip ||
+             Tree({"database \"" + key.substr(0, 64) + "\"", ParseDb(value.data()), kNamed, walk}, err);
+    }
+    return t.kind != kFree || FreeList(node, value, err);
   }
 
   // An overflow run: P_OVERFLOW, big enough for `dsize` bytes, in the file.
@@ -549,6 +640,7 @@ class DataFileCheck {
 
   int fd_;
   std::string path_;
+  CheckScope scope_;
   uint64_t size_ = 0;
   uint64_t file_pages_ = 0;
   uint32_t psize_ = 0;
@@ -556,6 +648,7 @@ class DataFileCheck {
   std::string where_;
   std::vector<bool> seen_;
   std::vector<uint64_t> free_;
+  uint64_t history_tail_ = UINT64_MAX;
 };
 
 Status LockWriter(const std::string& dir, int64_t wait_ms, int* fd_out) {
@@ -790,32 +883,43 @@ Status JournalStore::Impl::CheckNextId(MDB_txn* txn) {
   }
   for (auto [dbi, table] : {std::pair<MDB_dbi, const char*>{active_dbi, "active"},
                             std::pair<MDB_dbi, const char*>{history_dbi, "history"}}) {
-    MDB_cursor* cur = nullptr;
-    if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
-      return LmdbStatus(rc, std::string("open cursor on ") + table, dir);
-    }
-    // The largest id of a record that decodes. A key of another size, or
-    // a value that does not decode, is reported by List as a corrupt
-    // record; Apply never hands out an id such a record holds either.
-    MDB_val kk, vv;
     uint64_t top = 0;
     bool found = false;
-    rc = mdb_cursor_get(cur, &kk, &vv, MDB_LAST);
-    while (rc == 0 && !found) {
-      TxRecord rec;
-      found = kk.mv_size == 8 && FromBe(kk, &top) && DecodeRecord(View(vv), &rec).ok();
-      if (!found) rc = mdb_cursor_get(cur, &kk, &vv, MDB_PREV);
-    }
-    mdb_cursor_close(cur);
-    if (!found && rc != MDB_NOTFOUND) {
-      return LmdbStatus(rc, std::string("read the last id of ") + table, dir);
-    }
+    if (Status s = LastGoodId(txn, dbi, table, &top, &found); !s.ok()) return s;
     if (found && top >= next) {
       return Status(Code::kCorruption,
                     bad + ", not above " + table + " record " + std::to_string(top) +
                         ": the next transaction would reuse an id (the journal has lost "
                         "records or is corrupt)");
     }
+  }
+  return Status::Ok();
+}
+
+// The largest id of a record in `dbi` that decodes. A key of another size,
+// or a value that does not decode, is reported by List as a corrupt record;
+// Apply never hands out an id such a record holds either. Of "history", a
+// read-only open checked only the last leaf (history_tail records): reading
+// further back runs CheckHistory first.
+Status JournalStore::Impl::LastGoodId(MDB_txn* txn, MDB_dbi dbi, const char* table, uint64_t* top,
+                                      bool* found) {
+  MDB_cursor* cur = nullptr;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc != 0) return LmdbStatus(rc, std::string("open cursor on ") + table, dir);
+  MDB_val kk, vv;
+  Status s;
+  uint64_t read = 0;
+  for (rc = mdb_cursor_get(cur, &kk, &vv, MDB_LAST); rc == 0;
+       rc = mdb_cursor_get(cur, &kk, &vv, MDB_PREV)) {
+    TxRecord rec;
+    *found = kk.mv_size == 8 && FromBe(kk, top) && DecodeRecord(View(vv), &rec).ok();
+    if (*found) break;
+    if (dbi == history_dbi && ++read >= history_tail && !(s = CheckHistory(txn)).ok()) break;
+  }
+  mdb_cursor_close(cur);
+  if (!s.ok()) return s;
+  if (!*found && rc != MDB_NOTFOUND) {
+    return LmdbStatus(rc, std::string("read the last id of ") + table, dir);
   }
   return Status::Ok();
 }
@@ -846,6 +950,8 @@ struct CheckedDataFile {
   int fd = -1;
   struct stat st {};
   bool fresh = false;  // no data.mdb, or an empty one: a journal being created
+  uint64_t txnid = 0;  // the snapshot checked
+  uint64_t history_tail = UINT64_MAX;  // DataFileCheck::history_tail
   CheckedDataFile() = default;
   CheckedDataFile(const CheckedDataFile&) = delete;
   CheckedDataFile& operator=(const CheckedDataFile&) = delete;
@@ -854,7 +960,8 @@ struct CheckedDataFile {
   }
 };
 
-// data.mdb and lock.mdb: regular files, and data.mdb safe to map.
+// data.mdb and lock.mdb: regular files, and data.mdb safe to map (as far as
+// a reader or a writer reads it: CheckScope).
 Status CheckFiles(const std::string& dir, bool read_only, CheckedDataFile* data) {
   const std::string data_path = dir + "/data.mdb";
   Status s = OpenJournalFile(data_path, O_RDONLY, &data->fd, &data->st);
@@ -871,11 +978,57 @@ Status CheckFiles(const std::string& dir, bool read_only, CheckedDataFile* data)
     }
     data->fresh = true;
   }
-  if (!data->fresh && !(s = DataFileCheck(data->fd, data_path).Run()).ok()) return s;
+  if (data->fresh) return CheckIfPresent(dir + "/lock.mdb");
+  DataFileCheck check(data->fd, data_path, read_only ? CheckScope::kReader : CheckScope::kWriter);
+  if (!(s = check.Run()).ok()) return s;
+  data->txnid = check.txnid();
+  data->history_tail = check.history_tail();
   return CheckIfPresent(dir + "/lock.mdb");
 }
 
+// Checks the snapshot of the live read transaction `txn`, in the file LMDB
+// has open; *history_tail as DataFileCheck::history_tail.
+Status CheckLiveSnapshot(MDB_env* env, const std::string& dir, MDB_txn* txn, CheckScope scope,
+                         uint64_t* history_tail) {
+  mdb_filehandle_t fd;
+  if (int rc = mdb_env_get_fd(env, &fd); rc != 0) return LmdbStatus(rc, "get the data file", dir);
+  DataFileCheck check(fd, dir + "/data.mdb", scope);
+  Status s = check.RunAt(mdb_txn_id(txn));
+  *history_tail = check.history_tail();
+  return s;
+}
+
 }  // namespace
+
+// A read-only store reads history past the part its open check covered
+// (history_tail) only after this: the whole "history" tree of `txn`'s
+// snapshot, checked once per open. Later snapshots add only pages that
+// LMDB writers wrote since, as after any open check. kBusy if the snapshot
+// was replaced meanwhile: the caller begins a new transaction.
+Status JournalStore::Impl::CheckHistory(MDB_txn* txn) const {
+  if (history_checked.load()) return Status::Ok();
+  std::lock_guard<std::mutex> g(history_mu);
+  if (history_checked.load()) return Status::Ok();
+  uint64_t tail = 0;
+  Status s = CheckLiveSnapshot(env, dir, txn, CheckScope::kHistory, &tail);
+  if (s.ok()) history_checked.store(true);
+  return s;
+}
+
+// A reader's open transaction may see a newer snapshot than the one
+// checked before LMDB mapped the file (a writer committed in between):
+// then that snapshot is checked too, so that the tables are opened, and
+// history_tail is taken, on a checked snapshot. (A writer's full check
+// covers the newest snapshot; later ones are LMDB writers' own pages.)
+Status JournalStore::Impl::CheckOpenSnapshot(MDB_txn* txn) {
+  if (!read_only || mdb_txn_id(txn) == checked_txnid) return Status::Ok();
+  uint64_t tail = 0;
+  Status s = CheckLiveSnapshot(env, dir, txn, CheckScope::kReader, &tail);
+  if (!s.ok()) return s;
+  checked_txnid = mdb_txn_id(txn);
+  history_tail = tail;
+  return Status::Ok();
+}
 
 // The LMDB environment on the checked files (`checked_data`: data.mdb as
 // checked; null for a journal being created); stale readers cleared.
@@ -901,22 +1054,28 @@ Status JournalStore::Impl::OpenEnvironment(const struct stat* checked_data) {
   return rc == 0 ? Status::Ok() : LmdbStatus(rc, "check stale readers", dir);
 }
 
-// One transaction that opens (or creates) the databases and checks meta.
+// One transaction that opens (or creates) the databases and checks meta,
+// begun again (kBusy) if a reader's snapshot was replaced while checked.
 Status JournalStore::Impl::OpenTables() {
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    mdb_env_set_mapsize(env, 0);
-    rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn);
-  }
-  if (rc != 0) return LmdbStatus(rc, "begin open transaction", dir);
-  Status s = OpenDatabases(txn);
-  if (!s.ok()) {
+  Status s;
+  for (int attempt = 0; attempt < kCheckAttempts; attempt++) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn);
+    if (rc == MDB_MAP_RESIZED) {
+      mdb_env_set_mapsize(env, 0);
+      rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn);
+    }
+    if (rc != 0) return LmdbStatus(rc, "begin open transaction", dir);
+    s = CheckOpenSnapshot(txn);
+    if (s.ok()) s = OpenDatabases(txn);
+    if (s.ok()) {
+      rc = mdb_txn_commit(txn);
+      return rc == 0 ? Status::Ok() : store_detail::WriteStatus(rc, "commit open transaction", dir, 0);
+    }
     mdb_txn_abort(txn);
-    return s;
+    if (s.code() != Code::kBusy) return s;
   }
-  rc = mdb_txn_commit(txn);
-  return rc == 0 ? Status::Ok() : store_detail::WriteStatus(rc, "commit open transaction", dir, 0);
+  return s;
 }
 
 Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opts) {
@@ -940,6 +1099,9 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
   if (!(s = gate.Take(impl->dir, opts.read_only, opts.lock_wait_ms)).ok()) return s;
   CheckedDataFile data;
   if (!(s = CheckFiles(impl->dir, opts.read_only, &data)).ok()) return s;
+  impl->checked_txnid = data.txnid;
+  impl->history_tail = data.history_tail;
+  impl->history_checked = !opts.read_only;  // a writer's open check covers all of it
   if (!(s = impl->OpenEnvironment(data.fresh ? nullptr : &data.st)).ok()) return s;
   if (!(s = impl->OpenTables()).ok()) return s;
   return std::unique_ptr<JournalStore>(new JournalStore(std::move(impl)));

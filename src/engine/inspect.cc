@@ -74,7 +74,8 @@ Status Inspector::Health(JournalHealth* out) const {
   out->used_bytes = stats.used_bytes;
   out->next_id = stats.next_id;
   // History is counted by LMDB (mdb_stat), not read: status stays fast with
-  // a long history; `fstx verify` decodes every record.
+  // a long history (nor does a read-only open check its pages: store.h);
+  // `fstx verify` decodes every record.
   TxList list;
   if (!(s = List(false, &list)).ok()) return s;
   out->finished = stats.history;

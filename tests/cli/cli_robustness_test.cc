@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/cli/cli_util.h"
+#include "tests/journal/lmdb_pages.h"
 
 namespace fstx::clitest {
 namespace {
@@ -155,6 +156,45 @@ TEST_F(CliRobustness, RandomBitFlipsNeverKillACommand) {
   // The crashed transaction makes status exit 4 on an intact journal too,
   // so "noticed" counts every run; what matters is that none crashed.
   EXPECT_GT(noticed, 0);
+}
+
+// `status` reads no more of history than its count (issue 9): with a
+// damaged history page it still works and reports the same counts, while
+// what reads finished transactions fails as for any damaged data.mdb.
+TEST_F(CliRobustness, DamagedHistoryPageFailsOnlyWhatReadsHistory) {
+  // Long labels: a few records a page, so history spans several leaf pages.
+  for (int i = 0; i < 12; ++i) {
+    RunResult r = ws_.Apply(R"({"label":")" + std::string(1500, static_cast<char>('a' + i)) +
+                            R"(","ops":[{"op":"mkdir","path":)" + Quote(ws_.R("d" + std::to_string(i))) + "}]}");
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  const std::string data = ReadFileRaw(ws_.journal() + "/data.mdb");
+  uint64_t root = 0;
+  uint16_t depth = 0;
+  fstx::testing::NamedRoot(data, "history", &root, &depth);
+  ASSERT_GE(depth, 2) << "history fits one page: its first leaf is its last";
+  const std::string intact = Journal(data);
+  const std::string damaged =
+      Journal(fstx::testing::WithBadPageNumber(data, fstx::testing::FirstLeaf(data, "history")));
+  RunResult want = RunFstx(ws_.io(), {"--journal", intact, "status", "--json"});
+  RunResult got = RunFstx(ws_.io(), {"--journal", damaged, "status", "--json"});
+  EXPECT_NE(want.exit_code, 1) << want.Describe();
+  EXPECT_EQ(got.exit_code, want.exit_code) << got.Describe();
+  EXPECT_EQ(got.Json()["counts"], want.Json()["counts"]) << got.out;
+  EXPECT_GE(want.Json()["counts"]["history"], 12) << want.out;
+  for (const std::vector<std::string>& cmd :
+       std::vector<std::vector<std::string>>{{"list", "--all"}, {"show", "1"}, {"verify"}}) {
+    for (const std::string& dir : {intact, damaged}) {
+      std::vector<std::string> args = {"--journal", dir, "--root", ws_.root()};
+      args.insert(args.end(), cmd.begin(), cmd.end());
+      RunResult r = RunFstx(ws_.io(), args);
+      const bool corrupt = Contains(r.err + r.out, dir + "/data.mdb is corrupt");
+      EXPECT_EQ(corrupt, dir == damaged) << cmd[0] << ": " << r.Describe();
+      // verify of the intact journal may report the crashed transaction (exit 1)
+      const int want_exit = dir == damaged ? 1 : cmd[0] == "verify" ? r.exit_code : 0;
+      EXPECT_EQ(r.exit_code, want_exit) << cmd[0] << ": " << r.Describe();
+    }
+  }
 }
 
 // ---- files in the journal directory ----------------------------------------

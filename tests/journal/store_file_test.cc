@@ -24,13 +24,17 @@
 #include <vector>
 
 #include "journal/store.h"
+#include "tests/journal/lmdb_pages.h"
 #include "tests/testutil.h"
 
 namespace fstx {
 namespace {
 
+using fstx::testing::FirstLeaf;
+using fstx::testing::NamedRoot;
 using fstx::testing::ReadFileRaw;
 using fstx::testing::TempDir;
+using fstx::testing::WithBadPageNumber;
 using fstx::testing::WriteFileRaw;
 
 struct ChildResult {
@@ -264,6 +268,141 @@ TEST_F(StoreFileTest, RandomBitFlipsNeverCrash) {
   }
   EXPECT_EQ(crashes, 0);
   EXPECT_GT(errors, 0) << "no flip was noticed at all";
+}
+
+// ---- a read-only open checks only what it reads (issue 9) -----------------
+//
+// `fstx status` must not cost a page read per history record, so a
+// read-only open checks the main tree, "meta", "active" and the path to the
+// last history record only; the rest of history is checked before it is
+// read. These tests damage one page of a tree (tests/journal/lmdb_pages.h).
+
+constexpr int kHistory = 150;  // ~10 leaf pages of history
+
+// A journal with kHistory finished transactions (ids 1..kHistory, on
+// several leaf pages) and two unfinished ones.
+std::string LongHistoryJournal(const std::string& dir) {
+  StoreOptions o;
+  o.dir = dir;
+  o.history_max_age_s = 0;
+  auto store = JournalStore::Open(o);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  WriteBatch h, a;
+  for (int i = 1; i <= kHistory; i++) {
+    TxRecord r = Rec("h" + std::to_string(i), 200);
+    r.id = static_cast<uint64_t>(i);
+    r.state = TxState::kDone;
+    h.to_history.push_back(r);
+  }
+  a.put_active = {Rec("a1", 100), Rec("a2", 100)};
+  EXPECT_TRUE((*store)->Write(&h).ok());
+  EXPECT_TRUE((*store)->Write(&a).ok());
+  return ReadFileRaw(dir + "/data.mdb");
+}
+
+// Read-only: what `fstx status` reads works; whatever reads the damaged
+// part of history fails as a damaged file does.
+std::string StatusThenHistory(const std::string& dir) {
+  StoreOptions o;
+  o.dir = dir;
+  o.read_only = true;
+  auto r = JournalStore::Open(o);
+  if (!r.ok()) return "open: " + r.status().ToString();
+  StoreStats st;
+  std::vector<TxRecord> recs;
+  std::vector<BadRecord> bad;
+  TxRecord one;
+  Status s = (*r)->Stats(&st);
+  if (s.ok()) s = (*r)->ListActive(&recs, &bad);
+  if (s.ok()) s = (*r)->Get(kHistory + 1, &one, nullptr);  // in active: history not read
+  if (!s.ok()) return "status: " + s.ToString();
+  std::string out = "history " + std::to_string(st.history) + ", active " + std::to_string(recs.size());
+  for (int i = 0; i < 2; i++) out += " | list: " + (*r)->ListHistory(&recs, &bad).ToString();
+  return out + " | get: " + (*r)->Get(1, &one, nullptr).ToString();
+}
+
+TEST_F(StoreFileTest, DamagedHistoryPageFailsOnlyWhatReadsHistory) {
+  const std::string data = LongHistoryJournal(tmp_ / "long");
+  uint64_t root = 0;
+  uint16_t depth = 0;
+  NamedRoot(data, "history", &root, &depth);
+  ASSERT_GE(depth, 2) << "history fits one page: its first leaf is its last";
+  const uint64_t leaf = FirstLeaf(data, "history");
+  std::string dir = WithData(data);
+  ChildResult r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report, "history 150, active 2 | list: ok | list: ok | get: ok") << r.Describe();
+
+  const std::string damaged = WithBadPageNumber(data, leaf);
+  dir = WithData(damaged);
+  r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.signal, 0) << r.Describe();
+  const std::string corrupt = "corruption: journal file " + dir + "/data.mdb is corrupt: meta page ";
+  const std::string page = "database \"history\", page " + std::to_string(leaf) +
+                           ": its page number field is 48879";
+  EXPECT_EQ(r.report.rfind("history 150, active 2 | list: " + corrupt, 0), 0u) << r.Describe();
+  // Both listings and the look-up fail: a failed check is not remembered as done.
+  size_t at = 0;
+  for (const std::string& part : {" | list: " + corrupt, " | list: " + corrupt, " | get: " + corrupt}) {
+    at = r.report.find(part, at);
+    ASSERT_NE(at, std::string::npos) << part << " in " << r.Describe();
+    EXPECT_NE(r.report.find(page, at), std::string::npos) << r.Describe();
+    at += part.size();
+  }
+  // A writer may touch any page: its open checks all of them.
+  r = InChild([&] { return OpenAndReadAll(WithData(damaged), false); });
+  EXPECT_NE(r.report.find("is corrupt: "), std::string::npos) << r.Describe();
+  EXPECT_NE(r.report.find(page), std::string::npos) << r.Describe();
+}
+
+TEST_F(StoreFileTest, DamagedActivePageFailsAReadOnlyOpen) {
+  const std::string data = LongHistoryJournal(tmp_ / "long");
+  const std::string damaged = WithBadPageNumber(data, FirstLeaf(data, "active"));
+  const std::string dir = WithData(damaged);
+  ChildResult r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report.rfind("open: corruption: journal file " + dir + "/data.mdb is corrupt: ", 0), 0u)
+      << r.Describe();
+  EXPECT_NE(r.report.find("database \"active\", page "), std::string::npos) << r.Describe();
+  ExpectCorrupt(damaged, "active leaf");
+}
+
+// History values that do not decode: the open's next_id check (newest
+// first, back to a record that decodes) walks past the last leaf, which
+// is all a read-only open checked, so it checks the rest first.
+TEST_F(StoreFileTest, NextIdCheckPastTheLastHistoryLeafChecksHistoryFirst) {
+  const std::string golden = tmp_ / "undecodable";
+  {
+    StoreOptions o;
+    o.dir = golden;
+    ASSERT_TRUE(JournalStore::Open(o).ok());  // meta, active, history; next_id 1
+  }
+  {
+    MDB_env* env = nullptr;
+    MDB_txn* txn = nullptr;
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, golden.c_str(), MDB_NOTLS, 0600), 0);
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "history", 0, &dbi), 0);
+    const std::string value(200, 'x');  // not a record
+    for (uint64_t id = 1; id <= kHistory; id++) {
+      const uint64_t be = __builtin_bswap64(id);
+      MDB_val k{8, const_cast<uint64_t*>(&be)}, v{value.size(), const_cast<char*>(value.data())};
+      ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+    }
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  const std::string data = ReadFileRaw(golden + "/data.mdb");
+  std::string dir = WithData(data);
+  ChildResult r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report.rfind("status: not_found", 0), 0u) << r.Describe();  // no record kHistory + 1
+
+  dir = WithData(WithBadPageNumber(data, FirstLeaf(data, "history")));
+  r = InChild([&] { return StatusThenHistory(dir); });
+  EXPECT_EQ(r.report.rfind("open: corruption: journal file " + dir + "/data.mdb is corrupt: ", 0), 0u)
+      << r.Describe();
+  EXPECT_NE(r.report.find("database \"history\", page "), std::string::npos) << r.Describe();
 }
 
 // A reader checking the file while another process commits must not take
