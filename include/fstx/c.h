@@ -138,6 +138,11 @@ FSTX_API void fstx_options_set_lock_wait_ms(fstx_options* o, int64_t ms);
  * count or bytes keeps the default. */
 FSTX_API void fstx_options_set_history_limits(fstx_options* o, uint64_t max_count, int64_t max_age_s,
                                               uint64_t max_bytes);
+/* write_file content larger than this many bytes is staged (written once,
+ * to a file beside the target, before the journal record) instead of
+ * journaled; default 65536. fstx_txn_write_file_from streams such a file
+ * through a bounded buffer. */
+FSTX_API void fstx_options_set_inline_content_max(fstx_options* o, uint64_t bytes);
 FSTX_API void fstx_options_free(fstx_options* o);
 
 /* ---- journal ---- */

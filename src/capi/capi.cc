@@ -140,6 +140,10 @@ void fstx_options_set_history_limits(fstx_options* o, uint64_t max_count, int64_
   o->o.history_max_bytes = max_bytes ? max_bytes : defaults.history_max_bytes;
 }
 
+void fstx_options_set_inline_content_max(fstx_options* o, uint64_t bytes) {
+  if (o) o->o.inline_content_max = bytes;
+}
+
 void fstx_options_free(fstx_options* o) { delete o; }
 
 int fstx_journal_open(const fstx_options* o, fstx_journal** out) {

@@ -162,6 +162,7 @@ TEST(CApi, LockWaitAndWriteFileFrom) {
   ASSERT_EQ(fstx_options_add_root(o, root.c_str()), FSTX_OK);
   fstx_options_set_lock_wait_ms(o, 0);
   fstx_options_set_history_limits(o, 1, 0, 0);
+  fstx_options_set_inline_content_max(o, 4);  // the 12-byte file is staged, not journaled
   fstx_journal* j = nullptr;
   ASSERT_EQ(fstx_journal_open(o, &j), FSTX_OK) << fstx_errmsg();
   fstx_options_free(o);

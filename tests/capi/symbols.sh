@@ -39,7 +39,7 @@ else case_fail NoTestingEngine "the testing engine is in libfstx.so: $(head -5 <
 
 # The public API is there: a C function and C++ entry points.
 missing=""
-for want in fstx_journal_open fstx_strerror fstx_list fstx_options_set_lock_wait_ms fstx_options_set_history_limits fstx_txn_write_file_from 'fstx::Transaction::WriteFileFrom(' 'fstx::Journal::Open(' 'fstx::Inspector::Open(' 'fstx::Version()'; do
+for want in fstx_journal_open fstx_strerror fstx_list fstx_options_set_lock_wait_ms fstx_options_set_history_limits fstx_options_set_inline_content_max fstx_txn_write_file_from 'fstx::Transaction::WriteFileFrom(' 'fstx::Journal::Open(' 'fstx::Inspector::Open(' 'fstx::Version()'; do
   grep -qF "$want" <<<"$syms" || missing+=" $want"
 done
 if [[ -z $missing ]]; then case_ok Exports; else case_fail Exports "missing public symbols:$missing"; fi

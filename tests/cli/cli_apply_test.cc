@@ -161,6 +161,21 @@ TEST(CliApply, SpecFromStdinAndRootsAndJournalFromEnvironment) {
   EXPECT_EQ(ws.TxCount(), 1u);
 }
 
+// "content_file": the file's content is written (staged before the record
+// when it is big: format 4), the spec stays small.
+TEST(CliApply, WriteFileFromContentFile) {
+  Workspace ws;
+  const std::string blob = ws.io() + "/blob", big(200 << 10, 'z');
+  WriteFileRaw(blob, big, 0600);
+  RunResult r = ws.Apply(R"({"ops":[{"op":"write_file","path":")" + ws.R("disk.img") +
+                         R"(","content_file":")" + blob + R"(","mode":"0640"}]})");
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(ReadFileRaw(ws.R("disk.img")), big);
+  r = ws.Fstx({"show", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(Contains(r.out, std::to_string(big.size()))) << r.out;
+}
+
 TEST(CliApply, FailedTransactionRollsBackAndExits1) {
   Workspace ws;
   BuildVmTree(ws);

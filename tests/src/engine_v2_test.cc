@@ -179,6 +179,51 @@ TEST_F(EngineV2Test, StalePlanFailsAndChangesNothing) {
 // Transaction::Add takes the op whole, as the CLI's spec gives it: the
 // replace mode and the precondition travel with it (a stale precondition
 // fails; a replace without kReplace is refused).
+// Format 4: content bigger than Options::inline_content_max is staged, not
+// journaled. The record names the staged file, keeps size and hash, and no
+// content; nothing is left in the staging directory after the commit.
+TEST_F(EngineV2Test, BigContentIsStagedNotJournaled) {
+  const std::string big(300 << 10, 'b'), src = dir_ / "content";
+  testing::WriteFileRaw(src, big);
+  {
+    auto j = OpenJournal();
+    ASSERT_TRUE(j);
+    Transaction tx = j->Begin("big");
+    tx.WriteFileFrom(root_ + "/etc/qemu/big.img", src, 0640).WriteFile(root_ + "/etc/qemu/small", "s\n");
+    ASSERT_TRUE(tx.Validate().ok());
+    Status s = tx.Commit();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/etc/qemu/big.img"), big);
+  EXPECT_FALSE(testing::Exists(root_ + "/.fstx") && !boost::filesystem::is_empty(root_ + "/.fstx"));
+  std::vector<TxRecord> history;
+  History(&history);
+  ASSERT_EQ(history.size(), 1u);
+  const Intent& staged = history[0].intents[0];
+  const Intent& inline_op = history[0].intents[1];
+  EXPECT_EQ(staged.content.rfind(root_ + "/.fstx/.fstx-content-", 0), 0u) << staged.content;
+  EXPECT_EQ(staged.data_size, big.size());
+  EXPECT_EQ(data_hash_text(staged), ContentHash(big));
+  EXPECT_TRUE(staged.moved.present());
+  EXPECT_EQ(inline_op.content, "");
+  EXPECT_LT(boost::filesystem::file_size(dir_ / "journal/data.mdb"), big.size()) << "the content went to the journal";
+}
+
+// A content file that cannot be read fails the transaction up front,
+// naming the op and the file; nothing is staged or changed.
+TEST_F(EngineV2Test, UnreadableContentFileChangesNothing) {
+  auto j = OpenJournal();
+  ASSERT_TRUE(j);
+  for (const std::string& bad : {dir_ / "missing", dir_.path()}) {
+    Transaction tx = j->Begin("bad");
+    tx.WriteFileFrom(root_ + "/etc/qemu/x", bad);
+    Status s = tx.Commit();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+    EXPECT_NE(s.message().find("content file " + bad), std::string::npos) << s.message();
+    EXPECT_EQ(Snapshot(root_), pre_);
+  }
+}
+
 TEST_F(EngineV2Test, AddTakesAWholeOp) {
   const std::string xml = root_ + "/etc/qemu/vm1.xml";
   const std::string read = testing::ReadFileRaw(xml);
