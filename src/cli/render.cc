@@ -46,6 +46,7 @@ Json IntentJson(const Intent& in, size_t index) {
   j["data_hash"] = in.data_hash.empty() ? Json(nullptr) : Json(data_hash_text(in));
   j["offset"] = in.kind == OpKind::kWriteRange ? Json(in.offset) : Json(nullptr);
   j["staging_dir"] = in.stage.empty() ? Json(nullptr) : Json(in.stage);
+  j["staged_content"] = in.content.empty() ? Json(nullptr) : Json(in.content);
   j["moved"] = FingerprintJson(in.moved);
   j["before"] = FingerprintJson(in.before);
   return j;
@@ -165,6 +166,7 @@ std::string DescribeIntent(const Intent& in) {
     case OpKind::kWriteFile:
       s += " " + Printable(in.path) + " mode " + FormatMode(in.mode) + ", " + std::to_string(in.data_size) +
            " bytes";
+      if (!in.content.empty()) s += " (staged in " + Printable(in.content) + ")";
       break;
     case OpKind::kWriteRange:
       s += " " + Printable(in.path) + " at " + std::to_string(in.offset) + ", " + std::to_string(in.data_size) +

@@ -174,6 +174,7 @@ TEST(CliApply, WriteFileFromContentFile) {
   r = ws.Fstx({"show", "1", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_TRUE(Contains(r.out, std::to_string(big.size()))) << r.out;
+  EXPECT_TRUE(Contains(r.out, R"("staged_content":")" + ws.root() + "/.fstx/.fstx-content-")) << r.out;
 }
 
 TEST(CliApply, FailedTransactionRollsBackAndExits1) {
