@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <thread>
@@ -95,16 +96,19 @@ std::vector<TxRecord> Active(const World& w) {
   return active;
 }
 
-// Recovers; checks every transaction rolled back, nothing left
-// unfinished, the tree as before.
-void ExpectRecoversToPre(const World& w, Fs* fs = nullptr, testing::JournalHook hook = nullptr) {
+// Recovers; checks every transaction it finds rolled back (all kTxs
+// unless told how many), nothing left unfinished, the tree as before.
+void ExpectRecoversToPre(const World& w, Fs* fs = nullptr, testing::JournalHook hook = nullptr,
+                         int txs = kTxs) {
   RecoveryReport rep;
   {
     auto j = testing::OpenWithHook(w.Opts(fs), std::move(hook));
     ASSERT_TRUE(j.ok()) << j.status().ToString();
     rep = j.value()->open_report();
   }
-  ASSERT_EQ(rep.txs.size(), static_cast<size_t>(kTxs));
+  if (txs >= 0) {
+    ASSERT_EQ(rep.txs.size(), static_cast<size_t>(txs));
+  }
   for (const auto& t : rep.txs) EXPECT_STREQ(decision_name(t.decision), "rolled-back") << t.message;
   EXPECT_TRUE(Active(w).empty()) << "unfinished transactions remain";
   EXPECT_EQ(Snapshot(w.root), Snapshot(World().root));
@@ -150,6 +154,41 @@ TEST(RecoveryBatch, KilledBeforeTheHistoryCommitIsRecoveredAgain) {
   ASSERT_EQ(active.size(), static_cast<size_t>(kTxs));
   for (const auto& r : active) EXPECT_EQ(r.state, TxState::kPrepared) << r.id;
   ExpectRecoversToPre(w);
+}
+
+// A batch's recovery killed at every one of its steps (filesystem call,
+// barrier, journal commit point), then recovered again, ends as an
+// uninterrupted one: every transaction rolled back.
+TEST(RecoveryBatch, KilledAtEveryStepRecoversTheSame) {
+  int m = 1;
+  for (;; ++m) {
+    World w;
+    ASSERT_NO_FATAL_FAILURE(Interrupt(w));
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int steps = 0;
+      auto step = [&] {
+        if (++steps == m) ::kill(::getpid(), SIGKILL);
+        return Status();
+      };
+      auto posix = PosixFs::Open({w.root});
+      if (!posix.ok()) ::_exit(3);
+      testing::HookFs fs(posix.value().get(), [&](const char*, const std::string&) { return step(); });
+      auto j = testing::OpenWithHook(w.Opts(&fs), [&](std::string_view) { return step(); });
+      ::_exit(j.ok() ? 0 : 4);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    SCOPED_TRACE("recovery killed at step " + std::to_string(m));
+    ExpectRecoversToPre(w, nullptr, nullptr, /*txs=*/-1);
+    if (!WIFSIGNALED(status)) {
+      EXPECT_EQ(WEXITSTATUS(status), 0);
+      break;
+    }
+  }
+  // kTxs undone renames, the final barrier, the commit's two points.
+  EXPECT_GT(m, kTxs + 2) << "crash points";
+  std::printf("[ crash ] batch of %d: %d recovery crash points\n", kTxs, m);
 }
 
 TEST(RecoveryBatch, FailedHistoryCommitLeavesEachNeedingAttention) {
