@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
 #include <vector>
 
 #include "src/ops/barrier.h"
@@ -26,10 +27,32 @@ bool Permanent(const Status& s) {
   }
 }
 
+Status PutActive(const RecoveryEnv& env, const TxRecord& rec) {
+  WriteBatch b;
+  b.put_active.push_back(rec);
+  return env.store->Write(&b);
+}
+
+// A state we will not guess about, or a step we cannot get past: the
+// record stays, needs_attention, with its paths locked.
+void RecordAttention(const RecoveryEnv& env, const Status& s, bool dry_run, TxRecord* rec, RecoveredTx* out) {
+  out->decision = Decision::kNeedsAttention;
+  out->message = s.ToString();
+  env.log->error("fstx: tx {} ({}) needs attention: {}", rec->id, rec->label, s.ToString());
+  if (dry_run) return;
+  rec->state = TxState::kNeedsAttention;
+  rec->note = s.ToString();
+  Status w = PutActive(env, *rec);
+  if (!w.ok()) out->message += "; and recording that failed: " + w.ToString();
+}
+
+// Recovery of one transaction up to its finishing: the tree is as decided
+// (not yet durable), and the record, in its final state, waits for the
+// batch's barrier and history commit (see RecoveryBatch).
 class Recovery {
  public:
-  Recovery(const RecoveryEnv& env, TxRecord rec, bool dry_run)
-      : env_(env), rec_(std::move(rec)), dry_run_(dry_run), barriers_(env.sync_dir) {
+  Recovery(const RecoveryEnv& env, TxRecord rec, bool dry_run, BarrierTracker* barriers)
+      : env_(env), rec_(std::move(rec)), dry_run_(dry_run), barriers_(*barriers) {
     out_.id = rec_.id;
     out_.label = rec_.label;
   }
@@ -48,6 +71,10 @@ class Recovery {
     }
     return out_;
   }
+  // After Run(): does the record wait for the history commit, and in
+  // which final state.
+  bool finishing() const { return finishing_; }
+  TxRecord& record() { return rec_; }
 
  private:
   size_t n() const { return rec_.intents.size(); }
@@ -192,7 +219,7 @@ class Recovery {
       rec_.state = TxState::kRollingBack;
       rec_.note = s.ToString();
       Status w = barriers_.Final();
-      if (w.ok()) w = Write(/*to_history=*/false);
+      if (w.ok()) w = PutActive(env_, rec_);
       if (!w.ok()) return Attention(w);
       out_.ops_redone = 0;
       state_.clear();  // undo every op by its own probe
@@ -202,48 +229,60 @@ class Recovery {
     Finish(TxState::kDone);
   }
 
-  // The tree is as decided: make it durable, then record the outcome.
+  // The tree is as decided: the batch makes it durable, then records the
+  // outcome (RecoveryBatch::Commit).
   void Finish(TxState state) {
-    Status s = barriers_.Final();
-    if (!s.ok()) return Attention(s);
     rec_.state = state;
     rec_.finished_us = NowMicros();
-    s = Write(/*to_history=*/true);
-    if (!s.ok()) return Attention(s);
-    env_.log->info("fstx: recovered tx {} ({}): {}", rec_.id, rec_.label, decision_name(out_.decision));
+    finishing_ = true;
   }
 
-  // A state we will not guess about, or a step we cannot get past: the
-  // record stays, needs_attention, with its paths locked.
-  void Attention(const Status& s) {
-    out_.decision = Decision::kNeedsAttention;
-    out_.message = s.ToString();
-    env_.log->error("fstx: tx {} ({}) needs attention: {}", rec_.id, rec_.label, s.ToString());
-    if (dry_run_) return;
-    rec_.state = TxState::kNeedsAttention;
-    rec_.note = s.ToString();
-    Status w = Write(/*to_history=*/false);
-    if (!w.ok()) out_.message += "; and recording that failed: " + w.ToString();
-  }
-
-  Status Write(bool to_history) {
-    WriteBatch b;
-    (to_history ? b.to_history : b.put_active).push_back(rec_);
-    return env_.store->Write(&b);
-  }
+  void Attention(const Status& s) { RecordAttention(env_, s, dry_run_, &rec_, &out_); }
 
   const RecoveryEnv& env_;
   TxRecord rec_;
   bool dry_run_;
-  BarrierTracker barriers_;
+  BarrierTracker& barriers_;  // shared by the batch
   RecoveredTx out_;
   std::vector<ops::State> state_;  // per op, from Classify()
+  bool finishing_ = false;
 };
 
 }  // namespace
 
 RecoveredTx RecoverTransaction(const RecoveryEnv& env, TxRecord rec, bool dry_run) {
-  return Recovery(env, std::move(rec), dry_run).Run();
+  if (dry_run) {
+    BarrierTracker unused(env.sync_dir);  // a dry run changes nothing
+    return Recovery(env, std::move(rec), /*dry_run=*/true, &unused).Run();
+  }
+  RecoveryBatch one(env);
+  one.Add(std::move(rec));
+  return one.Commit().front();
+}
+
+void RecoveryBatch::Add(TxRecord rec) {
+  Recovery r(env_, std::move(rec), /*dry_run=*/false, &barriers_);
+  out_.push_back(r.Run());
+  if (r.finishing()) finishing_.push_back({out_.size() - 1, std::move(r.record())});
+}
+
+std::vector<RecoveredTx> RecoveryBatch::Commit() {
+  Status s = barriers_.Final();  // every directory the batch touched, once
+  if (s.ok() && !finishing_.empty()) {
+    WriteBatch b;
+    for (const Finishing& f : finishing_) b.to_history.push_back(f.rec);
+    s = env_.store->Write(&b);
+  }
+  for (Finishing& f : finishing_) {
+    RecoveredTx& out = out_[f.index];
+    if (!s.ok()) RecordAttention(env_, s, /*dry_run=*/false, &f.rec, &out);
+    else env_.log->info("fstx: recovered tx {} ({}): {}", f.rec.id, f.rec.label, decision_name(out.decision));
+  }
+  finishing_.clear();
+  // A failed barrier leaves directories dirty; they belong to transactions
+  // now needing attention, not to the next batch.
+  barriers_ = BarrierTracker(env_.sync_dir);
+  return std::exchange(out_, {});
 }
 
 }  // namespace fstx
