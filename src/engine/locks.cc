@@ -8,7 +8,6 @@
 
 #include "journal/fork_guard.h"
 #include "src/fs/lock_wait.h"
-#include "src/fs/paths.h"
 
 namespace fstx {
 
@@ -52,15 +51,31 @@ Status LockTable::SetLockFile(const std::string& path) {
   return Status();
 }
 
+const LockTable::Held* LockTable::Conflict(const std::string& p, std::string* held_path) const {
+  auto holder = [&](std::multimap<std::string, uint64_t>::const_iterator it) {
+    *held_path = it->first;
+    return &held_.at(it->second);
+  };
+  // p itself, or a path beneath it.
+  if (auto it = by_path_.find(p); it != by_path_.end()) return holder(it);
+  const std::string below = p == "/" ? p : p + "/";
+  if (auto it = by_path_.lower_bound(below); it != by_path_.end() && it->first.compare(0, below.size(), below) == 0)
+    return holder(it);
+  // A path above it.
+  for (size_t i = p.size(); i-- > 0;) {
+    if (p[i] != '/') continue;
+    if (auto it = by_path_.find(i == 0 ? std::string("/") : p.substr(0, i)); it != by_path_.end()) return holder(it);
+  }
+  return nullptr;
+}
+
 const LockTable::Held* LockTable::Conflict(const std::set<std::string>& paths, std::string* path,
                                            std::string* held_path) const {
-  for (const auto& [k, held] : held_)
-    for (const auto& p : paths)
-      for (const auto& q : held.paths)
-        if (paths::IsSameOrAncestor(p, q) || paths::IsAncestor(q, p)) {
-          *path = p, *held_path = q;
-          return &held;
-        }
+  for (const auto& p : paths)
+    if (const Held* h = Conflict(p, held_path)) {
+      *path = p;
+      return h;
+    }
   return nullptr;
 }
 
@@ -94,6 +109,7 @@ Status LockTable::Lock(const std::set<std::string>& paths, uint64_t key, const s
       cv_.wait_for(l, std::chrono::milliseconds(left));
     }
     held_[key] = Held{paths, owner, -1};
+    for (const auto& p : paths) by_path_.emplace(p, key);
     lock_file = lock_file_;
   }
   if (lock_file.empty()) return Status();
@@ -101,7 +117,7 @@ Status LockTable::Lock(const std::set<std::string>& paths, uint64_t key, const s
   Status s = LockFile(paths, deadline, &fd);
   std::lock_guard<std::mutex> l(mu_);
   if (!s.ok()) {
-    held_.erase(key);
+    Forget(key);
     cv_.notify_all();
     return Status(s.code(), *paths.begin() + (paths.size() > 1 ? " (or another of its paths)" : "") +
                                 " is locked: " + s.message(), s.err());
@@ -121,8 +137,20 @@ void LockTable::Unlock(uint64_t key) {
     fork_guard::Unregister(it->second.fd);
     ::close(it->second.fd);
   }
-  held_.erase(it);
+  Forget(key);
   cv_.notify_all();
+}
+
+void LockTable::Forget(uint64_t key) {
+  auto it = held_.find(key);
+  if (it == held_.end()) return;
+  for (const auto& p : it->second.paths)
+    for (auto [b, e] = by_path_.equal_range(p); b != e; ++b)
+      if (b->second == key) {
+        by_path_.erase(b);
+        break;
+      }
+  held_.erase(it);
 }
 
 size_t LockTable::size() const {

@@ -51,11 +51,18 @@ class LockTable {
     std::string owner;
     int fd = -1;  // its description of the lock file
   };
+  // The held set `p` conflicts with, if any (*held_path: its path that does).
+  const Held* Conflict(const std::string& p, std::string* held_path) const;
   const Held* Conflict(const std::set<std::string>& paths, std::string* path, std::string* held_path) const;
   Status LockFile(const std::set<std::string>& paths, int64_t deadline_ms, int* fd);
+  void Forget(uint64_t key);  // drops `key` from held_ and by_path_ (mu_ held)
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<uint64_t, Held> held_;
+  // Every held path -> its holder's key: a conflict is found in
+  // O(depth · log n), whatever the number of lock sets held (recovery holds
+  // a whole batch's).
+  std::multimap<std::string, uint64_t> by_path_;
   std::string lock_file_;
 };
 
