@@ -361,6 +361,14 @@ uint64_t Hash(const Image& img) {
   return h;
 }
 
+Status IdentityOf(const std::string& path, Ident* out) {
+  struct statx sx;
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+    return Status::FromErrno(errno, "statx", path);
+  *out = IdentOf(sx);
+  return Status();
+}
+
 Status Identities(const std::string& root, std::map<std::string, Ident>* out) {
   out->clear();
   return Walk(root, "", [&](const std::string& rel, const struct statx& sx) {

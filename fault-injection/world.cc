@@ -18,6 +18,7 @@
 #include <tuple>
 #include <sstream>
 
+#include "fstx/paths.h"
 #include "journal/codec.h"
 #include "journal/names.h"
 #include "journal/store.h"
@@ -119,6 +120,54 @@ std::map<std::string, Ident> ReplayedContent(const std::vector<fault::Event>& re
     if (it != ids.end()) out[content] = it->second;
   }
   return out;
+}
+
+// Between the journal and the recording: the identity of every object
+// the recording run creates, by path, in the order of creation (two
+// creations at one path never race: the path's lock, or one thread).
+class CreatedIds : public FsWrapper {
+ public:
+  explicit CreatedIds(Fs* target) : FsWrapper(target) {}
+  Status CreateFile(const std::string& path, std::string_view data, uint32_t mode, int64_t uid, int64_t gid) override {
+    return Note(path, FsWrapper::CreateFile(path, data, mode, uid, gid));
+  }
+  Status Symlink(const std::string& target, const std::string& path) override {
+    return Note(path, FsWrapper::Symlink(target, path));
+  }
+  Status Mkdir(const std::string& path, uint32_t mode) override { return Note(path, FsWrapper::Mkdir(path, mode)); }
+  std::map<std::string, std::vector<Ident>> created() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return created_;
+  }
+
+ private:
+  // A zero identity if the object is gone already: the count stays right.
+  Status Note(const std::string& path, Status s) {
+    if (!s.ok()) return s;
+    Ident id;
+    (void)IdentityOf(path, &id);
+    std::lock_guard<std::mutex> l(mu_);
+    created_[path].push_back(id);
+    return s;
+  }
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<Ident>> created_;
+};
+
+// The paths in `at` (path -> object) after a rename: the name at `to` is
+// taken away, the names at and beneath `from` carried along.
+void RenameIn(std::map<std::string, size_t>* at, const std::string& from, const std::string& to) {
+  at->erase(to);
+  std::vector<std::pair<std::string, size_t>> moved;
+  for (auto it = at->begin(); it != at->end();) {
+    if (!paths::IsSameOrAncestor(from, it->first)) {
+      ++it;
+      continue;
+    }
+    moved.emplace_back(paths::Rebase(it->first, from, to), it->second);
+    it = at->erase(it);
+  }
+  for (auto& [path, object] : moved) (*at)[path] = object;
 }
 
 // The journal's unfinished records (none if there is no journal).
@@ -273,20 +322,30 @@ Status World::AllowedImages() {
   return Status();
 }
 
-Status World::Prepare() {
-  Status s = Reset();
+// The post-image: the workload run once, uninterrupted. Concurrent
+// transactions: the allowed images first (they also name a transaction
+// that cannot commit in some order), and the clean run must end as one of
+// the orders of all of them.
+Status World::CleanRun() {
+  Status s = concurrent() ? AllowedImages() : Status();
+  if (s.ok()) s = Reset();
   if (!s.ok()) return s;
-  {
-    auto posix = PosixFs::Open({root_});
-    if (!posix.ok()) return posix.status();
-    Status commit;
-    RunWorkload(posix.value().get(), nullptr, &commit);
-    if (!commit.ok()) return commit.Annotate("the workload does not commit on the pre-image");
-    s = Capture(root_, &post_);
-    if (!s.ok()) return s;
-  }
-  images_ = {{pre_}, {post_}};
-  if (concurrent()) s = AllowedImages();
+  auto posix = PosixFs::Open({root_});
+  if (!posix.ok()) return posix.status();
+  Status commit;
+  RunWorkload(posix.value().get(), nullptr, &commit);
+  if (!commit.ok()) return commit.Annotate("the workload does not commit on the pre-image");
+  s = Capture(root_, &post_);
+  if (!s.ok()) return s;
+  if (!concurrent()) images_ = {{pre_}, {post_}};
+  if (!Holds(images_[all()], post_))
+    return Status(Code::kIoError, "a clean run of the concurrent transactions ends as no order of them does:\n" +
+                                       Diff(Nearest(images_[all()], post_), post_));
+  return Status();
+}
+
+Status World::Prepare() {
+  Status s = CleanRun();
   if (s.ok()) s = Reset();
   std::map<std::string, Ident> ids;
   if (s.ok()) s = Identities(root_, &ids);
@@ -296,9 +355,10 @@ Status World::Prepare() {
   auto posix = PosixFs::Open({root_});
   if (!posix.ok()) return posix.status();
   fault::RecordingFs rec(posix.value().get());
+  CreatedIds created(&rec);
   fault::Failpoints fp;
   fp.EnableTrace(true);
-  fault::FaultFs faulty(&rec, &fp);
+  fault::FaultFs faulty(&created, &fp);
   auto record_sync = rec.Hook();
   bool recording = true;
   auto hook = [&](std::string_view point) {
@@ -318,6 +378,7 @@ Status World::Prepare() {
   recording = false;
   trace_ = fp.trace();
   events_ = rec.events();
+  if (concurrent()) NoteCreated(created.created());
   committed_ = commit.ok();
   return commit.Annotate("recording run");
 }
@@ -469,6 +530,12 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
     auto n = now.find(rel);
     if (n != now.end()) moved[id] = n->second;
   }
+  if (concurrent()) {
+    std::map<std::string, Ident> built;
+    s = Identities(root_, &built);
+    if (!s.ok()) return s;
+    moved.merge(CreatedMoves(persist, built));  // the pre-image's objects first
+  }
   std::map<std::string, std::string> files;
   if (snap >= 0) files["data.mdb"] = snaps_[static_cast<size_t>(snap)];
   return RestoreJournal(jdir_, files, moved, ReplayedContent(replay, root_));
@@ -506,6 +573,36 @@ Status World::RestoreJournal(const std::string& jdir, const std::map<std::string
     b.put_active.push_back(rec);
   }
   return store.value()->Write(&b);
+}
+
+void World::NoteCreated(const std::map<std::string, std::vector<Ident>>& created) {
+  created_at_.clear();
+  std::map<std::string, size_t> nth;  // path -> creations there so far
+  for (size_t i = 0; i < events_.size(); ++i) {
+    const auto kind = events_[i].kind;
+    if (kind != fault::Event::kCreate && kind != fault::Event::kSymlink && kind != fault::Event::kMkdir) continue;
+    const size_t n = nth[events_[i].path]++;
+    auto it = created.find(events_[i].path);
+    if (it != created.end() && n < it->second.size() && it->second[n].ino != 0) created_at_[i] = it->second[n];
+  }
+}
+
+IdMap World::CreatedMoves(const std::vector<size_t>& persist, const std::map<std::string, Ident>& now) const {
+  std::map<std::string, size_t> at;  // path -> the event that created the object there
+  for (size_t i : persist) {
+    const fault::Event& e = events_[i];
+    if (created_at_.count(i)) at[e.path] = i;
+    if (e.kind == fault::Event::kLink && at.count(e.path)) at[e.path2] = at[e.path];
+    if (e.kind == fault::Event::kUnlink || e.kind == fault::Event::kRmdir) at.erase(e.path);
+    if (e.kind == fault::Event::kRename) RenameIn(&at, e.path, e.path2);
+  }
+  IdMap out;
+  for (const auto& [path, i] : at) {
+    auto n = paths::IsAncestor(root_, path) ? now.find(path.substr(root_.size())) : now.end();
+    const Ident& recorded = created_at_.at(i);
+    if (n != now.end()) out.emplace(std::make_pair(recorded.dev, recorded.ino), n->second);
+  }
+  return out;
 }
 
 Status World::Keep(KeptState* out) const {

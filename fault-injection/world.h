@@ -156,6 +156,7 @@ class World {
   // images_ for concurrent transactions (ApplyInOrder each subset, in
   // every order).
   Status AllowedImages();
+  Status CleanRun();
   Status ApplyInOrder(const std::vector<size_t>& order, Image* out);
   // The subset whose images hold `img` (-1: none), and the image nearest it.
   int64_t SubsetOf(const Image& img) const;
@@ -172,6 +173,15 @@ class World {
   std::vector<fault::Event> events_;
   std::vector<std::string> snaps_;       // data.mdb after each kJournalSync
   std::map<std::pair<uint64_t, uint64_t>, std::string> recorded_ids_;  // (dev, ino) -> pre-image path
+  // Concurrent transactions: a record may name an object that another
+  // transaction created during the recording (a file it wrote and the
+  // next one replaces), which no pre-image path names. Index into events_
+  // of each create, symlink and mkdir -> the identity of what it created.
+  std::map<size_t, Ident> created_at_;
+  void NoteCreated(const std::map<std::string, std::vector<Ident>>& created);
+  // (dev, ino) of each object events `persist` created, as recorded -> the
+  // identity of the same object in the state built (`now`: the tree's).
+  IdMap CreatedMoves(const std::vector<size_t>& persist, const std::map<std::string, Ident>& now) const;
   bool committed_ = false;
 };
 
