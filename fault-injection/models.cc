@@ -292,10 +292,7 @@ class Runner {
   // succeeded, and the first error).
   std::string Reported(const Status& st, uint32_t reported) const {
     if (!w_.concurrent()) return "the transaction reported: " + (st.ok() ? std::string("success") : st.ToString());
-    std::string ok;
-    for (size_t i = 0; i < w_.txs(); ++i)
-      if (reported >> i & 1) ok += (ok.empty() ? "" : ", ") + std::to_string(i);
-    return "the transactions that reported success: " + (ok.empty() ? std::string("none") : ok) +
+    return "the transactions that reported success: " + SubsetName(reported) +
            (st.ok() ? std::string() : "; the first error: " + st.ToString());
   }
 

@@ -82,12 +82,7 @@ bool Holds(const std::vector<Image>& images, const Image& img) {
   return std::find(images.begin(), images.end(), img) != images.end();
 }
 
-std::string SubsetName(uint32_t subset) {
-  std::string out;
-  for (uint32_t i = 0; i < 32; ++i)
-    if (subset >> i & 1) out += (out.empty() ? "tx " : ", ") + std::to_string(i);
-  return out.empty() ? "none" : out;
-}
+
 
 void Remap(Fingerprint* fp, const IdMap& moved) {
   if (!fp->present()) return;
@@ -196,6 +191,13 @@ std::string JournalSummary(const std::string& jdir) {
 }
 
 }  // namespace
+
+std::string SubsetName(uint32_t subset) {
+  std::string out;
+  for (uint32_t i = 0; i < 32; ++i)
+    if (subset >> i & 1) out += (out.empty() ? "tx " : ", ") + std::to_string(i);
+  return out.empty() ? "none" : out;
+}
 
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace) {
   static const std::set<std::string> kMutating = {

@@ -29,6 +29,10 @@ namespace fstx::explore {
 // the next mutating point.) Plus trace.size() + 1: the run completes.
 std::vector<uint64_t> CrashPoints(const std::vector<std::string>& trace);
 
+// A subset of the workload's transactions (bit i: transaction i) as
+// "tx 0, 2", or "none".
+std::string SubsetName(uint32_t subset);
+
 // A crash state put aside to be put back many times (World::Keep, PutBack).
 struct KeptState {
   SavedTree tree;
