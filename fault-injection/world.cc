@@ -362,6 +362,13 @@ Status World::Prepare() {
   fp.EnableTrace(true);
   fault::FaultFs faulty(&created, &fp);
   auto record_sync = rec.Hook();
+  // Journal commits are one at a time (the group commit's leader calls
+  // this hook), so each snapshot is one commit's. With concurrent
+  // transactions another thread's call may be recorded between a commit's
+  // fsync and this hook: the power models then also try that call
+  // persisted without the commit. No transaction acts on the tree before
+  // its own commit's hook has returned, so the state is one recovery must
+  // handle anyway (the commit's completions not yet durable).
   bool recording = true;
   auto hook = [&](std::string_view point) {
     Status h = fp.Hit(point);
