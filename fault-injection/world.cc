@@ -366,9 +366,10 @@ Status World::Prepare() {
   // this hook), so each snapshot is one commit's. With concurrent
   // transactions another thread's call may be recorded between a commit's
   // fsync and this hook: the power models then also try that call
-  // persisted without the commit. No transaction acts on the tree before
-  // its own commit's hook has returned, so the state is one recovery must
-  // handle anyway (the commit's completions not yet durable).
+  // persisted without the commit. That state is a real one: the call's
+  // thread waits for no commit but its own (a transaction acts on the tree
+  // only after its own commit's hook has returned), so the call could as
+  // well have run a moment earlier, before this commit was durable.
   bool recording = true;
   auto hook = [&](std::string_view point) {
     Status h = fp.Hit(point);
