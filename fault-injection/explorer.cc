@@ -44,6 +44,7 @@ json ToJson(const ModelRun& r) {
           {"points", r.stats.crash_points},
           {"generated", r.stats.generated},
           {"checked", r.stats.checked},
+          {"partial", r.stats.partial},
           {"seconds", r.stats.seconds},
           {"keys", r.keys},
           {"violations", v}};
@@ -103,6 +104,7 @@ void Merge(const json& j, std::map<int, ModelStats>* stats, std::map<int, std::s
   st.crash_points = std::max<uint64_t>(st.crash_points, j["points"].get<uint64_t>());
   st.generated += j["generated"].get<uint64_t>();
   st.checked += j["checked"].get<uint64_t>();
+  st.partial += j["partial"].get<uint64_t>();
   st.seconds = std::max(st.seconds, j["seconds"].get<double>());
   for (uint64_t k : j["keys"]) (*keys)[m].insert(k);
   for (const auto& v : j["violations"]) {
@@ -252,7 +254,7 @@ std::string FormatReport(const Report& r, const std::string& replay_command, siz
         start = nl + 1;
       }
     }
-    if (!replay_command.empty()) out += "  replay: " + replay_command + " --replay " + v.state + "\n";
+    if (!replay_command.empty() && r.replayable) out += "  replay: " + replay_command + " --replay " + v.state + "\n";
   }
   return out;
 }
@@ -265,10 +267,35 @@ uint64_t Report::checked() const {
 
 namespace {
 
+// At most 4 concurrent transactions: the oracle captures an image per
+// subset and order (65 clean runs for 4), and a crashing child reports
+// which succeeded in its exit code.
+constexpr size_t kMaxConcurrent = 4;
+
+Status CheckConcurrent(const Options& opt) {
+  if (opt.concurrent.size() > kMaxConcurrent)
+    return Status(Code::kInvalidArgument, "at most " + std::to_string(kMaxConcurrent) +
+                                              " concurrent transactions (Options::concurrent has " +
+                                              std::to_string(opt.concurrent.size()) + ")");
+  for (const auto& add : opt.concurrent)
+    if (!add) return Status(Code::kInvalidArgument, "an empty function in Options::concurrent");
+  if (!opt.replay.empty())
+    return Status(Code::kInvalidArgument,
+                  "no replay with concurrent transactions: their threads interleave differently in every run");
+  return Status::Ok();
+}
+
 Status CheckOptions(const Options& opt) {
-  if (!opt.workload && !opt.run) return Status(Code::kInvalidArgument, "no workload given (Options::workload or run)");
-  if (opt.workload && opt.run)
-    return Status(Code::kInvalidArgument, "both Options::workload and Options::run are set: give one");
+  const int forms = (opt.workload ? 1 : 0) + (opt.run ? 1 : 0) + (opt.concurrent.empty() ? 0 : 1);
+  if (forms == 0)
+    return Status(Code::kInvalidArgument, "no workload given (Options::workload, run or concurrent)");
+  if (forms > 1)
+    return Status(Code::kInvalidArgument,
+                  "more than one of Options::workload, run and concurrent is set: give one");
+  if (!opt.concurrent.empty()) {
+    Status s = CheckConcurrent(opt);
+    if (!s.ok()) return s;
+  }
   if (opt.jobs < 1 || opt.jobs > 256) return Status(Code::kInvalidArgument, "jobs must be 1..256");
   if (!boost::filesystem::is_directory(opt.tree))
     return Status(Code::kNotFound, "tree " + opt.tree + " is not a directory");
@@ -356,10 +383,17 @@ void CollectReports(const Options& opt, std::chrono::steady_clock::time_point t0
 
 }  // namespace
 
-Result<Report> Explore(const Options& opt) {
+Result<Report> Explore(const Options& options) {
   auto t0 = std::chrono::steady_clock::now();
-  Status s = CheckOptions(opt);
+  Status s = CheckOptions(options);
   if (!s.ok()) return s;
+  // Concurrent transactions: each worker records its own run, and the
+  // threads interleave differently in each, so the workers' states would
+  // not be numbered alike (the slices would miss and repeat states, and a
+  // state one worker leaves to another might never be built). One worker
+  // explores every state of its one recording.
+  Options opt = options;
+  if (!opt.concurrent.empty()) opt.jobs = 1;
   Image pre;
   s = Capture(opt.tree, &pre);
   if (!s.ok()) return s.Annotate("reading the tree");
@@ -368,6 +402,7 @@ Result<Report> Explore(const Options& opt) {
   if (!::mkdtemp(tmpl.data())) return Status::FromErrno(errno, "mkdtemp", tmpl);
   const std::string base = tmpl;
   Report report;
+  report.replayable = opt.concurrent.empty();
   Collected c;
   if (!opt.replay.empty()) {
     s = ReplayOne(opt, pre, base, &report);

@@ -68,10 +68,15 @@ struct ProcessKill {
 };
 
 // Every crash point, and after each write (fs.write: bytes written in the
-// middle of a file) a torn kill of it.
-std::vector<ProcessKill> ProcessKills(const std::vector<std::string>& trace) {
+// middle of a file) a torn kill of it. Kills are grouped by the state they
+// leave only if `deterministic`: concurrent transactions interleave
+// differently in every re-run, so the recorded trace says nothing sure
+// about what comes between two hits of a re-run.
+std::vector<ProcessKill> ProcessKills(const std::vector<std::string>& trace, bool deterministic) {
   const auto points = CrashPoints(trace);
-  const auto first = SameStateAs(trace, points);
+  auto first = SameStateAs(trace, points);
+  if (!deterministic)
+    for (size_t n = 0; n < first.size(); ++n) first[n] = n;
   std::vector<ProcessKill> out;
   for (size_t n = 0; n < points.size(); ++n) {
     out.push_back({points[n], false, first[n]});
@@ -84,7 +89,12 @@ std::vector<ProcessKill> ProcessKills(const std::vector<std::string>& trace) {
 class Runner {
  public:
   Runner(Model m, World& w, const Options& opt, const Slice& slice, const ProgressFn& progress)
-      : m_(m), w_(w), opt_(opt), slice_(slice), progress_(progress) {
+      : m_(m), w_(w), opt_(opt), slice_(slice), progress_(progress),
+        // VerifyKept re-runs the workload and expects the very state it
+        // kept: with concurrent transactions the re-run interleaves
+        // differently. (The power models' checks stay on: their states
+        // come from the one recording, not from re-runs.)
+        verify_(std::getenv("FSTX_EXPLORER_VERIFY_SIM") != nullptr && !(w.concurrent() && m == Model::kRecovery)) {
     run_.stats.model = m;
   }
 
@@ -143,6 +153,7 @@ class Runner {
 
   void Judge(const StateResult& r, const std::string& id, std::vector<std::string> persisted) {
     ++run_.stats.checked;
+    if (r.applied > 0 && static_cast<uint32_t>(r.applied) != w_.all()) ++run_.stats.partial;
     if (!r.what) return;
     Violation v;
     v.model = m_;
@@ -158,11 +169,12 @@ class Runner {
     const uint64_t i = k.hit;
     return std::string(k.torn ? "killed part-way through failpoint " : "killed at failpoint ") + std::to_string(i) +
            " of " + std::to_string(t.size()) + ": " + (i - 1 < t.size() ? t[i - 1] : std::string("?")) +
-           (k.torn ? " (half its bytes written)" : "");
+           (k.torn ? " (half its bytes written)" : "") +
+           (w_.concurrent() ? " (as recorded; the threads of this run may have interleaved otherwise)" : "");
   }
 
   Status Process() {
-    const auto kills = ProcessKills(w_.trace());
+    const auto kills = ProcessKills(w_.trace(), !w_.concurrent());
     std::map<size_t, uint64_t> key_of;  // group -> its state's key, for the kills this worker ran
     run_.stats.crash_points = kills.size();
     for (size_t n = 0; n < kills.size(); ++n) {
@@ -176,9 +188,13 @@ class Runner {
         Tick(n + 1, kills.size());
         continue;
       }
-      auto killed = w_.CrashWorkload(k.hit, k.torn);
+      uint32_t reported = 0;
+      auto killed = w_.CrashWorkload(k.hit, k.torn, &reported);
       if (!killed.ok()) return killed.status();
-      if (Fresh()) Judge(w_.Check(!killed.value() && !k.torn && w_.committed()), id, {Killed(k)});
+      // A run that ended (concurrent transactions: a re-run may have fewer
+      // hits than the recording) is judged by what it reported.
+      const bool ended = !killed.value() && !k.torn;
+      if (Fresh()) Judge(w_.Check(ended ? std::optional<uint32_t>(reported) : std::nullopt), id, {Killed(k)});
       if (key_of.count(k.group) && key_of[k.group] != run_.keys.back())
         return Status(Code::kIoError, id + ": not the state of the crash point it was grouped with");
       key_of[k.group] = run_.keys.back();
@@ -191,7 +207,7 @@ class Runner {
   // (the reference), then kill recovery at each of its crash points, recover
   // again, and compare.
   Status Recovery() {
-    const auto kills = ProcessKills(w_.trace());
+    const auto kills = ProcessKills(w_.trace(), !w_.concurrent());
     std::set<size_t> ran;  // groups whose state this worker built
     for (size_t n = 0; n < kills.size(); ++n) {
       const ProcessKill& k = kills[n];
@@ -245,7 +261,7 @@ class Runner {
       auto rk = w_.CrashRecovery(m);
       if (!rk.ok()) return rk.status();
       if (simulated && !verify_ ? FreshKey(key) : Fresh())
-        Judge(w_.Check(false, false, &reference), id,
+        Judge(w_.Check(std::nullopt, &reference), id,
               {Killed(k), "recovery killed at its failpoint " + std::to_string(m) + ": " + rec.trace[m - 1]});
       if (verify_ && slow_key != run_.keys.back())
         return Status(Code::kIoError, id + ": recovery killed in the kept state ends elsewhere than in the re-run one");
@@ -270,6 +286,14 @@ class Runner {
     if (!s.ok()) return s;
     if (w_.ExactKey() != rerun) return Status(Code::kIoError, "the kept crash state put back differs from the re-run one");
     return Status();
+  }
+
+  // What the run reported: its status (concurrent transactions: which
+  // succeeded, and the first error).
+  std::string Reported(const Status& st, uint32_t reported) const {
+    if (!w_.concurrent()) return "the transaction reported: " + (st.ok() ? std::string("success") : st.ToString());
+    return "the transactions that reported success: " + SubsetName(reported) +
+           (st.ok() ? std::string() : "; the first error: " + st.ToString());
   }
 
   std::vector<std::string> Persisted(const std::vector<size_t>& persist, bool torn) {
@@ -301,7 +325,8 @@ class Runner {
     if (!s.ok()) return s.Annotate(id);
     if (simulated && verify_ && key != w_.StateKey(snap))
       return Status(Code::kIoError, id + ": the simulated state differs from the one built");
-    if (simulated ? FreshKey(key) : Fresh(snap)) Judge(w_.Check(success), id, Persisted(persist, torn));
+    if (simulated ? FreshKey(key) : Fresh(snap))
+      Judge(w_.Check(success ? std::optional<uint32_t>(w_.all()) : std::nullopt), id, Persisted(persist, torn));
     return Status();
   }
 
@@ -391,28 +416,27 @@ class Runner {
       for (int err : RelevantErrnos(point)) {
         const std::string id = "errors:" + std::to_string(i) + ":" + errno_name(err);
         if (!Wanted(state++, id)) continue;
-        Status st = w_.FailWorkload(i, err);
+        uint32_t reported = 0;
+        Status st = w_.FailWorkload(i, err, &reported);
         std::vector<std::string> what{"failpoint " + std::to_string(i) + " (" + w_.trace()[i - 1] + ") failed with " +
-                                      errno_name(err),
-                                      "the transaction reported: " + (st.ok() ? std::string("success") : st.ToString())};
+                                          errno_name(err) + (w_.concurrent() ? " (the point as recorded)" : ""),
+                                      Reported(st, reported)};
         Image now;
-        const bool captured = !st.ok() && Capture(w_.root(), &now).ok();
-        if (captured && now != w_.pre()) {
-          StateResult r;
-          r.what = "a transaction that reported an error did not leave the pre-image (before any recovery)";
-          r.diff = Diff(w_.pre(), now);
+        const bool captured = reported != w_.all() && Capture(w_.root(), &now).ok();
+        StateResult early;
+        if (captured && !w_.Unrecovered(reported, now, &early)) {
           ++run_.stats.generated;
-          Judge(r, id, what);
+          Judge(early, id, what);
           continue;
         }
-        // The oracle's verdict depends on the state and on whether the
-        // transaction reported success, and on nothing else: both are in the
-        // key, and a state seen before is not checked again.
-        const uint64_t key = w_.StateKey(-2, captured ? &now : nullptr) ^ (st.ok() ? 1 : 0);
+        // The oracle's verdict depends on the state and on which
+        // transactions reported success, and on nothing else: both are in
+        // the key, and a state seen before is not checked again.
+        const uint64_t key = w_.StateKey(-2, captured ? &now : nullptr) ^ reported;
         run_.keys.push_back(key);
         ++run_.stats.generated;
         if (only_.empty() && !seen_.insert(key).second) continue;
-        Judge(w_.Check(st.ok(), !st.ok()), id, what);
+        Judge(w_.Check(reported), id, what);
       }
       Tick(i, h);
     }
@@ -430,7 +454,7 @@ class Runner {
   std::map<uint64_t, size_t> owner_;  // power state key -> the first crash point that meets it
   // FSTX_EXPLORER_VERIFY_SIM: build every state that deduplication would
   // skip, and fail if it is not the state it was taken for.
-  const bool verify_ = std::getenv("FSTX_EXPLORER_VERIFY_SIM") != nullptr;
+  const bool verify_;
   std::vector<std::string> only_;
 };
 

@@ -170,6 +170,18 @@ Ident IdentOf(const struct statx& sx) {
   return id;
 }
 
+}  // namespace
+
+Status IdentityOf(const std::string& path, Ident* out) {
+  struct statx sx;
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+    return Status::FromErrno(errno, "stat", path);
+  *out = IdentOf(sx);
+  return Status();
+}
+
+namespace {
+
 // What a user observes at `path`, which statx described.
 Status ReadNode(const std::string& path, const struct statx& sx, Node* n) {
   n->type = TypeOf(sx.stx_mode);
@@ -265,12 +277,11 @@ Status Rebuild(const SavedTree& saved, const std::string& root, IdMap* moved) {
       continue;
     }
     s = MakeNode(p, o.node);
-    struct statx sx;
-    if (s.ok() && ::statx(AT_FDCWD, p.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
-      s = Status::FromErrno(errno, "stat", p);
+    Ident id;
+    if (s.ok()) s = IdentityOf(p, &id);
     if (!s.ok()) return s;
     first.emplace(key, o.rel);
-    (*moved)[key] = IdentOf(sx);
+    (*moved)[key] = id;
   }
   for (auto it = saved.rbegin(); it != saved.rend(); ++it)  // contents before their directory
     if (it->node.type == FileType::kDirectory) ::chmod((root + it->rel).c_str(), it->node.mode);

@@ -63,6 +63,8 @@ struct Ident {
   uint64_t dev = 0, ino = 0, btime_ns = 0;
 };
 Status Identities(const std::string& root, std::map<std::string, Ident>* out);
+// The identity of the object at `path` (not followed if a symlink).
+Status IdentityOf(const std::string& path, Ident* out);
 // (dev, inode) of an object as saved -> the identity of its rebuilt copy.
 using IdMap = std::map<std::pair<uint64_t, uint64_t>, Ident>;
 

@@ -27,7 +27,11 @@
 // Oracle, after recovery: the tree equals the pre-image or the post-image
 // (types, contents, modes, symlink targets), no staging objects remain, no
 // transaction is unfinished, a transaction that reported success is
-// post-image, and recovering a second time changes nothing.
+// post-image, and recovering a second time changes nothing. With
+// concurrent transactions (Options::concurrent) each must be whole: the
+// tree equals the pre-image with some subset of them applied (in any
+// order), and a run that ended equals it with exactly those that reported
+// success applied.
 //
 // The explorer copies the tree into a scratch directory (tmpfs when
 // available: fsync is free there and durability is simulated anyway) and
@@ -64,7 +68,7 @@ struct Progress {
 
 struct Options {
   std::string tree;  // pre-image directory
-  // The workload, one of two forms (set exactly one); `root` is where the
+  // The workload, one of three forms (set exactly one); `root` is where the
   // tree copy lives.
   //   workload  adds ops to one transaction that the explorer commits;
   //   run       the daemon's own code: begins its transactions on
@@ -75,6 +79,16 @@ struct Options {
   //             daemon's error paths.
   std::function<void(Transaction& tx, const std::string& root)> workload;
   std::function<Status(Journal& journal, const std::string& root)> run;
+  //   concurrent  up to 4 transactions, each adding its ops to a
+  //             transaction of its own; the explorer commits them all at
+  //             once from separate threads on one journal (group commit;
+  //             overlapping paths wait for each other's locks). Each must
+  //             commit on the pre-image after any subset of the others, in
+  //             any order. Thread interleavings differ from run to run, so:
+  //             one worker (jobs is ignored), no replay, and a process
+  //             kill at hit N of a re-run is wherever that run was at its
+  //             Nth hit (every such state is still checked).
+  std::vector<std::function<void(Transaction& tx, const std::string& root)>> concurrent;
   std::string label = "crashtest";
   TxPolicy policy = TxPolicy::kRollback;
   std::vector<Model> models = AllModels();
@@ -103,6 +117,10 @@ struct ModelStats {
   uint64_t generated = 0;
   uint64_t unique = 0;
   uint64_t checked = 0;
+  // Concurrent transactions: states checked that recovered to a strict,
+  // non-empty subset of them applied (whole, each; an all-or-nothing
+  // oracle would have called them violations).
+  uint64_t partial = 0;
   double seconds = 0;
 };
 
@@ -113,6 +131,7 @@ struct Report {
   uint64_t checked() const;
   bool ok() const { return violations.empty(); }
   std::string kept_dir;  // with keep + replay
+  bool replayable = true;  // false with concurrent transactions: no replay lines
 };
 
 Result<Report> Explore(const Options& options);
