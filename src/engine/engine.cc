@@ -920,13 +920,24 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   const Owner self = CurrentOwner();
   RecoveryEnv env = impl_->Env();
   RecoveryBatch batch(env);
-  std::vector<std::pair<uint64_t, size_t>> held;  // per batch member: lock key, place in the report
+  // When nothing else holds any path (at boot, at open), one lock on the
+  // roots covers every transaction: one batch, however many there are.
+  uint64_t whole = 0;
+  if (!dry_run && !recs.empty()) {
+    const uint64_t key = impl_->next_lock_key++;
+    const std::set<std::string> roots(impl_->roots.begin(), impl_->roots.end());
+    if (impl_->locks.TryLock(roots, key, "recovery").ok()) whole = key;
+  }
+  std::vector<std::pair<uint64_t, size_t>> held;  // per batch member: lock key (0: whole), place in the report
+  std::map<uint64_t, std::set<std::string>> attention_paths;  // under `whole`: each batch member's paths
+  std::vector<uint64_t> attention;                              // under `whole`: those that need attention
   auto commit = [&] {
     std::vector<RecoveredTx> out = batch.Commit();
     for (size_t i = 0; i < out.size(); ++i) {
       const auto [key, slot] = held[i];
-      if (out[i].decision == Decision::kNeedsAttention) impl_->HoldForAttention(out[i].id, key);
-      else impl_->locks.Unlock(key);
+      if (out[i].decision == Decision::kNeedsAttention && key == 0) attention.push_back(out[i].id);
+      else if (out[i].decision == Decision::kNeedsAttention) impl_->HoldForAttention(out[i].id, key);
+      else if (key != 0) impl_->locks.Unlock(key);
       report->txs[slot] = std::move(out[i]);
     }
     held.clear();
@@ -945,8 +956,8 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     // this transaction held by the batch (an earlier transaction on the
     // same paths) or by another process (whose recovery may wait for ours)
     // first ends the batch. So a batch's transactions touch disjoint paths.
-    uint64_t key = impl_->next_lock_key++;
-    Status ls = impl_->locks.TryLock(paths, key, who);
+    uint64_t key = whole ? 0 : impl_->next_lock_key++;
+    Status ls = whole ? Status() : impl_->locks.TryLock(paths, key, who);
     if (!ls.ok() && batch.size() > 0) commit();
     if (!ls.ok()) ls = impl_->locks.Lock(paths, key, who, impl_->opts.lock_wait_ms);
     if (ls.ok() && !dry_run) {
@@ -955,7 +966,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
       bool in_history = false;
       Status g = impl_->store->Get(rec.id, &now, &in_history);
       if (g.ok() && in_history) {
-        impl_->locks.Unlock(key);
+        if (key != 0) impl_->locks.Unlock(key);
         continue;
       }
       if (g.ok()) rec = std::move(now);
@@ -963,8 +974,9 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     if (ls.ok() && !dry_run) {
       held.emplace_back(key, report->txs.size());
       report->txs.emplace_back();  // filled in by commit()
+      if (whole) attention_paths[rec.id] = paths;
       batch.Add(std::move(rec));
-      if (batch.size() >= kMaxRecoveryBatch) commit();
+      if (!whole && batch.size() >= kMaxRecoveryBatch) commit();
       continue;
     }
     // A dry run, or paths we could not lock (recovered anyway, as ever, on
@@ -974,6 +986,18 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     report->txs.push_back(std::move(t));
   }
   if (batch.size() > 0) commit();
+  if (whole) {
+    // Needs attention keeps its own paths locked: taken as the roots' lock
+    // goes (another process may slip in between; it then finds the record
+    // needs attention, as it would have).
+    impl_->locks.Unlock(whole);
+    for (uint64_t id : attention) {
+      const uint64_t key = impl_->next_lock_key++;
+      if (impl_->locks.Lock(attention_paths[id], key, "recovery of tx " + std::to_string(id),
+                            impl_->opts.lock_wait_ms).ok())
+        impl_->HoldForAttention(id, key);
+    }
+  }
   if (!dry_run) impl_->DropDeadContent();
   return Status();
 }

@@ -10,7 +10,7 @@
 // on one byte per path in a lock file, released by the kernel when their
 // owner dies. A path is locked exclusively, each of its ancestors shared
 // (intention locks), so /a and /a/b conflict while /a/b and /a/c do not.
-// The byte is the path's XXH3-64 hash modulo 2^30: a collision costs a
+// The byte is the path's XXH3-64 hash modulo 2^62: a collision costs a
 // false wait, never a missed conflict. Bytes are taken in ascending order
 // (no deadlock between processes); each Lock() opens its own description
 // of the lock file, so threads of one process exclude each other too.
