@@ -134,6 +134,52 @@ TEST(RecoveryBatch, OneJournalCommitAndOneSyncPerDirectory) {
   for (const auto& [dir, n] : syncs) EXPECT_EQ(n, 1) << dir;
 }
 
+// While another process holds a path beneath the root, recovery cannot
+// take the roots' lock: it locks each transaction's paths (batches of up
+// to 32) and leaves the live process's transaction alone.
+TEST(RecoveryBatch, WithAnotherProcessWritingItLocksEachTransaction) {
+  World w;
+  ASSERT_NO_FATAL_FAILURE(Interrupt(w));
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Options o = w.Opts(nullptr);
+    o.recover_on_open = false;
+    auto j = testing::OpenWithHook(o, [&](std::string_view point) {
+      if (point == "journal.commit.after") {
+        char c = 1;
+        if (::write(ready[1], &c, 1) != 1) ::_exit(3);
+        for (;;) ::pause();
+      }
+      return Status();
+    });
+    if (!j.ok()) ::_exit(4);
+    (void)j.value()->Begin("live").WriteFile(w.root + "/other", "o").Commit();
+    ::_exit(5);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  int commits = 0, rolled_back = 0, skipped = 0;
+  {
+    auto j = testing::OpenWithHook(w.Opts(nullptr), [&](std::string_view point) {
+      commits += point == "journal.commit.after";
+      return Status();
+    });
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    for (const auto& t : j.value()->open_report().txs) {
+      rolled_back += t.decision == Decision::kRolledBack;
+      skipped += t.decision == Decision::kSkippedLiveOwner;
+    }
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_EQ(rolled_back, kTxs);
+  EXPECT_EQ(skipped, 1);
+  EXPECT_LE(commits, 2) << "one batch of " << kTxs;
+  EXPECT_EQ(Active(w).size(), 1u) << "only the live process's transaction";
+}
+
 TEST(RecoveryBatch, KilledBeforeTheHistoryCommitIsRecoveredAgain) {
   World w;
   ASSERT_NO_FATAL_FAILURE(Interrupt(w));
