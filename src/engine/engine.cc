@@ -899,7 +899,10 @@ constexpr size_t kMaxRecoveryBatch = 32;
 // journal commit, and one sync per directory, for the whole batch). Each
 // one's paths stay locked until its batch's history commit is durable:
 // until then its record is still prepared, which another process reads, on
-// unlocked paths, as committed (see RecoverOverlapping).
+// unlocked paths, as committed (see RecoverOverlapping). If no transaction
+// in any process holds a path (at boot, at open) one lock on the roots
+// covers them all and there is one batch; else each transaction's paths
+// are locked, up to kMaxRecoveryBatch per batch.
 Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   std::lock_guard<std::mutex> l(impl_->recover_mu);
   report->txs.clear();
