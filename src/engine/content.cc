@@ -91,12 +91,12 @@ Status StagedContent::StageOne(Fs* fs, Pending* p, Intent* in) {
   const std::string path = NewContentPath(in->stage);
   if (track_) track_(path, true);
   hash::Stream h;
-  uint64_t size = 0, at = 0;
+  uint64_t size = 0;  // handed out so far
   std::string buf;
   if (p->fd >= 0) buf.resize(kPiece);
   Fs::ChunkSource next = [&](std::string_view* piece) -> Status {
     if (p->fd < 0) {  // from memory: the data in slices
-      *piece = std::string_view(p->data).substr(std::min<uint64_t>(at, p->data.size()), kPiece);
+      *piece = std::string_view(p->data).substr(size, kPiece);
     } else {
       ssize_t n;
       do n = ::read(p->fd, buf.data(), buf.size());
@@ -104,7 +104,6 @@ Status StagedContent::StageOne(Fs* fs, Pending* p, Intent* in) {
       if (n < 0) return Status::FromErrno(errno, "reading content file", p->name);
       *piece = std::string_view(buf.data(), static_cast<size_t>(n));
     }
-    at += piece->size();
     h.Update(*piece);
     size += piece->size();
     return Status();
@@ -117,7 +116,8 @@ Status StagedContent::StageOne(Fs* fs, Pending* p, Intent* in) {
     s = Status(Code::kIoError, "staged content " + path + " is not the " + std::to_string(size) +
                                    "-byte file just written");
   if (!s.ok()) {
-    if (fs->Unlink(path).ok() && track_) track_(path, false);  // else a leftover recovery deletes
+    (void)fs->Unlink(path);  // if that fails too, recovery deletes it: no longer in flight
+    if (track_) track_(path, false);
     return s;
   }
   in->content = path;

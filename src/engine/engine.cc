@@ -13,12 +13,7 @@
 // then the record stays in `active` and recovery would finish it forward.
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <climits>
-#include <cstring>
 #include <cstdlib>
 
 #include <algorithm>
@@ -239,13 +234,9 @@ struct Journal::Impl {
     return ids;
   }
 
-  // Staging objects in the roots' staging directories whose transaction id
-  // is at or above the journal's next id.
-  Status FindLostRecords(RecoveryReport* report) {
-    // List first, then read next_id: another process may hand out ids and
-    // stage objects meanwhile, and every object listed was staged under an
-    // id handed out before the read.
-    std::vector<std::pair<std::string, std::vector<std::string>>> listed;
+  // The names in each root's staging directory, sorted (a root without
+  // one lists nothing).
+  Status ListRootStages(std::vector<std::pair<std::string, std::vector<std::string>>>* listed) {
     for (const std::string& root : roots) {
       const std::string stage = StagingDirAt(root);
       std::vector<std::string> names;
@@ -253,10 +244,22 @@ struct Journal::Impl {
       if (ls.code() == Code::kNotFound) continue;
       if (!ls.ok()) return ls.Annotate("listing the staging directory");
       std::sort(names.begin(), names.end());
-      listed.emplace_back(stage, std::move(names));
+      listed->emplace_back(stage, std::move(names));
     }
+    return Status();
+  }
+
+  // Staging objects in the roots' staging directories whose transaction id
+  // is at or above the journal's next id.
+  Status FindLostRecords(RecoveryReport* report) {
+    // List first, then read next_id: another process may hand out ids and
+    // stage objects meanwhile, and every object listed was staged under an
+    // id handed out before the read.
+    std::vector<std::pair<std::string, std::vector<std::string>>> listed;
+    Status s = ListRootStages(&listed);
+    if (!s.ok()) return s;
     StoreStats st;
-    Status s = store->Stats(&st);
+    s = store->Stats(&st);
     if (!s.ok()) return s;
     for (const auto& [stage, names] : listed) {
       for (const std::string& leaf : names) {
@@ -302,11 +305,10 @@ struct Journal::Impl {
   // there). Skipped while an unfinished record does not decode: it might
   // name one.
   void DropDeadContent() {
+    std::vector<std::pair<std::string, std::vector<std::string>>> listed;
+    (void)ListRootStages(&listed);  // one it cannot list (and those after it) keeps its leftovers
     std::vector<std::string> dead;
-    for (const std::string& root : roots) {
-      const std::string stage = StagingDirAt(root);
-      std::vector<std::string> names;
-      if (!fs->ListDir(stage, &names).ok()) continue;
+    for (const auto& [stage, names] : listed) {
       for (const std::string& leaf : names) {
         const ContentStager who = WhoStaged(leaf);
         const std::string path = stage + "/" + leaf;
@@ -458,7 +460,6 @@ struct Journal::Impl {
     return env;
   }
 };
-
 
 struct Transaction::Impl {
   Journal::Impl* j = nullptr;
