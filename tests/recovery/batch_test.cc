@@ -17,6 +17,7 @@
 #include "journal/store.h"
 #include "src/engine/testing.h"
 #include "tests/fs_wrappers.h"
+#include "tests/recovery/world.h"
 #include "tests/testutil.h"
 
 namespace fstx {
@@ -28,24 +29,12 @@ using testing::TempDir;
 constexpr int kTxs = 20;
 
 // Two directories of kTxs files; transaction i renames a/fi and b/fi.
-struct World {
-  TempDir dir;
-  std::string root = dir / "root";
-  std::string journal = dir / "journal";
+struct World : testing::JournalWorld {
   World() {
-    testing::MkdirRaw(root);
     for (const char* d : {"/a", "/b"}) {
       testing::MkdirRaw(root + d);
       for (int i = 0; i < kTxs; ++i) testing::WriteFileRaw(root + d + "/f" + std::to_string(i), std::to_string(i));
     }
-  }
-  Options Opts(Fs* fs) const {
-    Options o;
-    o.dir = journal;
-    o.roots = {root};
-    o.fs = fs;
-    o.logger = nullptr;
-    return o;
   }
 };
 

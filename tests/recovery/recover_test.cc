@@ -12,6 +12,7 @@
 #include "src/ops/owner.h"
 #include "src/engine/testing.h"
 #include "tests/fs_wrappers.h"
+#include "tests/recovery/world.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"
 
@@ -33,24 +34,8 @@ struct Crasher {
   }
 };
 
-struct World {
-  TempDir dir;
-  std::string root = dir / "root";
-  std::string journal = dir / "journal";
-  uint64_t inline_max = Options().inline_content_max;
-  World() {
-    testing::MkdirRaw(root);
-    testing::BuildVmTree(root);
-  }
-  Options Opts(Fs* fs) const {
-    Options o;
-    o.dir = journal;
-    o.roots = {root};
-    o.fs = fs;
-    o.logger = nullptr;
-    o.inline_content_max = inline_max;
-    return o;
-  }
+struct World : testing::JournalWorld {
+  World() { testing::BuildVmTree(root); }
 };
 
 enum class Outcome { kKilled, kCommitted, kFailed };

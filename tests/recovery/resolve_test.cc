@@ -16,6 +16,7 @@
 #include "journal/names.h"
 #include "journal/store.h"
 #include "tests/fs_wrappers.h"
+#include "tests/recovery/world.h"
 #include "tests/testutil.h"
 #include "tests/vm_fixture.h"
 
@@ -28,18 +29,10 @@ using testing::TempDir;
 using testing::TreeImage;
 using testing::WriteFileRaw;
 
-struct World {
-  TempDir dir;
-  std::string root = dir / "root";
-  std::string journal = dir / "journal";
-  World() {
-    testing::MkdirRaw(root);
-    testing::BuildVmTree(root);
-  }
+struct World : testing::JournalWorld {
+  World() { testing::BuildVmTree(root); }
   Options Opts(bool recover_on_open = true) const {
-    Options o;
-    o.dir = journal;
-    o.roots = {root};
+    Options o = JournalWorld::Opts(nullptr);
     o.recover_on_open = recover_on_open;
     return o;
   }
