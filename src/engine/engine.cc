@@ -934,6 +934,10 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   }
   std::vector<std::pair<uint64_t, size_t>> held;  // per batch member: lock key (0: whole), place in the report
   std::map<uint64_t, std::set<std::string>> attention_paths;  // under `whole`: each batch member's paths
+  // Under `whole`, the paths of the batch: a transaction that overlaps
+  // them ends the batch first, as its path lock would (RecoveryBatch
+  // relies on its transactions being independent).
+  paths::PathSet batch_paths;
   std::vector<uint64_t> attention;                              // under `whole`: those that need attention
   auto commit = [&] {
     std::vector<RecoveredTx> out = batch.Commit();
@@ -945,6 +949,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
       report->txs[slot] = std::move(out[i]);
     }
     held.clear();
+    batch_paths.Clear();
   };
   for (auto& rec : recs) {
     if (impl_->IsLive(rec.id)) continue;  // ours: in flight or awaiting completion
@@ -960,6 +965,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     // this transaction held by the batch (an earlier transaction on the
     // same paths) or by another process (whose recovery may wait for ours)
     // first ends the batch. So a batch's transactions touch disjoint paths.
+    if (whole && batch.size() > 0 && Impl::Overlaps(rec, batch_paths)) commit();
     uint64_t key = whole ? 0 : impl_->next_lock_key++;
     Status ls = whole ? Status() : impl_->locks.TryLock(paths, key, who);
     if (!ls.ok() && batch.size() > 0) commit();
@@ -978,7 +984,10 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     if (ls.ok() && !dry_run) {
       held.emplace_back(key, report->txs.size());
       report->txs.emplace_back();  // filled in by commit()
-      if (whole) attention_paths[rec.id] = paths;
+      if (whole) {
+        attention_paths[rec.id] = paths;
+        for (const auto& p : paths) batch_paths.Insert(p);
+      }
       batch.Add(std::move(rec));
       if (!whole && batch.size() >= kMaxRecoveryBatch) commit();
       continue;

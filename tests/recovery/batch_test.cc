@@ -169,6 +169,34 @@ TEST(RecoveryBatch, WithAnotherProcessWritingItLocksEachTransaction) {
   EXPECT_EQ(Active(w).size(), 1u) << "only the live process's transaction";
 }
 
+// Under the roots' lock no path lock keeps two transactions on the same
+// paths out of one batch, so recovery ends the batch before such a one (a
+// re-probe after a crash must not see another batch member's changes). A
+// copy of one interrupted record under a new id overlaps it.
+TEST(RecoveryBatch, AnOverlappingTransactionStartsANewBatch) {
+  World w;
+  ASSERT_NO_FATAL_FAILURE(Interrupt(w));
+  const std::vector<TxRecord> active = Active(w);
+  ASSERT_FALSE(active.empty());
+  {
+    auto st = JournalStore::Open({.dir = w.journal});
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    WriteBatch b;
+    b.put_active.push_back(active.front());
+    b.put_active.back().id = 0;  // a new id, after every other
+    ASSERT_TRUE(st.value()->Write(&b).ok());
+  }
+  int commits = 0;
+  ExpectRecoversToPre(
+      w, nullptr,
+      [&](std::string_view point) {
+        commits += point == "journal.commit.after";
+        return Status();
+      },
+      kTxs + 1);
+  EXPECT_EQ(commits, 2) << "the " << kTxs << " independent transactions, then the copy";
+}
+
 TEST(RecoveryBatch, KilledBeforeTheHistoryCommitIsRecoveredAgain) {
   World w;
   ASSERT_NO_FATAL_FAILURE(Interrupt(w));
