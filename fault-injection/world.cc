@@ -93,30 +93,6 @@ void Remap(Fingerprint* fp, const IdMap& moved) {
   fp->btime_ns = n->second.btime_ns;
 }
 
-// Staged content (format 4) is created by the run itself, so no pre-image
-// path names it: where did the file `replay` created at each staging path
-// end up (renames of it or of a directory above it carry it along)?
-// Absolute content path -> its replayed copy's identity.
-std::map<std::string, Ident> ReplayedContent(const std::vector<fault::Event>& replay, const std::string& root) {
-  std::map<std::string, std::string> at;  // content path -> where it is now
-  for (const auto& e : replay) {
-    if (e.kind == fault::Event::kCreate && ParseContentLeaf(e.path.substr(e.path.rfind('/') + 1), nullptr))
-      at[e.path] = e.path;
-    if (e.kind != fault::Event::kRename) continue;
-    for (auto& [content, now] : at) {
-      if (now == e.path) now = e.path2;
-      else if (now.compare(0, e.path.size() + 1, e.path + "/") == 0) now = e.path2 + now.substr(e.path.size());
-    }
-  }
-  std::map<std::string, Ident> out, ids;
-  if (at.empty() || !Identities(root, &ids).ok()) return out;
-  for (const auto& [content, now] : at) {
-    auto it = now.compare(0, root.size() + 1, root + "/") == 0 ? ids.find(now.substr(root.size())) : ids.end();
-    if (it != ids.end()) out[content] = it->second;
-  }
-  return out;
-}
-
 // Between the journal and the recording: the identity of every object
 // the recording run creates, by path, in the order of creation (two
 // creations at one path never race: the path's lock, or one thread).
@@ -388,7 +364,7 @@ Status World::Prepare() {
   recording = false;
   trace_ = fp.trace();
   events_ = rec.events();
-  if (concurrent()) NoteCreated(created.created());
+  NoteCreated(created.created());
   committed_ = commit.ok();
   return commit.Annotate("recording run");
 }
@@ -540,19 +516,16 @@ Status World::BuildPowerState(const std::vector<size_t>& persist, int snap, bool
     auto n = now.find(rel);
     if (n != now.end()) moved[id] = n->second;
   }
-  if (concurrent()) {
-    std::map<std::string, Ident> built;
-    s = Identities(root_, &built);
-    if (!s.ok()) return s;
-    moved.merge(CreatedMoves(persist, built));  // the pre-image's objects first
-  }
+  Result<IdMap> created = CreatedMoves(persist);
+  if (!created.ok()) return created.status();
+  moved.merge(*created);  // the pre-image's objects first
   std::map<std::string, std::string> files;
   if (snap >= 0) files["data.mdb"] = snaps_[static_cast<size_t>(snap)];
-  return RestoreJournal(jdir_, files, moved, ReplayedContent(replay, root_));
+  return RestoreJournal(jdir_, files, moved);
 }
 
 Status World::RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
-                             const IdMap& moved, const std::map<std::string, Ident>& content) {
+                             const IdMap& moved) {
   boost::system::error_code ec;
   boost::filesystem::remove_all(jdir, ec);
   if (files.empty()) return Status();
@@ -562,7 +535,7 @@ Status World::RestoreJournal(const std::string& jdir, const std::map<std::string
     out << bytes;
     if (!out) return Status(Code::kIoError, "write " + jdir + "/" + name);
   }
-  if (!files.count("data.mdb") || (moved.empty() && content.empty())) return Status();
+  if (!files.count("data.mdb") || moved.empty()) return Status();
   auto store = JournalStore::Open({.dir = jdir});
   if (!store.ok()) return store.status();
   std::vector<TxRecord> active;
@@ -574,11 +547,6 @@ Status World::RestoreJournal(const std::string& jdir, const std::map<std::string
     for (auto& in : rec.intents) {
       Remap(&in.moved, moved);
       Remap(&in.before, moved);
-      if (auto c = content.find(in.content); c != content.end() && in.moved.present()) {
-        in.moved.dev = c->second.dev;
-        in.moved.ino = c->second.ino;
-        in.moved.btime_ns = c->second.btime_ns;
-      }
     }
     b.put_active.push_back(rec);
   }
@@ -592,12 +560,16 @@ void World::NoteCreated(const std::map<std::string, std::vector<Ident>>& created
     const auto kind = events_[i].kind;
     if (kind != fault::Event::kCreate && kind != fault::Event::kSymlink && kind != fault::Event::kMkdir) continue;
     const size_t n = nth[events_[i].path]++;
+    // One transaction's record names no object it created but its staged
+    // content: the others need no re-pointing (nor a walk of every state).
+    const std::string& path = events_[i].path;
+    if (!concurrent() && !ParseContentLeaf(path.substr(path.rfind('/') + 1), nullptr)) continue;
     auto it = created.find(events_[i].path);
     if (it != created.end() && n < it->second.size() && it->second[n].ino != 0) created_at_[i] = it->second[n];
   }
 }
 
-IdMap World::CreatedMoves(const std::vector<size_t>& persist, const std::map<std::string, Ident>& now) const {
+Result<IdMap> World::CreatedMoves(const std::vector<size_t>& persist) const {
   std::map<std::string, size_t> at;  // path -> the event that created the object there
   for (size_t i : persist) {
     const fault::Event& e = events_[i];
@@ -607,6 +579,9 @@ IdMap World::CreatedMoves(const std::vector<size_t>& persist, const std::map<std
     if (e.kind == fault::Event::kRename) RenameIn(&at, e.path, e.path2);
   }
   IdMap out;
+  std::map<std::string, Ident> now;
+  if (at.empty()) return out;
+  if (Status s = Identities(root_, &now); !s.ok()) return s;
   for (const auto& [path, i] : at) {
     auto n = paths::IsAncestor(root_, path) ? now.find(path.substr(root_.size())) : now.end();
     const Ident& recorded = created_at_.at(i);

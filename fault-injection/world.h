@@ -148,10 +148,9 @@ class World {
   fstx::Options JournalOptions(Fs* fs) const;
   std::vector<fault::Event> PowerEvents(const std::vector<size_t>& persist, bool torn_last) const;
   // Writes a journal's files into `jdir` (none: no journal) and re-points
-  // its unfinished records' fingerprints through `moved`, and those of
-  // staged content (Intent::content, format 4) through `content`.
+  // its unfinished records' fingerprints through `moved`.
   Status RestoreJournal(const std::string& jdir, const std::map<std::string, std::string>& files,
-                        const IdMap& moved, const std::map<std::string, Ident>& content = {});
+                        const IdMap& moved);
   // The workload on `j`: Options::run, Options::workload in one
   // transaction committed here, or the concurrent transactions. Returns the
   // first error reported; *ok the subset that reported success.
@@ -177,15 +176,17 @@ class World {
   std::vector<fault::Event> events_;
   std::vector<std::string> snaps_;       // data.mdb after each kJournalSync
   std::map<std::pair<uint64_t, uint64_t>, std::string> recorded_ids_;  // (dev, ino) -> pre-image path
-  // Concurrent transactions: a record may name an object that another
-  // transaction created during the recording (a file it wrote and the
-  // next one replaces), which no pre-image path names. Index into events_
-  // of each create, symlink and mkdir -> the identity of what it created.
+  // A record may name an object created during the recording, which no
+  // pre-image path names: staged content (format 4, Intent::content), or
+  // with concurrent transactions a file one wrote and the next replaces.
+  // Index into events_ of each create, symlink and mkdir -> the identity of
+  // what it created.
   std::map<size_t, Ident> created_at_;
   void NoteCreated(const std::map<std::string, std::vector<Ident>>& created);
   // (dev, ino) of each object events `persist` created, as recorded -> the
-  // identity of the same object in the state built (`now`: the tree's).
-  IdMap CreatedMoves(const std::vector<size_t>& persist, const std::map<std::string, Ident>& now) const;
+  // identity of the same object in the state built in root_ (walked only
+  // if there is one).
+  Result<IdMap> CreatedMoves(const std::vector<size_t>& persist) const;
   bool committed_ = false;
 };
 
