@@ -19,7 +19,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <tuple>
 
 #include "fstx/fstx.h"
 #include "journal/codec.h"
@@ -33,6 +36,7 @@
 #include "src/ops/ops.h"
 #include "src/ops/owner.h"
 #include "src/fs/paths.h"
+#include "src/fs/resolve.h"
 #include "src/ops/plan.h"
 #include "src/ops/planted.h"
 #include "src/ops/stage.h"
@@ -598,6 +602,9 @@ Status Transaction::Impl::Prepare(std::vector<Op>* specs, std::vector<Intent>* i
   *lock_key = j->next_lock_key++;
   s = j->locks.Lock(paths, *lock_key, "transaction '" + label + "'", j->opts.lock_wait_ms);
   if (!s.ok()) return j->NameHolder(s, paths);
+  // From here on the directories this thread resolves are kept for the
+  // rest of the transaction (Commit's DirScope): its locks keep them put.
+  resolve::DirScope::Clear();
   s = j->RecoverOverlapping(paths, others_committed);
   if (s.ok()) s = Plan(j->fs, j->roots, *specs, intents);
   if (s.ok()) {
@@ -727,6 +734,7 @@ void Transaction::Impl::Finish(TxRecord rec, uint64_t lock_key) {
 Status Transaction::Impl::Commit() {
   Status s = CheckCommittable();
   if (!s.ok()) return s;
+  resolve::DirScope dirs;  // parent directories resolved once (see Prepare)
   std::vector<Op> specs = ops;
   std::vector<Intent> intents;
   uint64_t lock_key = 0;
@@ -922,6 +930,15 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     report->txs.push_back(t);
   }
   const Owner self = CurrentOwner();
+  // Each owner's liveness read once (a crash leaves many records of one
+  // dead process; a process found alive is skipped, as it would be had
+  // it been checked first).
+  std::map<std::tuple<int64_t, uint64_t, std::string>, bool> liveness;
+  auto alive = [&liveness](const Owner& o) {
+    auto [it, fresh] = liveness.try_emplace({o.pid, o.start_time, o.boot_id}, false);
+    if (fresh) it->second = OwnerAlive(o);
+    return it->second;
+  };
   RecoveryEnv env = impl_->Env();
   RecoveryBatch batch(env);
   // When nothing else holds any path (at boot, at open), one lock on the
@@ -932,6 +949,23 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     const std::set<std::string> roots(impl_->roots.begin(), impl_->roots.end());
     if (impl_->locks.TryLock(roots, key, "recovery").ok()) whole = key;
   }
+  if (whole) {
+    // Listed before the lock: another process may have finished some of
+    // them since. Under the roots' lock none can change any more, so one
+    // listing now replaces a re-read of each (below).
+    std::vector<BadRecord> again;
+    recs.clear();
+    if (!(s = impl_->store->ListActive(&recs, &again)).ok()) {
+      impl_->locks.Unlock(whole);
+      return s;
+    }
+  }
+  // Directories resolved under a batch's locks are kept until its commit
+  // (RecoveryBatch::Commit forgets them before the locks go). A dry run
+  // holds no locks: it walks every path afresh.
+  std::optional<resolve::DirScope> dirs;
+  if (!dry_run) dirs.emplace();
+  resolve::DirScope::Clear();
   std::vector<std::pair<uint64_t, size_t>> held;  // per batch member: lock key (0: whole), place in the report
   std::map<uint64_t, std::set<std::string>> attention_paths;  // under `whole`: each batch member's paths
   // Under `whole`, the paths of the batch: a transaction that overlaps
@@ -953,7 +987,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   };
   for (auto& rec : recs) {
     if (impl_->IsLive(rec.id)) continue;  // ours: in flight or awaiting completion
-    if (!SameOwner(rec.owner, self) && OwnerAlive(rec.owner)) {
+    if (!SameOwner(rec.owner, self) && alive(rec.owner)) {
       report->txs.push_back({rec.id, rec.label, Decision::kSkippedLiveOwner, 0, 0,
                              "owner pid " + std::to_string(rec.owner.pid) + " is alive"});
       continue;
@@ -970,7 +1004,7 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
     Status ls = whole ? Status() : impl_->locks.TryLock(paths, key, who);
     if (!ls.ok() && batch.size() > 0) commit();
     if (!ls.ok()) ls = impl_->locks.Lock(paths, key, who, impl_->opts.lock_wait_ms);
-    if (ls.ok() && !dry_run) {
+    if (ls.ok() && !dry_run && !whole) {
       // Another process may have recovered it while we waited.
       TxRecord now;
       bool in_history = false;

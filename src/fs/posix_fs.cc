@@ -426,9 +426,13 @@ Status PosixFs::Rename(const std::string& from, const std::string& to, RenameMod
   Result<Target> b = impl_->Resolve("rename", to, /*allow_root=*/false);
   if (!b.ok()) return b.status();
   unsigned flags = mode == RenameMode::kNoReplace ? RENAME_NOREPLACE : 0;
-  if (::renameat2(a->dirfd, a->leaf.c_str(), b->dirfd, b->leaf.c_str(), flags) != 0) {
-    return Status::FromErrno(errno, "rename", a->path, b->path);
-  }
+  const int rc = ::renameat2(a->dirfd, a->leaf.c_str(), b->dirfd, b->leaf.c_str(), flags);
+  const int err = errno;
+  // A directory kept open by this thread's DirScope at or beneath either
+  // name is no longer what that name means.
+  resolve::DirScope::Forget(a->path);
+  resolve::DirScope::Forget(b->path);
+  if (rc != 0) return Status::FromErrno(err, "rename", a->path, b->path);
   return Status::Ok();
 }
 
@@ -456,9 +460,10 @@ Status PosixFs::Unlink(const std::string& path) {
 Status PosixFs::Rmdir(const std::string& path) {
   Result<Target> t = impl_->Resolve("rmdir", path, /*allow_root=*/false);
   if (!t.ok()) return t.status();
-  if (::unlinkat(t->dirfd, t->leaf.c_str(), AT_REMOVEDIR) != 0) {
-    return Status::FromErrno(errno, "rmdir", t->path);
-  }
+  const int rc = ::unlinkat(t->dirfd, t->leaf.c_str(), AT_REMOVEDIR);
+  const int err = errno;
+  resolve::DirScope::Forget(t->path);
+  if (rc != 0) return Status::FromErrno(err, "rmdir", t->path);
   return Status::Ok();
 }
 
@@ -466,7 +471,7 @@ Status PosixFs::SyncDir(const std::string& path) {
   Result<Target> t = impl_->OpenDir("syncdir", path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (!t.ok()) return t.status();
   if (::fsync(t->dirfd) != 0) return Status::FromErrno(errno, "syncdir (fsync)", t->path);
-  if (t->owned.Close() != 0) return Status::FromErrno(errno, "syncdir (close)", t->path);
+  if (t->owned.valid() && t->owned.Close() != 0) return Status::FromErrno(errno, "syncdir (close)", t->path);
   return Status::Ok();
 }
 

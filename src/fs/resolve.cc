@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "src/fs/paths.h"
 
@@ -35,7 +36,67 @@ int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags) {
   return static_cast<int>(r);
 }
 
+// This thread's kept directories (DirScope).
+struct KeptDir {
+  const Resolver* resolver;
+  std::string path;  // normalised absolute
+  bool readable;     // O_RDONLY (to sync it) rather than O_PATH (a parent)
+  int fd;
+};
+
+struct ThreadDirs {
+  int depth = 0;
+  std::vector<KeptDir> dirs;
+  void CloseAll() {
+    for (const KeptDir& d : dirs) ::close(d.fd);
+    dirs.clear();
+  }
+  ~ThreadDirs() { CloseAll(); }
+};
+
+thread_local ThreadDirs tls_dirs;
+
+// Enough for any transaction's parents; beyond it calls walk again.
+constexpr size_t kMaxKeptDirs = 64;
+
+int KeptFd(const Resolver* r, const std::string& path, bool readable) {
+  for (const KeptDir& d : tls_dirs.dirs)
+    if (d.resolver == r && d.readable == readable && d.path == path) return d.fd;
+  return -1;
+}
+
+// Keeps `fd` if a scope is open and has room (then the caller must not
+// close it): true if kept.
+bool Keep(const Resolver* r, const std::string& path, bool readable, int fd) {
+  if (tls_dirs.depth == 0 || tls_dirs.dirs.size() >= kMaxKeptDirs) return false;
+  tls_dirs.dirs.push_back({r, path, readable, fd});
+  return true;
+}
+
 }  // namespace
+
+DirScope::DirScope() { ++tls_dirs.depth; }
+
+DirScope::~DirScope() {
+  if (--tls_dirs.depth == 0) tls_dirs.CloseAll();
+}
+
+void DirScope::Clear() { tls_dirs.CloseAll(); }
+
+void DirScope::Forget(const std::string& path) {
+  auto& v = tls_dirs.dirs;
+  for (size_t i = 0; i < v.size();) {
+    if (paths::IsSameOrAncestor(path, v[i].path)) {
+      ::close(v[i].fd);
+      v[i] = std::move(v.back());
+      v.pop_back();
+    } else {
+      ++i;
+    }
+  }
+}
+
+size_t DirScope::Size() { return tls_dirs.dirs.size(); }
 
 Resolver::~Resolver() {
   for (int fd : fds) ::close(fd);
@@ -101,11 +162,18 @@ Result<Target> Resolver::Resolve(const std::string& op, const std::string& path,
     return t;
   }
   size_t slash = l->rel.rfind('/');
-  std::string parent_rel = slash == std::string::npos ? "." : l->rel.substr(0, slash);
-  t.leaf = slash == std::string::npos ? l->rel : l->rel.substr(slash + 1);
+  if (slash == std::string::npos) {  // directly beneath the root: its fd is the parent
+    t.leaf = l->rel;
+    t.dirfd = fds[l->root];
+    return t;
+  }
+  const std::string parent_rel = l->rel.substr(0, slash);
+  t.leaf = l->rel.substr(slash + 1);
+  const std::string parent = t.path.substr(0, t.path.size() - t.leaf.size() - 1);
+  if ((t.dirfd = KeptFd(this, parent, /*readable=*/false)) >= 0) return t;
   int fd = OpenBeneath(fds[l->root], parent_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/false);
-  t.owned = Fd(fd);
+  if (!Keep(this, parent, /*readable=*/false, fd)) t.owned = Fd(fd);
   t.dirfd = fd;
   return t;
 }
@@ -116,9 +184,12 @@ Result<Target> Resolver::OpenDir(const std::string& op, const std::string& path,
   if (!l.ok()) return l.status();
   Target t;
   t.path = l->path;
+  // Kept only when opened to be read or synced, the one use that repeats.
+  const bool keep = flags == (O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (keep && (t.dirfd = KeptFd(this, t.path, /*readable=*/true)) >= 0) return t;
   int fd = OpenBeneath(fds[l->root], l->rel.empty() ? "." : l->rel, flags);
   if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/true);
-  t.owned = Fd(fd);
+  if (!keep || !Keep(this, t.path, /*readable=*/true, fd)) t.owned = Fd(fd);
   t.dirfd = fd;
   return t;
 }

@@ -18,7 +18,23 @@
 //   otherwise        Status::FromErrno of the openat2() errno.
 //
 // Thread safety: roots and fds are immutable once PosixFs::Open returns, so
-// any number of threads may resolve at once. Each Target owns its own fd.
+// any number of threads may resolve at once. A Target owns its fd, or
+// borrows it from the root or from this thread's DirScope.
+//
+// DirScope: while one lives on a thread, the directories that thread
+// resolves (parents, and directories opened to be synced) are kept open
+// and reused instead of walked again with openat2, until the outermost
+// scope ends or Clear() is called. The engine opens one around a
+// transaction, after its path locks are held, and around a recovery
+// batch; it clears it whenever those locks go. Why that is still confined:
+// every directory kept is an ancestor of (or is) a path the thread holds
+// locked, or a staging directory, so no fstx transaction in any process
+// can move it meanwhile; this thread's own renames and rmdirs forget what
+// they move (Forget). A foreign process moving a directory out of a root
+// while it is kept is the same race a fresh openat2 has between the walk
+// and the call that uses its fd; the scope widens that window from
+// microseconds to the length of one transaction. Without a scope every
+// call walks again, as it always did.
 #pragma once
 
 #include <unistd.h>
@@ -69,6 +85,21 @@ struct Target {
   int dirfd = -1;  // owned.get() or a root fd
   std::string leaf;
   std::string path;  // normalised
+};
+
+class DirScope {
+ public:
+  DirScope();   // begins this thread's scope, or joins the one open
+  ~DirScope();  // the outermost closes every directory kept
+  DirScope(const DirScope&) = delete;
+  DirScope& operator=(const DirScope&) = delete;
+
+  // Closes every directory kept (the locks that made them safe are gone).
+  static void Clear();
+  // Forgets `path` (normalised absolute) and every directory beneath it.
+  static void Forget(const std::string& path);
+  // How many directories this thread keeps (tests).
+  static size_t Size();
 };
 
 struct Resolver {
