@@ -315,8 +315,7 @@ Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
       break;
   }
   if (!s.ok()) return s.Annotate("undo " + Describe(in));
-  s = CleanStale(fs, txid, index, in);
-  return s.ok() ? DropContent(fs, in) : s;
+  return DiscardStaging(fs, txid, index, in);
 }
 
 Status Redo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
@@ -352,8 +351,7 @@ bool Overlap(const Intent& a, const Intent& b) {
 }
 
 Status Cleanup(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
-  Status s = CleanStale(fs, txid, index, in);
-  if (s.ok()) s = DropContent(fs, in);  // gone already: it was renamed into place
+  Status s = DiscardStaging(fs, txid, index, in);  // staged content is gone already: renamed into place
   if (!s.ok()) return s;
   switch (in.kind) {
     case OpKind::kRename:
