@@ -82,8 +82,6 @@ bool Holds(const std::vector<Image>& images, const Image& img) {
   return std::find(images.begin(), images.end(), img) != images.end();
 }
 
-
-
 void Remap(Fingerprint* fp, const IdMap& moved) {
   if (!fp->present()) return;
   auto n = moved.find({fp->dev, fp->ino});
