@@ -9,7 +9,6 @@
 #include "src/ops/ops.h"
 #include "src/ops/owner.h"
 #include "src/fs/paths.h"
-#include "src/fs/resolve.h"
 
 namespace fstx {
 namespace {
@@ -280,9 +279,6 @@ std::vector<RecoveredTx> RecoveryBatch::Commit() {
     else env_.log->info("fstx: recovered tx {} ({}): {}", f.rec.id, f.rec.label, decision_name(out.decision));
   }
   finishing_.clear();
-  // The batch's locks go when this returns: directories kept under them
-  // (the caller's DirScope) may move from now on.
-  resolve::DirScope::Clear();
   // A failed barrier leaves directories dirty; they belong to transactions
   // now needing attention, not to the next batch.
   barriers_ = BarrierTracker(env_.sync_dir);

@@ -602,9 +602,6 @@ Status Transaction::Impl::Prepare(std::vector<Op>* specs, std::vector<Intent>* i
   *lock_key = j->next_lock_key++;
   s = j->locks.Lock(paths, *lock_key, "transaction '" + label + "'", j->opts.lock_wait_ms);
   if (!s.ok()) return j->NameHolder(s, paths);
-  // From here on the directories this thread resolves are kept for the
-  // rest of the transaction (Commit's DirScope): its locks keep them put.
-  resolve::DirScope::Clear();
   s = j->RecoverOverlapping(paths, others_committed);
   if (s.ok()) s = Plan(j->fs, j->roots, *specs, intents);
   if (s.ok()) {
@@ -734,7 +731,7 @@ void Transaction::Impl::Finish(TxRecord rec, uint64_t lock_key) {
 Status Transaction::Impl::Commit() {
   Status s = CheckCommittable();
   if (!s.ok()) return s;
-  resolve::DirScope dirs;  // parent directories resolved once (see Prepare)
+  resolve::DirScope dirs;  // directories resolved under its locks, kept until they go (LockTable)
   std::vector<Op> specs = ops;
   std::vector<Intent> intents;
   uint64_t lock_key = 0;
@@ -960,12 +957,11 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
       return s;
     }
   }
-  // Directories resolved under a batch's locks are kept until its commit
-  // (RecoveryBatch::Commit forgets them before the locks go). A dry run
-  // holds no locks: it walks every path afresh.
+  // Directories resolved under the batches' locks are kept until a lock
+  // is taken or let go (LockTable). A dry run holds no locks: it walks
+  // every path afresh.
   std::optional<resolve::DirScope> dirs;
   if (!dry_run) dirs.emplace();
-  resolve::DirScope::Clear();
   std::vector<std::pair<uint64_t, size_t>> held;  // per batch member: lock key (0: whole), place in the report
   std::map<uint64_t, std::set<std::string>> attention_paths;  // under `whole`: each batch member's paths
   // Under `whole`, the paths of the batch: a transaction that overlaps

@@ -8,6 +8,7 @@
 
 #include "journal/fork_guard.h"
 #include "src/fs/lock_wait.h"
+#include "src/fs/resolve.h"
 
 namespace fstx {
 
@@ -96,7 +97,18 @@ Status LockTable::LockFile(const std::set<std::string>& paths, int64_t deadline_
   return Status();
 }
 
+// This thread's kept directories (resolve::DirScope) are valid only under
+// the locks it holds: what it kept before taking these may have moved
+// meanwhile, and what it kept under locks it lets go may move from then
+// on. So taking or letting go of locks forgets them.
 Status LockTable::Lock(const std::set<std::string>& paths, uint64_t key, const std::string& owner,
+                       int64_t wait_ms) {
+  Status s = Take(paths, key, owner, wait_ms);
+  if (s.ok()) resolve::DirScope::Clear();
+  return s;
+}
+
+Status LockTable::Take(const std::set<std::string>& paths, uint64_t key, const std::string& owner,
                        int64_t wait_ms) {
   const int64_t deadline = MonotonicMs() + std::max<int64_t>(wait_ms, 0);
   std::string lock_file;
@@ -142,6 +154,7 @@ void LockTable::Unlock(uint64_t key) {
   }
   Forget(key);
   cv_.notify_all();
+  resolve::DirScope::Clear();
 }
 
 void LockTable::Forget(uint64_t key) {

@@ -44,6 +44,8 @@ class LockTable {
   }
   void Unlock(uint64_t key);
   size_t size() const;
+  // Lock (on success) and Unlock also forget the directories the calling
+  // thread's resolve::DirScope keeps: they are kept only under its locks.
 
  private:
   struct Held {
@@ -54,6 +56,7 @@ class LockTable {
   // The held set `p` conflicts with, if any (*held_path: its path that does).
   const Held* Conflict(const std::string& p, std::string* held_path) const;
   const Held* Conflict(const std::set<std::string>& paths, std::string* path, std::string* held_path) const;
+  Status Take(const std::set<std::string>& paths, uint64_t key, const std::string& owner, int64_t wait_ms);
   Status LockFile(const std::set<std::string>& paths, int64_t deadline_ms, int* fd);
   void Forget(uint64_t key);  // drops `key` from held_ and by_path_ (mu_ held)
   mutable std::mutex mu_;

@@ -40,7 +40,7 @@ int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags) {
 struct KeptDir {
   const Resolver* resolver;
   std::string path;  // normalised absolute
-  bool readable;     // O_RDONLY (to sync it) rather than O_PATH (a parent)
+  uint64_t flags;    // it was opened with (O_PATH for a parent, O_RDONLY to sync it)
   int fd;
 };
 
@@ -59,19 +59,21 @@ thread_local ThreadDirs tls_dirs;
 // Enough for any transaction's parents; beyond it calls walk again.
 constexpr size_t kMaxKeptDirs = 64;
 
-int KeptFd(const Resolver* r, const std::string& path, bool readable) {
+int KeptFd(const Resolver* r, const std::string& path, uint64_t flags) {
   for (const KeptDir& d : tls_dirs.dirs)
-    if (d.resolver == r && d.readable == readable && d.path == path) return d.fd;
+    if (d.resolver == r && d.flags == flags && d.path == path) return d.fd;
   return -1;
 }
 
 // Keeps `fd` if a scope is open and has room (then the caller must not
 // close it): true if kept.
-bool Keep(const Resolver* r, const std::string& path, bool readable, int fd) {
+bool Keep(const Resolver* r, const std::string& path, uint64_t flags, int fd) {
   if (tls_dirs.depth == 0 || tls_dirs.dirs.size() >= kMaxKeptDirs) return false;
-  tls_dirs.dirs.push_back({r, path, readable, fd});
+  tls_dirs.dirs.push_back({r, path, flags, fd});
   return true;
 }
+
+constexpr uint64_t kParentFlags = O_PATH | O_DIRECTORY | O_CLOEXEC;
 
 }  // namespace
 
@@ -170,10 +172,10 @@ Result<Target> Resolver::Resolve(const std::string& op, const std::string& path,
   const std::string parent_rel = l->rel.substr(0, slash);
   t.leaf = l->rel.substr(slash + 1);
   const std::string parent = t.path.substr(0, t.path.size() - t.leaf.size() - 1);
-  if ((t.dirfd = KeptFd(this, parent, /*readable=*/false)) >= 0) return t;
-  int fd = OpenBeneath(fds[l->root], parent_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if ((t.dirfd = KeptFd(this, parent, kParentFlags)) >= 0) return t;
+  int fd = OpenBeneath(fds[l->root], parent_rel, kParentFlags);
   if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/false);
-  if (!Keep(this, parent, /*readable=*/false, fd)) t.owned = Fd(fd);
+  if (!Keep(this, parent, kParentFlags, fd)) t.owned = Fd(fd);
   t.dirfd = fd;
   return t;
 }
@@ -184,12 +186,10 @@ Result<Target> Resolver::OpenDir(const std::string& op, const std::string& path,
   if (!l.ok()) return l.status();
   Target t;
   t.path = l->path;
-  // Kept only when opened to be read or synced, the one use that repeats.
-  const bool keep = flags == (O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (keep && (t.dirfd = KeptFd(this, t.path, /*readable=*/true)) >= 0) return t;
+  if ((t.dirfd = KeptFd(this, t.path, flags)) >= 0) return t;
   int fd = OpenBeneath(fds[l->root], l->rel.empty() ? "." : l->rel, flags);
   if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/true);
-  if (!keep || !Keep(this, t.path, /*readable=*/true, fd)) t.owned = Fd(fd);
+  if (!Keep(this, t.path, flags, fd)) t.owned = Fd(fd);
   t.dirfd = fd;
   return t;
 }

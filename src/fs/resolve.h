@@ -25,8 +25,8 @@
 // resolves (parents, and directories opened to be synced) are kept open
 // and reused instead of walked again with openat2, until the outermost
 // scope ends or Clear() is called. The engine opens one around a
-// transaction, after its path locks are held, and around a recovery
-// batch; it clears it whenever those locks go. Why that is still confined:
+// transaction and around recovery, and its LockTable clears it whenever
+// the thread takes or lets go of path locks. Why that is still confined:
 // every directory kept is an ancestor of (or is) a path the thread holds
 // locked, or a staging directory, so no fstx transaction in any process
 // can move it meanwhile; this thread's own renames and rmdirs forget what

@@ -2,7 +2,10 @@
 // conflict, and that the index it keeps forgets a set on Unlock.
 #include <gtest/gtest.h>
 
+#include "fstx/fs.h"
 #include "src/engine/locks.h"
+#include "src/fs/resolve.h"
+#include "tests/testutil.h"
 
 namespace fstx {
 namespace {
@@ -54,6 +57,33 @@ TEST(LockTableTest, ManyHeldSetsAreAllChecked) {
     EXPECT_EQ(Try(t, {"/r/etc/vm" + std::to_string(k) + "/x"}, 5000).code(), Code::kBusy) << k;
   }
   EXPECT_TRUE(Try(t, {"/r/vm1001/disk"}, 5000).ok());
+}
+
+// The directories a thread keeps (resolve::DirScope) are valid only under
+// its locks: taking locks and letting them go both forget them, and a
+// lock that is not had forgets nothing.
+TEST(LockTableTest, TakingOrLettingGoOfLocksForgetsKeptDirectories) {
+  testing::TempDir td;
+  const std::string root = td / "root";
+  testing::MkdirRaw(root);
+  testing::MkdirRaw(root + "/a");
+  auto fs = PosixFs::Open({root});
+  ASSERT_TRUE(fs.ok()) << fs.status().ToString();
+  auto keep_one = [&] {
+    FileInfo fi;
+    ASSERT_TRUE((*fs)->Stat(root + "/a/x", &fi).ok());
+    ASSERT_EQ(resolve::DirScope::Size(), 1u);
+  };
+  LockTable t;
+  resolve::DirScope scope;
+  keep_one();
+  ASSERT_TRUE(Try(t, {root + "/a/x"}, 1).ok());
+  EXPECT_EQ(resolve::DirScope::Size(), 0u);
+  keep_one();
+  EXPECT_EQ(Try(t, {root + "/a"}, 2).code(), Code::kBusy);
+  EXPECT_EQ(resolve::DirScope::Size(), 1u);
+  t.Unlock(1);
+  EXPECT_EQ(resolve::DirScope::Size(), 0u);
 }
 
 }  // namespace
