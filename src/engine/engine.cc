@@ -912,11 +912,24 @@ constexpr size_t kMaxRecoveryBatch = 32;
 Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   std::lock_guard<std::mutex> l(impl_->recover_mu);
   report->txs.clear();
+  // When nothing else holds any path (at boot, at open), one lock on the
+  // roots covers every transaction: one batch, however many there are.
+  // Taken before the records are listed, so that none listed can change
+  // meanwhile (no re-read of each, below).
+  uint64_t whole = 0;
+  if (StoreStats st; !dry_run && impl_->store->Stats(&st).ok() && st.active > 0) {
+    const uint64_t key = impl_->next_lock_key++;
+    const std::set<std::string> roots(impl_->roots.begin(), impl_->roots.end());
+    if (impl_->locks.TryLock(roots, key, "recovery").ok()) whole = key;
+  }
   std::vector<TxRecord> recs;
   std::vector<BadRecord> bad;
   Status s = impl_->store->ListActive(&recs, &bad);
-  if (!s.ok()) return s;
-  if (!(s = impl_->FindLostRecords(report)).ok()) return s;
+  if (s.ok()) s = impl_->FindLostRecords(report);
+  if (!s.ok()) {
+    if (whole) impl_->locks.Unlock(whole);
+    return s;
+  }
   impl_->SetUnreadable(bad);
   for (const auto& b : bad) {
     RecoveredTx t;
@@ -938,25 +951,6 @@ Status Journal::Recover(RecoveryReport* report, bool dry_run) {
   };
   RecoveryEnv env = impl_->Env();
   RecoveryBatch batch(env);
-  // When nothing else holds any path (at boot, at open), one lock on the
-  // roots covers every transaction: one batch, however many there are.
-  uint64_t whole = 0;
-  if (!dry_run && !recs.empty()) {
-    const uint64_t key = impl_->next_lock_key++;
-    const std::set<std::string> roots(impl_->roots.begin(), impl_->roots.end());
-    if (impl_->locks.TryLock(roots, key, "recovery").ok()) whole = key;
-  }
-  if (whole) {
-    // Listed before the lock: another process may have finished some of
-    // them since. Under the roots' lock none can change any more, so one
-    // listing now replaces a re-read of each (below).
-    std::vector<BadRecord> again;
-    recs.clear();
-    if (!(s = impl_->store->ListActive(&recs, &again)).ok()) {
-      impl_->locks.Unlock(whole);
-      return s;
-    }
-  }
   // Directories resolved under the batches' locks are kept until a lock
   // is taken or let go (LockTable). A dry run holds no locks: it walks
   // every path afresh.
