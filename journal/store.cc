@@ -273,6 +273,29 @@ int JournalStore::Impl::Prune(MDB_txn* txn, std::string* what) {
 }
 
 Status JournalStore::Write(WriteBatch* batch) {
+  Status s = Commit(batch);
+  return s.ok() ? Sync() : s;
+}
+
+// The meta page of a commit is written without a sync (MDB_NOMETASYNC, set
+// after open): LMDB still syncs the data pages before writing it, so the
+// file always holds a whole commit, the new one or the one before. Sync()
+// makes it durable, outside LMDB's writer lock, so that another process (or
+// this process's next group) writes its commit while this one syncs, and
+// one sync can cover several commits.
+Status JournalStore::Sync() {
+  Impl& m = *impl_;
+  if (m.read_only) {
+    return Status(Code::kPermission, "sync journal " + m.dir + ": the store is open read-only");
+  }
+  if (Status s = m.CheckPid(); !s.ok()) return s;
+  int rc = mdb_env_sync(m.env, 1);
+  if (rc != 0) return store_detail::WriteStatus(rc, "sync", m.dir, 0);
+  if (m.opts.commit_hook) return m.opts.commit_hook("journal.commit.after");
+  return Status::Ok();
+}
+
+Status JournalStore::Commit(WriteBatch* batch) {
   Impl& m = *impl_;
   if (m.read_only) {
     return Status(Code::kPermission, "write to journal " + m.dir + ": the store is open read-only");
@@ -333,7 +356,6 @@ Status JournalStore::Write(WriteBatch* batch) {
       reset_ids();
       return store_detail::WriteStatus(rc, what, m.dir, bytes);
     }
-    if (m.opts.commit_hook) return m.opts.commit_hook("journal.commit.after");
     return Status::Ok();
   }
   reset_ids();

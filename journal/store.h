@@ -6,9 +6,13 @@
 // "active" (unfinished transactions) and "history" (finished ones, bounded
 // by count, bytes and age). Keys of active/history are the 8-byte big-endian id.
 //
-// Write() is the only mutator: one LMDB write transaction, committed with
-// a full sync (never MDB_NOSYNC / MDB_WRITEMAP). MDB_MAP_FULL grows the map
-// (doubling) and retries. mdb_reader_check runs at open.
+// Write() is the only mutator: one LMDB write transaction, durable when it
+// returns (never MDB_NOSYNC / MDB_WRITEMAP). It is Commit() then Sync():
+// LMDB syncs the data pages, writes the meta page unsynced
+// (MDB_NOMETASYNC, which LMDB documents as keeping the file whole), and
+// Sync() flushes it after LMDB's writer lock is released, so concurrent
+// writers overlap their syncs. MDB_MAP_FULL grows the map (doubling) and
+// retries. mdb_reader_check runs at open.
 //
 // Writers: a store opened for writing holds flock(LOCK_SH) on writer.lock
 // for its lifetime and writes its pid there (the last writer's pid is what
@@ -59,7 +63,7 @@ struct StoreOptions {
   // (writers share it; `fstx status` probes it exclusively for a moment).
   int64_t lock_wait_ms = 5000;
   // Called with "journal.commit.before" before the LMDB commit and
-  // "journal.commit.after" after it. A non-ok status from "before" aborts
+  // "journal.commit.after" after it is durable (after Sync()). A non-ok status from "before" aborts
   // the write (nothing changes) and is returned; from "after" it is
   // returned (the write is durable). Used by fault injection.
   std::function<Status(std::string_view point)> commit_hook;
@@ -113,7 +117,15 @@ class JournalStore {
 
   const std::string& dir() const;
 
+  // Commit() then Sync(): the batch is durable on success.
   Status Write(WriteBatch* batch);
+  // The batch, committed atomically and visible to every reader, but not
+  // durable until a Sync() that starts after it returns (a power loss may
+  // undo it; never half of it). Ids handed out stay in *batch when it
+  // succeeds. On failure nothing changed.
+  Status Commit(WriteBatch* batch);
+  // Makes every commit that returned before it durable.
+  Status Sync();
 
   // Every record in "active" (or "history"), ordered by id. Records that
   // fail to decode are not returned as records but listed in *bad.

@@ -1103,7 +1103,11 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const StoreOptions& opt
   impl->history_tail = data.history_tail;
   impl->history_checked = !opts.read_only;  // a writer's open check covers all of it
   if (!(s = impl->OpenEnvironment(data.fresh ? nullptr : &data.st)).ok()) return s;
-  if (!(s = impl->OpenTables()).ok()) return s;
+  if (!(s = impl->OpenTables()).ok()) return s;  // its commit fully synced
+  if (!opts.read_only) {
+    int rc = mdb_env_set_flags(impl->env, MDB_NOMETASYNC, 1);  // see JournalStore::Sync
+    if (rc != 0) return LmdbStatus(rc, "set MDB_NOMETASYNC", impl->dir);
+  }
   return std::unique_ptr<JournalStore>(new JournalStore(std::move(impl)));
 }
 

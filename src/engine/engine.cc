@@ -79,6 +79,7 @@ struct Journal::Impl {
     uint64_t since_seq = 0;       // syncs started after this count
     bool recorded_committed = false;
     bool cleanup_failed = false;  // Flush() retries; else recovery finishes it
+    bool riding = false;          // its completion is in a group not yet synced
   };
 
   Options opts;
@@ -149,71 +150,102 @@ struct Journal::Impl {
   }
 
   // Group commit: a writer queues its batch; the first one in becomes the
-  // leader and writes every queued batch in one synced LMDB commit (with the
-  // completions of committed transactions riding along); the others wait
-  // for its result. Each batch's new ids are handed back to it.
+  // leader and writes every queued batch in one LMDB commit (with the
+  // completions of committed transactions riding along), then syncs it;
+  // the others wait for its result. Each batch's new ids are handed back
+  // to it. The next group may commit while this one syncs (JournalStore::
+  // Sync): a commit that follows is durable only with this one, so a sync
+  // that returns first covers both.
   struct Request {
     WriteBatch* b = nullptr;
+    bool taken = false;  // in a leader's group
     bool done = false;
     Status status;
   };
   std::condition_variable write_cv;
   std::vector<Request*> queue;  // guarded by mu
-  bool leader_busy = false;     // guarded by mu
+  bool leader_busy = false;     // a group is committing; guarded by mu
 
   Status Write(WriteBatch* b) {
     Request req;
     req.b = b;
     std::unique_lock<std::mutex> l(mu);
     queue.push_back(&req);
-    write_cv.wait(l, [&] { return req.done || !leader_busy; });
+    write_cv.wait(l, [&] { return req.done || (!req.taken && !leader_busy); });
     if (req.done) return req.status;
     leader_busy = true;
     std::vector<Request*> group;
     group.swap(queue);
     WriteBatch all;
-    for (Request* r : group) all.Append(*r->b);
-    std::vector<size_t> finished, marked;
+    for (Request* r : group) {
+      r->taken = true;
+      all.Append(*r->b);
+    }
+    std::vector<uint64_t> finished, marked;
     AddCompletions(&all, &finished, &marked);
     Status s;
     if (!all.empty()) {
       l.unlock();
-      s = store->Write(&all);
+      s = store->Commit(&all);
       l.lock();
     }
     size_t at = 0;
-    for (Request* r : group) {
+    for (Request* r : group)
       for (TxRecord& rec : r->b->put_active) rec.id = all.put_active[at++].id;
+    leader_busy = false;
+    write_cv.notify_all();
+    if (s.ok() && !all.empty()) {
+      l.unlock();
+      s = store->Sync();
+      l.lock();
+    }
+    for (Request* r : group) {
       r->status = s;
       r->done = true;
     }
-    if (s.ok()) {
-      for (size_t i : marked) pending[i].recorded_committed = true;
-      for (size_t i = finished.size(); i-- > 0;) {
-        live.erase(pending[finished[i]].rec.id);
-        pending.erase(pending.begin() + static_cast<long>(finished[i]));
-      }
-    }
-    leader_busy = false;
+    Landed(finished, marked, s.ok());
     write_cv.notify_all();
     return req.status;
   }
 
   // Puts the completion of committed transactions into *b (caller holds
   // mu): `done` for those whose staging deletions are durable, `committed`
-  // for the others not yet recorded so.
-  void AddCompletions(WriteBatch* b, std::vector<size_t>* finished, std::vector<size_t>* marked) {
-    for (size_t i = 0; i < pending.size(); ++i) {
-      Pending& p = pending[i];
+  // for the others not yet recorded so. Skips those riding on a group that
+  // has not synced yet, and marks the ones it takes as riding.
+  void AddCompletions(WriteBatch* b, std::vector<uint64_t>* finished, std::vector<uint64_t>* marked) {
+    for (Pending& p : pending) {
+      if (p.riding) continue;
       if (!p.cleanup_failed && p.dirty.empty()) {
         TxRecord r = p.rec;
         r.state = TxState::kDone;
         r.finished_us = NowMicros();
         b->to_history.push_back(std::move(r));
-        finished->push_back(i);
+        finished->push_back(p.rec.id);
+        p.riding = true;
       } else if (!p.recorded_committed) {
         b->put_active.push_back(p.rec);
-        marked->push_back(i);
+        marked->push_back(p.rec.id);
+        p.riding = true;
+      }
+    }
+  }
+
+  // After a group's sync (caller holds mu): the completions it carried are
+  // recorded if it succeeded, and are taken again by a later group if not.
+  void Landed(const std::vector<uint64_t>& finished, const std::vector<uint64_t>& marked, bool ok) {
+    auto in = [](const std::vector<uint64_t>& v, uint64_t id) { return std::find(v.begin(), v.end(), id) != v.end(); };
+    for (size_t i = pending.size(); i-- > 0;) {
+      Pending& p = pending[i];
+      const uint64_t id = p.rec.id;
+      const bool fin = in(finished, id);
+      if (!p.riding || (!fin && !in(marked, id))) continue;
+      p.riding = false;
+      if (!ok) continue;
+      if (fin) {
+        live.erase(id);
+        pending.erase(pending.begin() + static_cast<long>(i));
+      } else {
+        p.recorded_committed = true;
       }
     }
   }
@@ -1118,6 +1150,15 @@ Status Journal::Flush() {
   for (const auto& d : dirs) {
     Status s = impl_->SyncDir(d);
     if (!s.ok()) return s;
+  }
+  {
+    // A completion riding on another thread's group is recorded when that
+    // group's sync returns; if the sync failed, the write below takes it again.
+    std::unique_lock<std::mutex> l(impl_->mu);
+    impl_->write_cv.wait(l, [&] {
+      return std::none_of(impl_->pending.begin(), impl_->pending.end(),
+                          [](const Journal::Impl::Pending& p) { return p.riding; });
+    });
   }
   WriteBatch b;
   return impl_->Write(&b);

@@ -86,6 +86,77 @@ TEST_F(ConcurrencyTest, PreparedRecordsOfWaitingThreadsShareOneCommit) {
   EXPECT_LE(commits, 4);
 }
 
+// A group's sync runs outside the group commit: while the first group is
+// held after its commit (in the hook that follows its sync), a second
+// thread's group commits.
+TEST_F(ConcurrencyTest, NextGroupCommitsWhileTheFirstSyncs) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int befores = 0, afters = 0;
+  bool overlapped = false;
+  auto hook = [&](std::string_view point) {
+    std::unique_lock<std::mutex> l(mu);
+    if (point == "journal.commit.before") ++befores;
+    if (point == "journal.commit.after" && ++afters == 1)
+      overlapped = cv.wait_for(l, std::chrono::seconds(10), [&] { return befores >= 2; });
+    cv.notify_all();
+    return Status();
+  };
+  auto j = testing::OpenWithHook(Opts(), hook);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  Status s1, s2;
+  std::thread first([&] {
+    Transaction tx = (*j)->Begin("first");
+    tx.WriteFile(root_ + "/a", "a\n", 0644);
+    s1 = tx.Commit();
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return befores >= 1; });
+  }
+  std::thread second([&] {
+    Transaction tx = (*j)->Begin("second");
+    tx.WriteFile(root_ + "/b", "b\n", 0644);
+    s2 = tx.Commit();
+  });
+  first.join();
+  second.join();
+  EXPECT_TRUE(s1.ok()) << s1.ToString();
+  EXPECT_TRUE(s2.ok()) << s2.ToString();
+  EXPECT_TRUE(overlapped) << "the second group waited for the first group's sync";
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/b"), "b\n");
+}
+
+// A sync that fails fails the group's transactions (nothing applied), and
+// the completion that rode on it is written again: after Flush, every
+// transaction is finished.
+TEST_F(ConcurrencyTest, CompletionOnAFailedSyncIsWrittenAgain) {
+  std::atomic<int> fail_after{0};
+  auto hook = [&](std::string_view point) {
+    if (point == "journal.commit.after" && fail_after.exchange(0) == 1)
+      return Status(Code::kIoError, "planted sync failure", EIO);
+    return Status();
+  };
+  auto j = testing::OpenWithHook(Opts(), hook);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  Transaction t1 = (*j)->Begin("one");
+  t1.WriteFile(root_ + "/a", "1\n", 0644);
+  ASSERT_TRUE(t1.Commit().ok());
+  fail_after = 1;  // the next write: t2's record, with t1's completion riding
+  Transaction t2 = (*j)->Begin("two");
+  t2.WriteFile(root_ + "/a", "2\n", 0644);
+  Status s = t2.Commit();
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/a"), "1\n");
+  ASSERT_TRUE((*j)->Flush().ok());
+  TxList list;
+  ASSERT_TRUE((*j)->inspector().List(true, &list).ok());
+  EXPECT_TRUE(list.unfinished.empty()) << list.unfinished.size() << " unfinished";
+  ASSERT_EQ(list.finished.size(), 2u);
+  EXPECT_EQ(list.finished[0].state, TxState::kDone);
+  EXPECT_EQ(list.finished[1].state, TxState::kAborted);
+}
+
 // A child process: `count` transactions, each writing its own two files
 // and the shared one with the same value. Exit 0 if all committed.
 int Writer(const Options& o, const std::string& root, int who, int count) {
