@@ -227,7 +227,10 @@ int JournalStore::Impl::MarkCommitted(MDB_txn* txn, const std::vector<uint64_t>&
 // Bounds history by count, bytes and age, oldest ids first, at most
 // kPruneMax deletions per write (a lowered bound is reached over the next
 // writes): the cost is that of the records deleted, never of the whole
-// history. The age bound stops at the first record young enough (ids
+// history. A write that finds history over its count or byte bound prunes
+// it to a sixteenth below the bound (at most 64 records, 4 MiB), so that
+// a full history is pruned once every few dozen writes rather than one
+// record, and one more leaf page to write, on every write. The age bound stops at the first record young enough (ids
 // follow start order, so a long transaction may keep an older neighbour
 // behind it a little longer). Records that do not decode are never deleted
 // here: they stay for the operator to see.
@@ -241,6 +244,9 @@ int JournalStore::Impl::Prune(MDB_txn* txn, std::string* what) {
     return (s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages) * uint64_t{s.ms_psize};
   };
   uint64_t total = st.ms_entries;
+  const uint64_t low_count = opts.history_max_count - std::min<uint64_t>(64, opts.history_max_count / 16);
+  const uint64_t low_bytes = opts.history_max_bytes - std::min<uint64_t>(4ull << 20, opts.history_max_bytes / 16);
+  const bool high = total > opts.history_max_count || bytes(st) > opts.history_max_bytes;
   const int64_t age_s = opts.history_max_age_s;
   const bool by_age = age_s > 0 && age_s < INT64_MAX / 1000000;
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -252,7 +258,7 @@ int JournalStore::Impl::Prune(MDB_txn* txn, std::string* what) {
   MDB_val k, v;
   int deleted = 0;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && deleted < kPruneMax;) {
-    const bool over = total > opts.history_max_count || bytes(st) > opts.history_max_bytes;
+    const bool over = high && (total > low_count || bytes(st) > low_bytes);
     TxRecord rec;
     uint64_t id = 0;
     const bool decodes = k.mv_size == 8 && FromBe(k, &id) && DecodeRecord(View(v), &rec).ok();

@@ -345,10 +345,8 @@ namespace {
 // Sets the owner a new file does not already have (a no-op fchown still
 // dirties the inode). Without privilege, keeping a foreign owner is best
 // effort.
-Status SetOwner(int fd, const std::string& p, int64_t uid, int64_t gid) {
+Status SetOwner(int fd, const std::string& p, int64_t uid, int64_t gid, const struct stat& st) {
   if (uid == -1 && gid == -1) return Status::Ok();
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "create (fstat)", p);
   uid_t u = uid == -1 || static_cast<uid_t>(uid) == st.st_uid ? static_cast<uid_t>(-1) : static_cast<uid_t>(uid);
   gid_t g = gid == -1 || static_cast<gid_t>(gid) == st.st_gid ? static_cast<gid_t>(-1) : static_cast<gid_t>(gid);
   if ((u != static_cast<uid_t>(-1) || g != static_cast<gid_t>(-1)) && ::fchown(fd, u, g) != 0 &&
@@ -379,11 +377,17 @@ Status PosixFs::CreateFileFrom(const std::string& path, const ChunkSource& next,
   Result<Target> t = impl_->Resolve("create", path, /*allow_root=*/false);
   if (!t.ok()) return t.status();
   const std::string& p = t->path;
+  // Created with the permission bits asked for; the umask may take some
+  // away, and the special bits (07000) are set only by fchmod, which runs
+  // only then (a metadata change less per file when the umask allows).
   Fd fd(::openat(t->dirfd, t->leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                 0600));
+                 mode & 0777));
   if (!fd.valid()) return Status::FromErrno(errno, "create", p);
-  if (::fchmod(fd.get(), mode & 07777) != 0) return Status::FromErrno(errno, "create (fchmod)", p);
-  Status s = SetOwner(fd.get(), p, uid, gid);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "create (fstat)", p);
+  if ((st.st_mode & 07777) != (mode & 07777) && ::fchmod(fd.get(), mode & 07777) != 0)
+    return Status::FromErrno(errno, "create (fchmod)", p);
+  Status s = SetOwner(fd.get(), p, uid, gid, st);
   for (std::string_view piece; s.ok();) {
     s = next(&piece);
     if (!s.ok()) return s.Annotate("create " + p);

@@ -6,6 +6,8 @@
 //             the row marked done): tx_per_s_1, tx_per_s_8, sqlite_tx_per_s_8
 //   procs     1 and 4 processes committing on one journal:
 //             procs1_tx_per_s, procs4_tx_per_s, procs4_busy
+//             (threads and procs: --rounds N interleaved rounds of
+//             --seconds S / N per measurement, medians; default 3 of 1 s)
 //   history   commit cost with an empty history and with --history N
 //             (default 1M) records in it, `fstx status` on the latter:
 //             commit_ms_hist0, commit_ms_hist1m, status_ms_hist1m
@@ -16,12 +18,13 @@
 //             fstx (in a child: its peak RSS) and by hand:
 //             write100m_ms, bare_write100m_ms, write100m_rss_mb,
 //             journal_bytes_after_write100m
-// Usage: bench_scale [--only PHASE] [--seconds S] [--history N] [--recover N]
-//                    [--write-mib N] [--dir DIR] [--smoke] [--json]
+// Usage: bench_scale [--only PHASE] [--seconds S] [--rounds N] [--history N]
+//                    [--recover N] [--write-mib N] [--dir DIR] [--smoke] [--json]
 #include "tests/bench/bench_scale.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 
@@ -31,7 +34,10 @@ namespace {
 void Usage() {
   std::fprintf(stderr,
                "usage: bench_scale [--only threads|procs|history|recover|write100m] [--seconds S]\n"
-               "                   [--history N] [--recover N] [--write-mib N] [--dir DIR] [--smoke] [--json]\n");
+               "                   [--rounds N] [--history N] [--recover N] [--write-mib N] [--dir DIR]\n"
+               "                   [--smoke] [--json]\n"
+               "  --seconds S  time per throughput figure (threads, procs), split over --rounds N\n"
+               "               interleaved rounds whose median is reported (default 3 s, 3 rounds)\n");
   std::exit(2);
 }
 
@@ -61,12 +67,13 @@ int main(int argc, char** argv) {
     if (a == "--json") c.json = true;
     else if (a == "--only") only = next();
     else if (a == "--seconds") c.seconds = std::atof(next().c_str());
+    else if (a == "--rounds") c.tput_rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--history") c.history = std::strtoull(next().c_str(), nullptr, 10);
     else if (a == "--recover") c.recover = std::atoi(next().c_str());
     else if (a == "--write-mib") c.write_mib = std::atoi(next().c_str());
     else if (a == "--dir") base = next();
     else if (a == "--smoke") {
-      c.seconds = 0.2, c.history = 2000, c.recover = 10, c.write_mib = 2, c.rounds = 5;
+      c.seconds = 0.2, c.tput_rounds = 1, c.history = 2000, c.recover = 10, c.write_mib = 2, c.rounds = 5;
     } else Usage();
   }
   try {

@@ -14,7 +14,8 @@ struct Config {
   std::string self;  // argv[0], for child processes
   std::string dir;   // scratch directory
   bool json = false;
-  double seconds = 2.0;         // per throughput measurement
+  double seconds = 3.0;         // per throughput figure, split over tput_rounds
+  int tput_rounds = 3;          // interleaved rounds of the throughput phases (medians)
   uint64_t history = 1000000;   // history records for commit_ms_hist1m
   int recover = 1000;           // interrupted transactions to recover
   int write_mib = 100;          // size of the big write_file

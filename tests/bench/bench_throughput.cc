@@ -2,6 +2,7 @@
 // child processes of every phase.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -111,6 +112,19 @@ double Throughput(const Config& c, Kind kind, int threads, Journal* j, const std
 
 }  // namespace
 
+namespace {
+
+double MedianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+// Every thread count and kind is measured once per round, the rounds one
+// after another, and each figure is the median of its rounds: a load change
+// on the shared machine then hits 1 and 8 threads alike instead of one of
+// them.
 void PhaseThreads(const Config& c) {
   const std::string root = c.dir + "/threads", bare = c.dir + "/threads-bare", sql = c.dir + "/threads-sqlite";
   Mkdirs(root), Mkdirs(bare), Mkdirs(sql);
@@ -118,21 +132,30 @@ void PhaseThreads(const Config& c) {
   o.dir = c.dir + "/threads-journal";
   o.roots = {root};
   auto j = OpenJournal(o);
+  Config per = c;
+  per.seconds = c.seconds / c.tput_rounds;
+  std::map<int, std::vector<double>> fr, br, sr;
+  for (int r = 0; r < c.tput_rounds; ++r) {
+    for (int n : {1, 2, 4, 8}) {
+      fr[n].push_back(Throughput(per, Kind::kFstx, n, j.get(), root));
+      br[n].push_back(Throughput(per, Kind::kBare, n, nullptr, bare));
+      sr[n].push_back(Throughput(per, Kind::kSqlite, n, nullptr, sql));
+    }
+  }
   std::map<int, double> f, b, s;
   for (int n : {1, 2, 4, 8}) {
-    f[n] = Throughput(c, Kind::kFstx, n, j.get(), root);
-    b[n] = Throughput(c, Kind::kBare, n, nullptr, bare);
-    s[n] = Throughput(c, Kind::kSqlite, n, nullptr, sql);
+    f[n] = MedianOf(fr[n]), b[n] = MedianOf(br[n]), s[n] = MedianOf(sr[n]);
     if (c.json)
       JsonLine("threads").Int("threads", n).Num("fstx_tx_per_s", f[n]).Num("bare_tx_per_s", b[n])
-          .Num("sqlite_tx_per_s", s[n]).Print();
+          .Num("sqlite_tx_per_s", s[n]).Int("rounds", c.tput_rounds).Print();
     else
-      std::printf("%d threads: fstx %.0f tx/s, bare %.0f, sqlite %.0f\n", n, f[n], b[n], s[n]);
+      std::printf("%d threads: fstx %.0f tx/s, bare %.0f, sqlite %.0f (medians of %d rounds)\n", n, f[n], b[n], s[n],
+                  c.tput_rounds);
   }
   JsonLine line("threads_summary");
   line.Num("tx_per_s_1", f[1]).Num("tx_per_s_8", f[8]).Num("sqlite_tx_per_s_8", s[8])
       .Num("bare_tx_per_s_8", b[8]).Num("scaling_8_over_1", f[8] / f[1])
-      .Num("fstx_over_sqlite_8", f[8] / s[8]);
+      .Num("fstx_over_sqlite_8", f[8] / s[8]).Int("rounds", c.tput_rounds);
   if (c.json) line.Print();
   else
     std::printf("8 threads / 1: %.2fx   fstx / sqlite at 8 threads: %.2fx\n", f[8] / f[1], f[8] / s[8]);
@@ -141,31 +164,35 @@ void PhaseThreads(const Config& c) {
 void PhaseProcs(const Config& c) {
   const std::string root = c.dir + "/procs", jdir = c.dir + "/procs-journal";
   Mkdirs(root);
-  double rate[5] = {0, 0, 0, 0, 0};
+  const double secs = c.seconds / c.tput_rounds;
+  std::vector<double> rates[5];
   long busy[5] = {0, 0, 0, 0, 0};
-  for (int n : {1, 4}) {
-    std::vector<std::string> outs(static_cast<size_t>(n));
-    std::vector<std::thread> ts;
-    for (int i = 0; i < n; ++i)
-      ts.emplace_back([&, i] {
-        outs[static_cast<size_t>(i)] = RunChild({c.self, "--child-procs", jdir, root, std::to_string(n * 10 + i),
-                                                 std::to_string(c.seconds)});
-      });
-    for (auto& t : ts) t.join();
-    long committed = 0;
-    for (const auto& out : outs) {
-      long k = 0, bz = 0;
-      if (std::sscanf(out.c_str(), "%ld %ld", &k, &bz) != 2) throw std::runtime_error("child said: " + out);
-      committed += k, busy[n] += bz;
+  for (int r = 0; r < c.tput_rounds; ++r) {
+    for (int n : {1, 4}) {
+      std::vector<std::string> outs(static_cast<size_t>(n));
+      std::vector<std::thread> ts;
+      for (int i = 0; i < n; ++i)
+        ts.emplace_back([&, i] {
+          outs[static_cast<size_t>(i)] = RunChild({c.self, "--child-procs", jdir, root, std::to_string(n * 10 + i),
+                                                   std::to_string(secs)});
+        });
+      for (auto& t : ts) t.join();
+      long committed = 0;
+      for (const auto& out : outs) {
+        long k = 0, bz = 0;
+        if (std::sscanf(out.c_str(), "%ld %ld", &k, &bz) != 2) throw std::runtime_error("child said: " + out);
+        committed += k, busy[n] += bz;
+      }
+      rates[n].push_back(static_cast<double>(committed) / secs);
     }
-    rate[n] = static_cast<double>(committed) / c.seconds;
   }
+  const double r1 = MedianOf(rates[1]), r4 = MedianOf(rates[4]);
   if (c.json)
-    JsonLine("procs").Num("procs1_tx_per_s", rate[1]).Num("procs4_tx_per_s", rate[4]).Int("procs4_busy", busy[4])
-        .Num("procs4_over_1", rate[4] / rate[1]).Print();
+    JsonLine("procs").Num("procs1_tx_per_s", r1).Num("procs4_tx_per_s", r4).Int("procs4_busy", busy[4])
+        .Num("procs4_over_1", r4 / r1).Int("rounds", c.tput_rounds).Print();
   else
-    std::printf("processes: 1 -> %.0f tx/s, 4 -> %.0f tx/s (%.2fx), %ld busy refusals\n", rate[1], rate[4],
-                rate[4] / rate[1], busy[4]);
+    std::printf("processes: 1 -> %.0f tx/s, 4 -> %.0f tx/s (%.2fx), %ld busy refusals (medians of %d rounds)\n", r1,
+                r4, r4 / r1, busy[4], c.tput_rounds);
 }
 
 namespace {

@@ -254,6 +254,32 @@ TEST_F(StoreTest, ToHistoryMovesAndDropForgets) {
   EXPECT_EQ(store->Write(&noid).code(), Code::kInvalidArgument);
 }
 
+// A full history is pruned a sixteenth below its bound at once (not one
+// record per write): 32 -> 30, then it grows back to 32 before the next.
+TEST_F(StoreTest, FullHistoryPrunedInSteps) {
+  StoreOptions o = Opts();
+  o.history_max_count = 32;
+  auto store = OpenOk(o);
+  ASSERT_TRUE(store);
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 40; i++) {
+    WriteBatch b;
+    b.to_history = {Rec("t" + std::to_string(i))};
+    b.to_history[0].id = static_cast<uint64_t>(i + 1);
+    b.to_history[0].finished_us = NowUs();
+    ASSERT_TRUE(store->Write(&b).ok());
+    sizes.push_back(History(store.get()).size());
+  }
+  for (size_t i = 0; i < 32; i++) EXPECT_EQ(sizes[i], i + 1);
+  EXPECT_EQ(sizes[32], 30u);  // 33 > 32: pruned to 30
+  EXPECT_EQ(sizes[33], 31u);
+  EXPECT_EQ(sizes[34], 32u);
+  EXPECT_EQ(sizes[35], 30u);
+  for (size_t n : sizes) EXPECT_LE(n, 32u);
+  auto hist = History(store.get());
+  EXPECT_EQ(hist.back().id, 40u);
+}
+
 TEST_F(StoreTest, HistoryPrunedByCount) {
   StoreOptions o = Opts();
   o.history_max_count = 3;
