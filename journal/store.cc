@@ -369,9 +369,10 @@ Status JournalStore::Commit(WriteBatch* batch) {
                                     std::to_string(kMaxTries) + " attempts to grow the map");
 }
 
-Status JournalStore::ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const {
+Status JournalStore::ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad,
+                                const std::function<bool(uint64_t id)>& skip) const {
   if (Status s = impl_->CatchUp(); !s.ok()) return s;
-  return impl_->List(impl_->active_dbi, "active", out, bad);
+  return impl_->List(impl_->active_dbi, "active", out, bad, skip);
 }
 
 // LMDB publishes a commit to other processes' readers (mti_txnid in
@@ -407,7 +408,7 @@ Status JournalStore::ListHistory(std::vector<TxRecord>* out, std::vector<BadReco
 }
 
 Status JournalStore::Impl::List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
-                                std::vector<BadRecord>* bad) const {
+                                std::vector<BadRecord>* bad, const std::function<bool(uint64_t)>& skip) const {
   out->clear();
   if (bad) bad->clear();
   MDB_txn* txn = nullptr;
@@ -424,6 +425,7 @@ Status JournalStore::Impl::List(MDB_dbi dbi, const char* table, std::vector<TxRe
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     uint64_t id = 0;
+    if (skip && k.mv_size == 8 && FromBe(k, &id) && skip(id)) continue;
     TxRecord rec;
     Status ds =
         FromBe(k, &id) && k.mv_size == 8

@@ -129,7 +129,13 @@ class JournalStore {
 
   // Every record in "active" (or "history"), ordered by id. Records that
   // fail to decode are not returned as records but listed in *bad.
-  Status ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const;
+  Status ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const {
+    return ListActive(out, bad, {});
+  }
+  // The same without the records whose id `skip` returns true for: they
+  // are not decoded (a writer leaves out its own, which it knows).
+  Status ListActive(std::vector<TxRecord>* out, std::vector<BadRecord>* bad,
+                    const std::function<bool(uint64_t id)>& skip) const;
   Status ListHistory(std::vector<TxRecord>* out, std::vector<BadRecord>* bad) const;
   // Looks in active, then history. kNotFound if neither has it.
   Status Get(uint64_t id, TxRecord* out, bool* in_history) const;

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -143,8 +144,9 @@ struct JournalStore::Impl {
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status BeginHistoryRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status Lookup(uint64_t id, bool with_history, TxRecord* out, bool* in_history) const;
+  // `skip`, if set, names ids whose records are neither decoded nor listed.
   Status List(MDB_dbi dbi, const char* table, std::vector<TxRecord>* out,
-              std::vector<BadRecord>* bad) const;
+              std::vector<BadRecord>* bad, const std::function<bool(uint64_t)>& skip = {}) const;
   int Apply(MDB_txn* txn, WriteBatch* batch, std::string* what, uint64_t* bytes);
   int MarkCommitted(MDB_txn* txn, const std::vector<uint64_t>& ids, std::string* what);
   int Prune(MDB_txn* txn, std::string* what);

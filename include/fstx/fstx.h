@@ -280,8 +280,10 @@ class FSTX_API Journal {
   // `reason` is recorded with an abandon.
   Status Resolve(uint64_t id, ResolveAction action, ResolveResult* out, const std::string& reason = "");
 
-  // Makes the completion of committed transactions durable now (they are
-  // otherwise recorded with the next journal write).
+  // Makes the completion of committed transactions durable now: every one
+  // whose staging deletions are synced moves to history. (Otherwise each is
+  // recorded `committed` with the next journal write, and they move to
+  // history eight at a time.)
   Status Flush();
 
   const Options& options() const;

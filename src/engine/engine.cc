@@ -8,9 +8,10 @@
 //   4. final barrier: fsync each touched directory once — the commit point;
 //   5. delete staging objects; record completion lazily.
 // Lazy completion: the `committed` state rides along with the next journal
-// write; `done` is recorded once the staging deletions are durable, i.e.
-// after some later barrier synced those directories (or Flush()). Until
-// then the record stays in `active` and recovery would finish it forward.
+// write; `done` (the move to history) once the staging deletions are
+// durable, i.e. after some later barrier synced those directories, and
+// eight such are ready (or Flush()). Until then the record stays in
+// `active` and recovery would finish it forward.
 #include <spdlog/spdlog.h>
 
 #include <climits>
@@ -159,6 +160,7 @@ struct Journal::Impl {
   struct Request {
     WriteBatch* b = nullptr;
     bool taken = false;  // in a leader's group
+    bool flush = false;
     bool done = false;
     Status status;
   };
@@ -166,9 +168,11 @@ struct Journal::Impl {
   std::vector<Request*> queue;  // guarded by mu
   bool leader_busy = false;     // a group is committing; guarded by mu
 
-  Status Write(WriteBatch* b) {
+  // `flush`: every finished transaction goes to history now, however few.
+  Status Write(WriteBatch* b, bool flush = false) {
     Request req;
     req.b = b;
+    req.flush = flush;
     std::unique_lock<std::mutex> l(mu);
     queue.push_back(&req);
     write_cv.wait(l, [&] { return req.done || (!req.taken && !leader_busy); });
@@ -177,12 +181,14 @@ struct Journal::Impl {
     std::vector<Request*> group;
     group.swap(queue);
     WriteBatch all;
+    bool flush_all = false;
     for (Request* r : group) {
       r->taken = true;
+      flush_all = flush_all || r->flush;
       all.Append(*r->b);
     }
     std::vector<uint64_t> finished, marked;
-    AddCompletions(&all, &finished, &marked);
+    AddCompletions(&all, &finished, &marked, flush_all);
     Status s;
     if (!all.empty()) {
       l.unlock();
@@ -209,24 +215,38 @@ struct Journal::Impl {
   }
 
   // Puts the completion of committed transactions into *b (caller holds
-  // mu): `done` for those whose staging deletions are durable, `committed`
-  // for the others not yet recorded so. Skips those riding on a group that
-  // has not synced yet, and marks the ones it takes as riding.
-  void AddCompletions(WriteBatch* b, std::vector<uint64_t>* finished, std::vector<uint64_t>* marked) {
+  // mu). Those whose staging deletions are durable go to history as `done`
+  // once there are kHistoryBatch of them, or on `flush`; until then each is
+  // recorded `committed` (a rewrite in "active", whose leaf the write
+  // dirties anyway), as are the others. History's pages, and those of its
+  // pruning, are then written once per batch rather than on every commit.
+  // Skips those riding on a group that has not synced yet, and marks the
+  // ones it takes as riding.
+  static constexpr size_t kHistoryBatch = 8;
+  void AddCompletions(WriteBatch* b, std::vector<uint64_t>* finished, std::vector<uint64_t>* marked, bool flush) {
+    std::vector<Pending*> ready, mark;
     for (Pending& p : pending) {
       if (p.riding) continue;
-      if (!p.cleanup_failed && p.dirty.empty()) {
-        TxRecord r = p.rec;
+      if (!p.cleanup_failed && p.dirty.empty()) ready.push_back(&p);
+      else if (!p.recorded_committed) mark.push_back(&p);
+    }
+    const bool move = flush || ready.size() >= kHistoryBatch;
+    for (Pending* p : ready) {
+      if (move) {
+        TxRecord r = p->rec;
         r.state = TxState::kDone;
         r.finished_us = NowMicros();
         b->to_history.push_back(std::move(r));
-        finished->push_back(p.rec.id);
-        p.riding = true;
-      } else if (!p.recorded_committed) {
-        b->put_active.push_back(p.rec);
-        marked->push_back(p.rec.id);
-        p.riding = true;
+        finished->push_back(p->rec.id);
+        p->riding = true;
+      } else if (!p->recorded_committed) {
+        mark.push_back(p);
       }
+    }
+    for (Pending* p : mark) {
+      b->put_active.push_back(p->rec);
+      marked->push_back(p->rec.id);
+      p->riding = true;
     }
   }
 
@@ -441,7 +461,12 @@ struct Journal::Impl {
   Status RecoverOverlapping(const std::set<std::string>& paths, std::vector<uint64_t>* committed) {
     std::vector<TxRecord> recs;
     std::vector<BadRecord> bad;
-    Status s = store->ListActive(&recs, &bad);
+    std::set<uint64_t> ours;  // this journal's own: in flight or awaiting their completion
+    {
+      std::lock_guard<std::mutex> l(mu);
+      ours = live;
+    }
+    Status s = store->ListActive(&recs, &bad, [&](uint64_t id) { return ours.count(id) > 0; });
     if (!s.ok()) return s.Annotate("journal " + store->dir() + ": reading unfinished transactions");
     const Owner self = CurrentOwner();
     const paths::PathSet held = SetOf(paths);
@@ -1161,7 +1186,7 @@ Status Journal::Flush() {
     });
   }
   WriteBatch b;
-  return impl_->Write(&b);
+  return impl_->Write(&b, /*flush=*/true);
 }
 
 const Options& Journal::options() const { return impl_->opts; }

@@ -88,6 +88,36 @@ TEST_F(EngineTest, VmRenameCommitsAndIsRecordedDone) {
   EXPECT_EQ(history[0].intents.size(), 7u);
 }
 
+// Finished transactions go to history eight at a time (each recorded
+// `committed` in the meantime), or all at once on Flush: tx k's staging
+// deletions are synced by tx k+1's barrier, so at the 10th commit txs 1-8
+// are ready and move together.
+TEST_F(EngineTest, CompletionsMoveToHistoryInBatches) {
+  auto j = OpenJournal();
+  ASSERT_TRUE(j);
+  std::vector<size_t> finished;
+  for (int i = 1; i <= 10; ++i) {
+    const std::string v = "v" + std::to_string(i);
+    ASSERT_TRUE(j->Begin("w" + std::to_string(i)).WriteFile(root_ + "/etc/qemu/vm1.xml", v).Commit().ok());
+    TxList list;
+    ASSERT_TRUE(j->inspector().List(true, &list).ok());
+    finished.push_back(list.finished.size());
+    EXPECT_EQ(list.unfinished.size() + list.finished.size(), static_cast<size_t>(i));
+    for (const auto& r : list.unfinished) {
+      if (r.id + 1 < static_cast<uint64_t>(i)) {
+        EXPECT_EQ(r.state, TxState::kCommitted) << r.label;
+      }
+    }
+  }
+  EXPECT_EQ(finished, (std::vector<size_t>{0, 0, 0, 0, 0, 0, 0, 0, 0, 8}));
+  ASSERT_TRUE(j->Flush().ok());
+  TxList list;
+  ASSERT_TRUE(j->inspector().List(true, &list).ok());
+  EXPECT_TRUE(list.unfinished.empty());
+  EXPECT_EQ(list.finished.size(), 10u);
+  for (const auto& r : list.finished) EXPECT_EQ(r.state, TxState::kDone) << r.label;
+}
+
 TEST_F(EngineTest, CompletionRidesOnTheNextJournalWrite) {
   auto j = OpenJournal();
   ASSERT_TRUE(j);
