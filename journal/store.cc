@@ -228,11 +228,11 @@ int JournalStore::Impl::MarkCommitted(MDB_txn* txn, const std::vector<uint64_t>&
 // kPruneMax deletions per write (a lowered bound is reached over the next
 // writes): the cost is that of the records deleted, never of the whole
 // history. A write that finds history over its count or byte bound prunes
-// it to a sixteenth below the bound (at most 64 records, 4 MiB), so that
-// a full history is pruned once every few dozen writes rather than one
-// record, and one more leaf page to write, on every write. The age bound stops at the first record young enough (ids
-// follow start order, so a long transaction may keep an older neighbour
-// behind it a little longer). Records that do not decode are never deleted
+// it to a sixteenth below the bound (at most 64 records, 4 MiB), so that a
+// full history is pruned once every few dozen writes, not by one record
+// (and one more leaf page to write) on every write. The age bound stops at
+// the first record young enough (ids follow start order, so a long
+// transaction may keep an older neighbour behind it a little longer). Records that do not decode are never deleted
 // here: they stay for the operator to see.
 int JournalStore::Impl::Prune(MDB_txn* txn, std::string* what) {
   constexpr int kPruneMax = 10000;
