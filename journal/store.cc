@@ -68,6 +68,12 @@ Status JournalStore::Impl::CheckPid() const {
                                             "; a fork() child must open its own store");
 }
 
+Status JournalStore::Impl::CheckWritable(const char* what) const {
+  if (read_only)
+    return Status(Code::kPermission, std::string(what) + " journal " + dir + ": the store is open read-only");
+  return CheckPid();
+}
+
 Status JournalStore::Impl::BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const {
   if (Status s = CheckPid(); !s.ok()) return s;
   for (int i = 0; i < kMaxTries; i++) {
@@ -291,10 +297,7 @@ Status JournalStore::Write(WriteBatch* batch) {
 // one sync can cover several commits.
 Status JournalStore::Sync() {
   Impl& m = *impl_;
-  if (m.read_only) {
-    return Status(Code::kPermission, "sync journal " + m.dir + ": the store is open read-only");
-  }
-  if (Status s = m.CheckPid(); !s.ok()) return s;
+  if (Status s = m.CheckWritable("sync"); !s.ok()) return s;
   int rc = mdb_env_sync(m.env, 1);
   if (rc != 0) return store_detail::WriteStatus(rc, "sync", m.dir, 0);
   if (m.opts.commit_hook) return m.opts.commit_hook("journal.commit.after");
@@ -303,10 +306,7 @@ Status JournalStore::Sync() {
 
 Status JournalStore::Commit(WriteBatch* batch) {
   Impl& m = *impl_;
-  if (m.read_only) {
-    return Status(Code::kPermission, "write to journal " + m.dir + ": the store is open read-only");
-  }
-  if (Status s = m.CheckPid(); !s.ok()) return s;
+  if (Status s = m.CheckWritable("write to"); !s.ok()) return s;
   if (batch->empty()) return Status::Ok();
   for (const TxRecord& r : batch->to_history) {
     if (r.id == 0)

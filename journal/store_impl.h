@@ -141,6 +141,7 @@ struct JournalStore::Impl {
   Status LastGoodId(MDB_txn* txn, MDB_dbi dbi, const char* table, uint64_t* top, bool* found);
   Status CheckHistory(MDB_txn* txn) const;   // store_open.cc
   Status CheckPid() const;                   // the rest: store.cc
+  Status CheckWritable(const char* what) const;  // not read-only, and CheckPid
   Status BeginRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status BeginHistoryRead(MDB_txn** txn, std::shared_lock<std::shared_mutex>* lk) const;
   Status Lookup(uint64_t id, bool with_history, TxRecord* out, bool* in_history) const;

@@ -80,7 +80,10 @@ struct Journal::Impl {
     uint64_t since_seq = 0;       // syncs started after this count
     bool recorded_committed = false;
     bool cleanup_failed = false;  // Flush() retries; else recovery finishes it
-    bool riding = false;          // its completion is in a group not yet synced
+    // Its completion is in group `riding` (0: none), not yet synced, as
+    // `done` (the move to history) if riding_done, else as `committed`.
+    uint64_t riding = 0;
+    bool riding_done = false;
   };
 
   Options opts;
@@ -167,6 +170,7 @@ struct Journal::Impl {
   std::condition_variable write_cv;
   std::vector<Request*> queue;  // guarded by mu
   bool leader_busy = false;     // a group is committing; guarded by mu
+  uint64_t groups = 0;          // groups formed so far; guarded by mu
 
   // `flush`: every finished transaction goes to history now, however few.
   Status Write(WriteBatch* b, bool flush = false) {
@@ -187,8 +191,8 @@ struct Journal::Impl {
       flush_all = flush_all || r->flush;
       all.Append(*r->b);
     }
-    std::vector<uint64_t> finished, marked;
-    AddCompletions(&all, &finished, &marked, flush_all);
+    const uint64_t group_id = ++groups;
+    AddCompletions(&all, group_id, flush_all);
     Status s;
     if (!all.empty()) {
       l.unlock();
@@ -209,7 +213,7 @@ struct Journal::Impl {
       r->status = s;
       r->done = true;
     }
-    Landed(finished, marked, s.ok());
+    Landed(group_id, s.ok());
     write_cv.notify_all();
     return req.status;
   }
@@ -221,12 +225,12 @@ struct Journal::Impl {
   // dirties anyway), as are the others. History's pages, and those of its
   // pruning, are then written once per batch rather than on every commit.
   // Skips those riding on a group that has not synced yet, and marks the
-  // ones it takes as riding.
+  // ones it takes as riding on `group`.
   static constexpr size_t kHistoryBatch = 8;
-  void AddCompletions(WriteBatch* b, std::vector<uint64_t>* finished, std::vector<uint64_t>* marked, bool flush) {
+  void AddCompletions(WriteBatch* b, uint64_t group, bool flush) {
     std::vector<Pending*> ready, mark;
     for (Pending& p : pending) {
-      if (p.riding) continue;
+      if (p.riding != 0) continue;
       if (!p.cleanup_failed && p.dirty.empty()) ready.push_back(&p);
       else if (!p.recorded_committed) mark.push_back(&p);
     }
@@ -237,32 +241,29 @@ struct Journal::Impl {
         r.state = TxState::kDone;
         r.finished_us = NowMicros();
         b->to_history.push_back(std::move(r));
-        finished->push_back(p->rec.id);
-        p->riding = true;
+        p->riding = group;
+        p->riding_done = true;
       } else if (!p->recorded_committed) {
         mark.push_back(p);
       }
     }
     for (Pending* p : mark) {
       b->put_active.push_back(p->rec);
-      marked->push_back(p->rec.id);
-      p->riding = true;
+      p->riding = group;
+      p->riding_done = false;
     }
   }
 
   // After a group's sync (caller holds mu): the completions it carried are
   // recorded if it succeeded, and are taken again by a later group if not.
-  void Landed(const std::vector<uint64_t>& finished, const std::vector<uint64_t>& marked, bool ok) {
-    auto in = [](const std::vector<uint64_t>& v, uint64_t id) { return std::find(v.begin(), v.end(), id) != v.end(); };
+  void Landed(uint64_t group, bool ok) {
     for (size_t i = pending.size(); i-- > 0;) {
       Pending& p = pending[i];
-      const uint64_t id = p.rec.id;
-      const bool fin = in(finished, id);
-      if (!p.riding || (!fin && !in(marked, id))) continue;
-      p.riding = false;
+      if (p.riding != group) continue;
+      p.riding = 0;
       if (!ok) continue;
-      if (fin) {
-        live.erase(id);
+      if (p.riding_done) {
+        live.erase(p.rec.id);
         pending.erase(pending.begin() + static_cast<long>(i));
       } else {
         p.recorded_committed = true;
@@ -1182,7 +1183,7 @@ Status Journal::Flush() {
     std::unique_lock<std::mutex> l(impl_->mu);
     impl_->write_cv.wait(l, [&] {
       return std::none_of(impl_->pending.begin(), impl_->pending.end(),
-                          [](const Journal::Impl::Pending& p) { return p.riding; });
+                          [](const Journal::Impl::Pending& p) { return p.riding != 0; });
     });
   }
   WriteBatch b;

@@ -171,7 +171,7 @@ Result<Target> Resolver::Resolve(const std::string& op, const std::string& path,
   }
   const std::string parent_rel = l->rel.substr(0, slash);
   t.leaf = l->rel.substr(slash + 1);
-  const std::string parent = t.path.substr(0, t.path.size() - t.leaf.size() - 1);
+  const std::string parent = paths::Parent(t.path);
   if ((t.dirfd = KeptFd(this, parent, kParentFlags)) >= 0) return t;
   int fd = OpenBeneath(fds[l->root], parent_rel, kParentFlags);
   if (fd < 0) return OpenError(errno, op, t.path, roots[l->root], /*whole_path=*/false);

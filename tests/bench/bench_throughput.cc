@@ -2,7 +2,6 @@
 // child processes of every phase.
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -112,15 +111,6 @@ double Throughput(const Config& c, Kind kind, int threads, Journal* j, const std
 
 }  // namespace
 
-namespace {
-
-double MedianOf(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-}  // namespace
-
 // Every thread count and kind is measured once per round, the rounds one
 // after another, and each figure is the median of its rounds: a load change
 // on the shared machine then hits 1 and 8 threads alike instead of one of
@@ -144,7 +134,7 @@ void PhaseThreads(const Config& c) {
   }
   std::map<int, double> f, b, s;
   for (int n : {1, 2, 4, 8}) {
-    f[n] = MedianOf(fr[n]), b[n] = MedianOf(br[n]), s[n] = MedianOf(sr[n]);
+    f[n] = Median(fr[n]), b[n] = Median(br[n]), s[n] = Median(sr[n]);
     if (c.json)
       JsonLine("threads").Int("threads", n).Num("fstx_tx_per_s", f[n]).Num("bare_tx_per_s", b[n])
           .Num("sqlite_tx_per_s", s[n]).Int("rounds", c.tput_rounds).Print();
@@ -186,7 +176,7 @@ void PhaseProcs(const Config& c) {
       rates[n].push_back(static_cast<double>(committed) / secs);
     }
   }
-  const double r1 = MedianOf(rates[1]), r4 = MedianOf(rates[4]);
+  const double r1 = Median(rates[1]), r4 = Median(rates[4]);
   if (c.json)
     JsonLine("procs").Num("procs1_tx_per_s", r1).Num("procs4_tx_per_s", r4).Int("procs4_busy", busy[4])
         .Num("procs4_over_1", r4 / r1).Int("rounds", c.tput_rounds).Print();
