@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <functional>
 #include <random>
 #include <condition_variable>
 #include <mutex>
@@ -35,6 +37,29 @@ class ConcurrencyTest : public ::testing::Test {
     o.dir = dir_ / "journal";
     o.roots = {root_};
     return o;
+  }
+  // Forks a process that opens the journal, runs `work` (true: done) and
+  // then waits to be killed; returns its pid once `work` is done, or -1.
+  pid_t ForkParked(const std::function<bool(Journal&)>& work) {
+    int ready[2];
+    if (::pipe(ready) != 0) return -1;
+    fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      auto j = Journal::Open(Opts());
+      if (!j.ok()) ::_exit(2);
+      if (!work(**j)) ::_exit(1);
+      char c = 1;
+      if (::write(ready[1], &c, 1) != 1) ::_exit(3);
+      ::pause();  // killed here: no Flush, no close
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    char c;
+    const bool ok = pid > 0 && ::read(ready[0], &c, 1) == 1;
+    ::close(ready[0]);
+    if (!ok && pid > 0) ::waitpid(pid, nullptr, 0);
+    return ok ? pid : -1;
   }
   TempDir dir_;
   std::string root_;
@@ -239,24 +264,11 @@ TEST_F(ConcurrencyTest, ProcessesShareAJournalAndSurviveOneKilled) {
 // (needs attention) or undo the second transaction.
 TEST_F(ConcurrencyTest, CommittedRecordOfAProcessKilledLaterStaysCommitted) {
   Options o = Opts();
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  fflush(nullptr);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto j = Journal::Open(o);
-    if (!j.ok()) ::_exit(2);
-    if (!(*j)->Begin("first").WriteFile(root_ + "/shared", "first", 0644).WriteFile(root_ + "/a", "first", 0644)
-             .Commit().ok())
-      ::_exit(1);
-    char c = 1;
-    if (::write(ready[1], &c, 1) != 1) ::_exit(3);
-    ::pause();  // killed here, its completion never written
-    ::_exit(0);
-  }
-  char c;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  const pid_t pid = ForkParked([&](Journal& j) {  // killed later, its completion never written
+    return j.Begin("first").WriteFile(root_ + "/shared", "first", 0644).WriteFile(root_ + "/a", "first", 0644)
+        .Commit().ok();
+  });
+  ASSERT_GT(pid, 0);
   {
     auto j = Journal::Open(o);
     ASSERT_TRUE(j.ok()) << j.status().ToString();
@@ -275,6 +287,51 @@ TEST_F(ConcurrencyTest, CommittedRecordOfAProcessKilledLaterStaysCommitted) {
       << ((*j)->open_report().txs.empty() ? "" : (*j)->open_report().txs[0].message);
   EXPECT_EQ(testing::ReadFileRaw(root_ + "/shared"), "second");
   EXPECT_EQ(testing::ReadFileRaw(root_ + "/a"), "first");
+}
+
+// Completions wait in "active" (state committed) for their batch to move
+// to history. A process SIGKILLed with seven of them there, all on the same
+// file that later transactions rewrote, is finished forward by recovery:
+// none is probed (the file holds only the last value), none needs
+// attention, every staging object goes.
+TEST_F(ConcurrencyTest, ProcessKilledWithCompletionsAwaitingTheirBatchRecovers) {
+  Options o = Opts();
+  const pid_t pid = ForkParked([&](Journal& j) {
+    for (int i = 1; i <= 9; ++i) {
+      const std::string v = "v" + std::to_string(i);
+      if (!j.Begin(v).WriteFile(root_ + "/f", v, 0644).Commit().ok()) return false;
+    }
+    return true;
+  });
+  ASSERT_GT(pid, 0);
+  ::kill(pid, SIGKILL);
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  {
+    auto in = Inspector::Open(o.dir);
+    ASSERT_TRUE(in.ok()) << in.status().ToString();
+    TxList list;
+    ASSERT_TRUE((*in)->List(true, &list).ok());
+    EXPECT_TRUE(list.finished.empty());  // fewer than eight were ready
+    ASSERT_EQ(list.unfinished.size(), 9u);
+    size_t committed = 0;
+    for (const auto& r : list.unfinished) committed += r.state == TxState::kCommitted;
+    EXPECT_GE(committed, 7u);
+  }
+  auto j = Journal::Open(o);
+  ASSERT_TRUE(j.ok()) << j.status().ToString();
+  const RecoveryReport& r = (*j)->open_report();
+  EXPECT_FALSE(r.needs_attention()) << (r.txs.empty() ? "" : r.txs[0].message);
+  EXPECT_EQ(r.txs.size(), 9u);
+  for (const auto& t : r.txs) EXPECT_EQ(t.decision, Decision::kRolledForward) << t.id;
+  EXPECT_EQ(testing::ReadFileRaw(root_ + "/f"), "v9");
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(root_ + "/.fstx")) left.push_back(e.path().filename());
+  EXPECT_TRUE(left.empty()) << left.size() << " staging objects left, first " << left.front();
+  TxList list;
+  ASSERT_TRUE((*j)->inspector().List(true, &list).ok());
+  EXPECT_TRUE(list.unfinished.empty());
+  EXPECT_EQ(list.finished.size(), 9u);
 }
 
 // Opens are serialized across processes (a creator killed while LMDB
