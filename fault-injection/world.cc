@@ -13,6 +13,7 @@
 #include <fstream>
 #include <latch>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <set>
 #include <tuple>
@@ -336,18 +337,26 @@ Status World::Prepare() {
   fp.EnableTrace(true);
   fault::FaultFs faulty(&created, &fp);
   auto record_sync = rec.Hook();
-  // Journal commits are one at a time (the group commit's leader calls
-  // this hook), so each snapshot is one commit's. With concurrent
-  // transactions another thread's call may be recorded between a commit's
-  // fsync and this hook: the power models then also try that call
-  // persisted without the commit. That state is a real one: the call's
-  // thread waits for no commit but its own (a transaction acts on the tree
-  // only after its own commit's hook has returned), so the call could as
-  // well have run a moment earlier, before this commit was durable.
+  // The hook runs after each journal sync, from the thread that synced.
+  // Syncs of two groups may overlap (the next group commits while the
+  // previous one syncs), so the sync's event and its snapshot of data.mdb
+  // are recorded as one step under `sync_mu`: the n-th kJournalSync event
+  // is paired with the n-th snapshot, which holds every commit made before
+  // that sync, its own included (and perhaps a later one not yet synced:
+  // a record whose transaction has not acted yet, a state a power loss can
+  // leave too). With concurrent transactions another thread's call may be
+  // recorded between a commit's fsync and this hook: the power models then
+  // also try that call persisted without the commit. That state is a real
+  // one: the call's thread waits for no commit but its own (a transaction
+  // acts on the tree only after its own commit's hook has returned), so the
+  // call could as well have run a moment earlier, before this commit was
+  // durable.
   bool recording = true;
+  std::mutex sync_mu;
   auto hook = [&](std::string_view point) {
     Status h = fp.Hit(point);
     if (recording && point == "journal.commit.after") {
+      std::lock_guard<std::mutex> l(sync_mu);
       record_sync(point);
       std::string bytes;
       Status r = ReadWhole(jdir_ + "/data.mdb", &bytes);
