@@ -92,6 +92,7 @@ class Recovery {
   // changed the tree: needs attention. Returns false in that case.
   bool Classify() {
     state_.assign(n(), ops::State::kNotApplied);
+    probed_.assign(n(), false);
     std::vector<std::string> unknown(n());
     paths::PathSet started;  // paths of the later ops that reached the disk
     for (size_t j = n(); j-- > 0;) {
@@ -100,6 +101,7 @@ class Recovery {
       } else {
         ops::ProbeResult p = ops::Probe(env_.fs, rec_.id, static_cast<uint32_t>(j), rec_.intents[j]);
         state_[j] = p.state;
+        probed_[j] = p.state != ops::State::kUnknown;
         if (p.state == ops::State::kUnknown) unknown[j] = p.why;
       }
       if (Started(j))
@@ -191,9 +193,13 @@ class Recovery {
     for (size_t j = n(); j-- > 0;) {
       const Intent& in = rec_.intents[j];
       Status s = barriers_.Before(in);
+      const auto k = static_cast<uint32_t>(j);
+      // A probed op's state still holds: the later ops undone meanwhile
+      // do not overlap it (Classify), so it is not probed twice.
       if (s.ok())
-        s = Started(j) ? ops::Undo(env_.fs, rec_.id, static_cast<uint32_t>(j), in)
-                       : ops::DiscardStaging(env_.fs, rec_.id, static_cast<uint32_t>(j), in);
+        s = !Started(j)   ? ops::DiscardStaging(env_.fs, rec_.id, k, in)
+            : probed_[j] ? ops::Undo(env_.fs, rec_.id, k, in, ops::ProbeResult{state_[j], ""})
+                         : ops::Undo(env_.fs, rec_.id, k, in);
       barriers_.After(in);
       if (!s.ok()) return Attention(s);
     }
@@ -245,6 +251,7 @@ class Recovery {
   BarrierTracker& barriers_;  // shared by the batch
   RecoveredTx out_;
   std::vector<ops::State> state_;  // per op, from Classify()
+  std::vector<bool> probed_;        // per op: state_ is its own probe's
   bool finishing_ = false;
 };
 

@@ -273,7 +273,10 @@ ProbeResult Probe(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
 }
 
 Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in) {
-  ProbeResult p = Probe(fs, txid, index, in);
+  return Undo(fs, txid, index, in, Probe(fs, txid, index, in));
+}
+
+Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in, const ProbeResult& p) {
   const std::string old = Staging(in, txid, index, StagingKind::kOld);
   Status s;
   switch (p.state) {

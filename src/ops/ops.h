@@ -56,6 +56,10 @@ struct ProbeResult {
 Status Apply(Fs* fs, uint64_t txid, uint32_t index, const Intent& in);
 ProbeResult Probe(Fs* fs, uint64_t txid, uint32_t index, const Intent& in);
 Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in);
+// Undo from a probe the caller made, when nothing has touched the op's
+// paths or staging names since (recovery's classification: no later op
+// overlaps it); Undo(...) is Undo(..., Probe(...)).
+Status Undo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in, const ProbeResult& p);
 Status Redo(Fs* fs, uint64_t txid, uint32_t index, const Intent& in);
 // Deletes the op's replaced/removed object (old/del staging) and any stale
 // new staging. Only after the commit point.

@@ -87,6 +87,15 @@ inline void Mkdirs(const std::string& p) {
   }
 }
 
+// Writes back everything of the filesystem that holds `p` (syncfs(2)).
+inline void SyncFs(const std::string& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  Check(fd >= 0, "open " + p);
+  const bool ok = ::syncfs(fd) == 0;
+  ::close(fd);
+  Check(ok, "syncfs " + p);
+}
+
 // Allocated bytes of a file (st_blocks), 0 if it does not exist.
 inline uint64_t FileBytes(const std::string& p) {
   struct stat st;
