@@ -194,12 +194,14 @@ class Recovery {
       const Intent& in = rec_.intents[j];
       Status s = barriers_.Before(in);
       const auto k = static_cast<uint32_t>(j);
-      // A probed op's state still holds: the later ops undone meanwhile
-      // do not overlap it (Classify), so it is not probed twice.
-      if (s.ok())
-        s = !Started(j)   ? ops::DiscardStaging(env_.fs, rec_.id, k, in)
-            : probed_[j] ? ops::Undo(env_.fs, rec_.id, k, in, ops::ProbeResult{state_[j], ""})
-                         : ops::Undo(env_.fs, rec_.id, k, in);
+      if (s.ok() && !Started(j)) {
+        s = ops::DiscardStaging(env_.fs, rec_.id, k, in);
+      } else if (s.ok()) {
+        // A probed op's state still holds: the later ops undone meanwhile
+        // do not overlap it (Classify), so it is not probed twice.
+        s = ops::Undo(env_.fs, rec_.id, k, in,
+                      probed_[j] ? ops::ProbeResult{state_[j], ""} : ops::Probe(env_.fs, rec_.id, k, in));
+      }
       barriers_.After(in);
       if (!s.ok()) return Attention(s);
     }

@@ -207,9 +207,14 @@ int ChildProcs(const std::string& jdir, const std::string& root, const std::stri
   long committed = 0, busy = 0;
   std::unique_ptr<Journal> j;
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  while (jdir == "-" && Clock::now() < end)
-    BareReplace(d + "/f", "process " + idx + " tx " + std::to_string(committed++) + "\n");
-  while (jdir != "-" && Clock::now() < end) {
+  const bool bare = jdir == "-";
+  while (Clock::now() < end) {
+    const std::string data = "process " + idx + " tx " + std::to_string(committed) + "\n";
+    if (bare) {
+      BareReplace(d + "/f", data);
+      ++committed;
+      continue;
+    }
     if (!j) {
       auto r = Journal::Open(o);
       if (r.ok()) {
@@ -222,7 +227,7 @@ int ChildProcs(const std::string& jdir, const std::string& root, const std::stri
         throw std::runtime_error(r.status().ToString());
       }
     }
-    Status s = CommitOne(j.get(), d + "/f", "process " + idx + " tx " + std::to_string(committed) + "\n");
+    Status s = CommitOne(j.get(), d + "/f", data);
     if (s.ok()) ++committed;
     else if (s.code() == Code::kBusy) ++busy;
     else throw std::runtime_error(s.ToString());
